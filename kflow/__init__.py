@@ -1,0 +1,1 @@
+"""kflow: Kestra-style YAML workflows, run natively on Kubernetes."""

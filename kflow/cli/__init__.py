@@ -1,0 +1,1 @@
+"""The `kflow` command line."""

@@ -1,0 +1,30 @@
+"""The pure engine: flow + execution state + observations in, new state + actions out."""
+
+from kflow.engine.engine import Engine, ExecutionRun
+from kflow.engine.events import (
+    Action,
+    AttemptEnded,
+    Event,
+    ExecutionEnded,
+    KillRequested,
+    KillTask,
+    RunTask,
+    StepResult,
+    WakeAt,
+)
+from kflow.engine.ids import new_execution_id
+
+__all__ = [
+    "Action",
+    "AttemptEnded",
+    "Engine",
+    "Event",
+    "ExecutionEnded",
+    "ExecutionRun",
+    "KillRequested",
+    "KillTask",
+    "RunTask",
+    "StepResult",
+    "WakeAt",
+    "new_execution_id",
+]

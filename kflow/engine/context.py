@@ -1,0 +1,59 @@
+"""The variables a task run's expressions see, sliced to what its templates read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kflow.engine.index import ExecutionIndex
+from kflow.execution import TaskRun
+from kflow.flow.model import Task
+
+
+def _referenced(task: Task, cache: dict[str, set[str] | None]) -> set[str] | None:
+    if task.id not in cache:
+        from kflow.expr import referenced_outputs
+
+        raw = task.model_dump(mode="json", by_alias=True, exclude_unset=True, exclude=set(task.task_lists))
+        cache[task.id] = referenced_outputs(raw)
+    return cache[task.id]
+
+
+def expression_context(index: ExecutionIndex, taskrun: TaskRun | None, task: Task | None, cache: dict) -> dict[str, Any]:
+    """Kestra's variables for one task run (or, with no task run, for the execution)."""
+    execution = index.execution
+    flow = index.plan.flow
+    context: dict[str, Any] = {
+        "flow": {"id": flow.id, "namespace": flow.namespace, "revision": flow.revision or 1},
+        "execution": {
+            "id": execution.id,
+            "startDate": execution.state.start_date,
+            "originalId": execution.originalId or execution.id,
+        },
+        "inputs": execution.inputs,
+        "vars": flow.variables,
+        "labels": execution.labels,
+        "trigger": execution.trigger or {},
+    }
+    if task is not None:
+        referenced = _referenced(task, cache)
+        if referenced is None:
+            context["outputs"] = index.outputs
+        else:
+            context["outputs"] = {k: index.outputs[k] for k in referenced if k in index.outputs}
+        context["task"] = {"id": task.id, "type": task.type}
+    else:
+        context["outputs"] = index.outputs
+    if taskrun is not None:
+        context["taskrun"] = {
+            "id": taskrun.id,
+            "startDate": taskrun.state.start_date,
+            "attemptsCount": max(len(taskrun.attempts) - 1, 0),
+            "parentId": taskrun.parentTaskRunId,
+            "value": taskrun.value,
+        }
+        parents = index.parents(taskrun)
+        if parents:
+            chain = [{"taskrun": {"value": p.value, "id": p.id}} for p in parents]
+            context["parent"] = chain[0]
+            context["parents"] = chain
+    return context

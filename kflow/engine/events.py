@@ -1,0 +1,68 @@
+"""What the shells tell the engine (events) and what the engine asks of them (actions)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from kflow.execution import State
+
+
+# -- events: observed by a shell -------------------------------------------------------------
+@dataclass(frozen=True)
+class AttemptEnded:
+    """An attempt's process or pod ended. Reporting the same end twice is harmless."""
+
+    taskrun_id: str
+    attempt: int  # index into the task run's attempts, from 0
+    state: State  # SUCCESS, WARNING, FAILED or KILLED
+    outputs: dict[str, Any] | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class KillRequested:
+    reason: str | None = None
+
+
+Event = AttemptEnded | KillRequested
+
+
+# -- actions: for a shell to carry out ------------------------------------------------------
+@dataclass(frozen=True)
+class RunTask:
+    """Start attempt `attempt` of a runnable task run (a process, a pod)."""
+
+    taskrun_id: str
+    attempt: int
+    task_id: str
+    timeout: float | None = None  # seconds; the shell kills the attempt after it
+
+
+@dataclass(frozen=True)
+class KillTask:
+    taskrun_id: str
+    attempt: int
+
+
+@dataclass(frozen=True)
+class WakeAt:
+    """Call the engine again at this time (a retry is due)."""
+
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ExecutionEnded:
+    state: State
+
+
+Action = RunTask | KillTask | WakeAt | ExecutionEnded
+
+
+@dataclass
+class StepResult:
+    actions: list[Action] = field(default_factory=list)
+    changed: set[str] = field(default_factory=set)  # ids of task runs created or changed
+    execution_changed: bool = False

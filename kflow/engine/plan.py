@@ -1,0 +1,43 @@
+"""A flow prepared for the engine: task lookup, each task's place, disabled tasks removed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kflow.flow.model import Flow, Task
+
+
+@dataclass(frozen=True)
+class Place:
+    parent_task_id: str | None  # None: directly under the flow
+    branch: str  # the parent's task list holding it: tasks, errors, finally, then, ...
+
+
+class FlowPlan:
+    def __init__(self, flow: Flow):
+        self.flow = flow
+        self.tasks: dict[str, Task] = {}
+        self.places: dict[str, Place] = {}
+        self.root_tasks = self._enabled(flow.tasks, None, "tasks")
+        self.root_errors = self._enabled(flow.errors, None, "errors")
+        self.root_finally = self._enabled(flow.finally_, None, "finally")
+
+    def _enabled(self, tasks: list[Task] | None, parent: str | None, branch: str) -> list[Task]:
+        out = []
+        for task in tasks or []:
+            if task.disabled:
+                continue
+            updates = {}
+            for name in task.task_lists:
+                children = getattr(task, name)
+                if children is not None:
+                    updates[name] = self._enabled(children, task.id, name)
+            if updates:
+                task = task.model_copy(update=updates)
+            self.tasks[task.id] = task
+            self.places[task.id] = Place(parent, branch)
+            out.append(task)
+        return out
+
+    def task(self, task_id: str) -> Task:
+        return self.tasks[task_id]

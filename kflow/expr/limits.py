@@ -1,0 +1,91 @@
+"""Resource bounds for one render.
+
+What is bounded, and how (no sys.settrace):
+
+* output size: the rendered text is produced chunk by chunk and aborted once it exceeds
+  ``MAX_OUTPUT`` characters;
+* intermediate strings/lists: ``~`` concatenation, ``*``/``+`` (intercepted sandbox binops),
+  ``replace``, ``join``, ``indent`` refuse to build values above ``MAX_STRING``;
+  ``**`` refuses results above ``MAX_INT_BITS`` bits;
+* ``range()`` refuses more than ``MAX_RANGE`` items;
+* loops: every ``{% for %}`` iterable is wrapped; all loops of one render together may run at
+  most ``MAX_LOOP_ITERATIONS`` iterations;
+* time: a deadline (``TIME_LIMIT`` seconds) is checked on every loop iteration, every
+  function/macro call and every output chunk; a single slow builtin (e.g. a regex with
+  catastrophic backtracking in ``replace(..., regexp=true)``) is not interrupted;
+* ``render()`` nesting is capped at ``MAX_RENDER_DEPTH``; Python recursion errors (recursive
+  macros) are reported as ExpressionError.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .errors import _Abort
+
+MAX_OUTPUT = 10 * 1024 * 1024
+MAX_STRING = 10 * 1024 * 1024
+MAX_RANGE = 100_000
+MAX_LOOP_ITERATIONS = 1_000_000
+MAX_INT_BITS = 64 * 1024
+MAX_RENDER_DEPTH = 10
+MAX_INDENT = 1_000
+TIME_LIMIT = 10.0
+
+
+@dataclass
+class RenderState:
+    context: dict[str, Any]
+    secret: Callable[[str], str] | None = None
+    deadline: float = field(default_factory=lambda: time.monotonic() + TIME_LIMIT)
+    iterations: int = 0
+    depth: int = 0
+
+
+_state: contextvars.ContextVar[RenderState | None] = contextvars.ContextVar(
+    "kflow_expr_state", default=None
+)
+
+
+def current() -> RenderState | None:
+    return _state.get()
+
+
+def push(state: RenderState) -> contextvars.Token:
+    return _state.set(state)
+
+
+def pop(token: contextvars.Token) -> None:
+    _state.reset(token)
+
+
+def check_deadline() -> None:
+    st = _state.get()
+    if st is not None and time.monotonic() > st.deadline:
+        raise _Abort(f"rendering took longer than {TIME_LIMIT:g}s")
+
+
+def check_size(size: int, what: str = "string") -> None:
+    if size > MAX_STRING:
+        raise _Abort(f"{what} exceeds {MAX_STRING} characters")
+
+
+def guarded_iter(iterable: Any):
+    """Wraps every for-loop iterable: counts iterations and checks the deadline."""
+    st = _state.get()
+    if st is None:
+        yield from iterable
+        return
+    n = 0
+    for item in iterable:
+        n += 1
+        if n & 63 == 0:
+            st.iterations += 64
+            if st.iterations > MAX_LOOP_ITERATIONS:
+                raise _Abort(f"loops exceed {MAX_LOOP_ITERATIONS} iterations")
+            if time.monotonic() > st.deadline:
+                raise _Abort(f"rendering took longer than {TIME_LIMIT:g}s")
+        yield item

@@ -1,0 +1,121 @@
+"""How values print: Kestra/Java-like string conversion, Instant printing, JSON."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from jinja2 import Undefined
+
+UTC = _dt.timezone.utc
+
+
+def _fraction(micro: int) -> str:
+    """Fraction of seconds the way java.time prints it: nothing, or groups of 3 digits."""
+    if micro == 0:
+        return ""
+    if micro % 1000 == 0:
+        return f".{micro // 1000:03d}"
+    return f".{micro:06d}"
+
+
+def instant_str(value: _dt.datetime) -> str:
+    """Java ``Instant.toString()``: ISO-8601 in UTC with ``Z``."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S") + _fraction(value.microsecond) + "Z"
+
+
+def datetime_str(value: _dt.datetime) -> str:
+    """UTC (or naive) datetimes print as an Instant; other zones as an OffsetDateTime."""
+    off = value.utcoffset()
+    if value.tzinfo is None or off == _dt.timedelta(0):
+        return instant_str(value)
+    total = int(off.total_seconds())
+    sign = "+" if total >= 0 else "-"
+    total = abs(total)
+    hh, rem = divmod(total, 3600)
+    mm, ss = divmod(rem, 60)
+    zone = f"{sign}{hh:02d}:{mm:02d}" + (f":{ss:02d}" if ss else "")
+    return value.strftime("%Y-%m-%dT%H:%M:%S") + _fraction(value.microsecond) + zone
+
+
+def _float_str(value: float) -> str:
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return repr(value)
+
+
+def to_jsonable(value: Any) -> Any:
+    if isinstance(value, Undefined):
+        str(value)  # raises UndefinedError
+    if isinstance(value, _dt.datetime):
+        return datetime_str(value)
+    if isinstance(value, (_dt.date, _dt.time)):
+        return value.isoformat()
+    if isinstance(value, _dt.timedelta):
+        return duration_str(value)
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    raise TypeError(f"value of type {type(value).__name__} is not JSON serializable")
+
+
+def to_json(value: Any, indent: int | None = None) -> str:
+    if indent is None:
+        return json.dumps(value, default=to_jsonable, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(value, default=to_jsonable, ensure_ascii=False, indent=indent)
+
+
+def duration_str(value: _dt.timedelta) -> str:
+    """Java ``Duration.toString()`` (``PT1H30M``)."""
+    total = value.total_seconds()
+    if total == 0:
+        return "PT0S"
+    sign = "-" if total < 0 else ""
+    total = abs(total)
+    hours, rem = divmod(total, 3600)
+    minutes, seconds = divmod(rem, 60)
+    out = "PT"
+    if hours:
+        out += f"{sign}{int(hours)}H"
+    if minutes:
+        out += f"{sign}{int(minutes)}M"
+    if seconds:
+        s = f"{seconds:.6f}".rstrip("0").rstrip(".")
+        out += f"{sign}{s}S"
+    return out
+
+
+def to_str(value: Any) -> str:
+    """Convert a value to the text Kestra would print for it."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Undefined):
+        return str(value)  # StrictUndefined raises
+    if value is None:
+        return ""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return _float_str(value)
+    if isinstance(value, _dt.datetime):
+        return datetime_str(value)
+    if isinstance(value, (_dt.date, _dt.time)):
+        return value.isoformat()
+    if isinstance(value, _dt.timedelta):
+        return duration_str(value)
+    if isinstance(value, (Mapping, list, tuple, set, frozenset)):
+        return to_json(value)
+    return str(value)

@@ -1,0 +1,149 @@
+"""From YAML text to a validated `Flow`, collecting every problem with its path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from kflow.flow.errors import FlowError, Problem, join_path
+from kflow.flow.model import Flow, Task
+from kflow.flow.registry import UnknownTaskType, task_class
+
+_FLOW_TASK_LISTS = {"tasks": "tasks", "errors": "errors", "finally": "finally_"}
+
+
+def load_flow_file(path: str | Path) -> Flow:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise FlowError(str(path), [Problem("", f"cannot read the file: {err.strerror or err}")]) from None
+    return load_flow(text, source=str(path))
+
+
+def load_flow(text: str, source: str = "<flow>") -> Flow:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(err, "problem", None) or str(err)
+        raise FlowError(source, [Problem("", f"invalid YAML at {where}{problem}")]) from None
+    return parse_flow(data, source=source)
+
+
+def parse_flow(data: Any, source: str = "<flow>") -> Flow:
+    if not isinstance(data, dict):
+        raise FlowError(source, [Problem("", "a flow is a YAML mapping with at least `id`, `namespace` and `tasks`")])
+    parser = _Parser()
+    fields = dict(data)
+    for key in _FLOW_TASK_LISTS:
+        if key in fields:
+            fields[key] = parser.task_list(fields[key], key)
+    if not parser.problems:
+        try:
+            flow = Flow.model_validate(fields)
+        except ValidationError as err:
+            parser.add_validation(err, "", Flow)
+        else:
+            return flow
+    raise FlowError(_describe(source, data), parser.problems)
+
+
+def parse_task(data: Any, path: str = "task") -> Task:
+    """One task definition (with its children), as the runner receives it."""
+    parser = _Parser()
+    task = parser.task(data, path)
+    if task is None or parser.problems:
+        raise FlowError(path, parser.problems)
+    return task
+
+
+def _describe(source: str, data: dict) -> str:
+    flow_id, namespace = data.get("id"), data.get("namespace")
+    if flow_id and namespace and source.startswith("<"):
+        return f"{namespace}.{flow_id}"
+    if flow_id and namespace:
+        return f"{namespace}.{flow_id} ({source})"
+    return source
+
+
+class _Parser:
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self.seen_ids: dict[str, str] = {}
+
+    def task_list(self, raw: Any, path: str) -> list[Task] | Any:
+        if raw is None:
+            return []
+        if not isinstance(raw, list):
+            self.problems.append(Problem(path, "expected a list of tasks"))
+            return raw
+        tasks = [self.task(item, join_path(path, i)) for i, item in enumerate(raw)]
+        return [task for task in tasks if task is not None]
+
+    def task(self, raw: Any, path: str) -> Task | None:
+        if not isinstance(raw, dict):
+            self.problems.append(Problem(path, "expected a task: a mapping with `id` and `type`"))
+            return None
+        type_name = raw.get("type")
+        if not isinstance(type_name, str) or not type_name:
+            self.problems.append(Problem(join_path(path, "type"), "every task needs a `type`, for example io.kestra.plugin.core.log.Log"))
+            return None
+        try:
+            cls = task_class(type_name)
+        except UnknownTaskType as err:
+            self.problems.append(Problem(join_path(path, "type"), str(err)))
+            return None
+        task_id = raw.get("id")
+        if isinstance(task_id, str):
+            if task_id in self.seen_ids:
+                self.problems.append(
+                    Problem(join_path(path, "id"), f"duplicate task id {task_id!r}, already used at {self.seen_ids[task_id]}; task ids are unique in a flow")
+                )
+            else:
+                self.seen_ids[task_id] = path
+        fields = dict(raw)
+        before = len(self.problems)
+        for name in cls.task_lists:
+            if name in fields:
+                fields[name] = self.task_list(fields[name], join_path(path, name))
+        if len(self.problems) > before:
+            return None
+        try:
+            return cls.model_validate(fields)
+        except ValidationError as err:
+            self.add_validation(err, path, cls)
+            return None
+
+    def add_validation(self, err: ValidationError, path: str, model: type) -> None:
+        for error in err.errors():
+            loc = [part for part in error["loc"] if not _is_union_tag(part)]
+            where = join_path(path, *loc)
+            self.problems.append(Problem(where, _message(error, model, loc)))
+
+
+def _is_union_tag(part: Any) -> bool:
+    return isinstance(part, str) and (part.isupper() or "[" in part or "(" in part)
+
+
+def _message(error: dict, model: type, loc: list) -> str:
+    kind = error["type"]
+    if kind == "missing":
+        return "required property is missing"
+    if kind == "extra_forbidden":
+        if len(loc) == 1 and hasattr(model, "model_fields"):
+            known = sorted(
+                (field.alias or name) for name, field in model.model_fields.items() if not name.startswith("_")
+            )
+            return f"unknown property; {getattr(model, '__name__', 'this')} accepts: {', '.join(known)}"
+        return "unknown property"
+    message = error["msg"]
+    for prefix in ("Value error, ", "Assertion failed, "):
+        message = message.removeprefix(prefix)
+    if "input" in error and kind not in ("value_error",) and not isinstance(error["input"], (dict, list)):
+        message += f" (got {error['input']!r})"
+    return message

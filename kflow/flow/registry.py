@@ -1,0 +1,85 @@
+"""The one registry of task types: each canonical Kestra name, its older names, and its model.
+
+Models are imported only when a flow uses their type, so the runner starts fast.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kflow.flow.model import Task
+
+
+@dataclass(frozen=True)
+class TaskType:
+    name: str
+    aliases: tuple[str, ...]
+    target: str  # "module:Class"
+
+
+_CORE = "io.kestra.plugin.core"
+_OLD = "io.kestra.core.tasks"
+
+TASK_TYPES: tuple[TaskType, ...] = (
+    TaskType(f"{_CORE}.debug.Return", (f"{_OLD}.debugs.Return",), "kflow.tasks.debug:Return"),
+    TaskType(f"{_CORE}.log.Log", (f"{_OLD}.log.Log", f"{_OLD}.debugs.Echo", f"{_CORE}.debug.Echo"), "kflow.tasks.debug:Log"),
+    TaskType(f"{_CORE}.flow.Sleep", (f"{_OLD}.flows.Sleep",), "kflow.tasks.sleep:Sleep"),
+    TaskType(f"{_CORE}.flow.Sequential", (f"{_OLD}.flows.Sequential",), "kflow.tasks.sequential:Sequential"),
+    TaskType(f"{_CORE}.flow.Parallel", (f"{_OLD}.flows.Parallel",), "kflow.tasks.parallel:Parallel"),
+)
+
+_BY_NAME: dict[str, TaskType] = {}
+for _entry in TASK_TYPES:
+    for _name in (_entry.name, *_entry.aliases):
+        _BY_NAME[_name] = _entry
+
+
+class UnknownTaskType(LookupError):
+    def __init__(self, name: str):
+        self.name = name
+        self.suggestions = closest_names(name)
+        hint = f"; did you mean {' or '.join(self.suggestions)}?" if self.suggestions else ""
+        super().__init__(f"unknown task type {name!r}{hint}")
+
+
+def known_names() -> list[str]:
+    return sorted(_BY_NAME)
+
+
+def closest_names(name: str, n: int = 3) -> list[str]:
+    """Known names nearest to a misspelt one; the short class name counts most."""
+    names = known_names()
+    tail = name.rsplit(".", 1)[-1].lower()
+    by_tail = [known for known in names if known.rsplit(".", 1)[-1].lower() == tail]
+    if by_tail:
+        return by_tail[:n]
+    return difflib.get_close_matches(name, names, n=n, cutoff=0.6)
+
+
+def canonical_name(name: str) -> str:
+    entry = _BY_NAME.get(name)
+    if entry is None:
+        raise UnknownTaskType(name)
+    return entry.name
+
+
+@cache
+def _load(target: str) -> type[Task]:
+    module, _, attr = target.partition(":")
+    cls = getattr(importlib.import_module(module), attr)
+    return cls
+
+
+def task_class(name: str) -> type[Task]:
+    """The model of a task type, by any of its names."""
+    entry = _BY_NAME.get(name)
+    if entry is None:
+        raise UnknownTaskType(name)
+    cls = _load(entry.target)
+    cls.type_name = entry.name
+    return cls

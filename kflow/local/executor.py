@@ -1,0 +1,160 @@
+"""The local shell around the engine: turn its actions into processes, feed back what ended."""
+
+from __future__ import annotations
+
+import queue
+import shutil
+import signal
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+from kflow.engine import (
+    Action,
+    AttemptEnded,
+    Engine,
+    ExecutionEnded,
+    KillRequested,
+    KillTask,
+    RunTask,
+    WakeAt,
+    new_execution_id,
+)
+from kflow.execution import Execution
+from kflow.execution.instants import format_instant
+from kflow.flow import Flow
+from kflow.local.processes import LogLine, RunnerProcesses, scratch_dir
+from kflow.runner.invocation import Invocation
+
+
+class Observer(Protocol):
+    """Whoever shows the run: a live terminal view, plain lines, or nothing."""
+
+    def changed(self, execution: Execution, taskrun_ids: set[str]) -> None: ...
+
+    def log(self, line: LogLine) -> None: ...
+
+
+@dataclass
+class RunOptions:
+    inputs: dict[str, Any] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    execution_id: str | None = None
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class LocalExecutor:
+    def __init__(self, flow: Flow, observer: Observer | None = None):
+        self.engine = Engine(flow)
+        self.observer = observer
+        self._kill = threading.Event()
+
+    def request_kill(self) -> None:
+        self._kill.set()
+
+    def run(self, options: RunOptions) -> Execution:
+        """Run the flow to its end; Ctrl-C kills it (running tasks are stopped, state KILLED)."""
+        engine = self.engine
+        execution = engine.new_execution(options.execution_id or new_execution_id(), options.inputs, _now(), options.labels)
+        run = engine.load(execution)
+        workdir = scratch_dir()
+        processes = RunnerProcesses(workdir)
+        wake: datetime | None = None
+        previous = _install_sigint(self.request_kill)
+        try:
+            result = engine.start(run, _now())
+            while True:
+                self._notify(run.execution, result.changed)
+                wake = self._apply(run, result.actions, processes, wake)
+                if run.execution.state.current.terminal:
+                    return run.execution
+                events = self._wait(processes, wake)
+                if self._kill.is_set() and not run.killing:
+                    events.append(KillRequested())
+                    self._kill.clear()
+                now = _now()
+                if wake is not None and wake <= now:
+                    wake = None
+                result = engine.step(run, events, now)
+        finally:
+            processes.kill_all()
+            signal.signal(signal.SIGINT, previous)
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    def _apply(self, run, actions: list[Action], processes: RunnerProcesses, wake: datetime | None) -> datetime | None:
+        for action in actions:
+            if isinstance(action, RunTask):
+                processes.start(self._invocation(run, action), action.timeout)
+            elif isinstance(action, KillTask):
+                processes.kill(action.taskrun_id, action.attempt)
+            elif isinstance(action, WakeAt):
+                wake = action.at if wake is None else min(wake, action.at)
+            elif isinstance(action, ExecutionEnded):
+                pass
+        return wake
+
+    def _invocation(self, run, action: RunTask) -> Invocation:
+        task = self.engine.plan.task(action.task_id)
+        execution = run.execution
+        return Invocation(
+            executionId=execution.id,
+            taskRunId=action.taskrun_id,
+            attempt=action.attempt,
+            namespace=execution.namespace,
+            flowId=execution.flowId,
+            task=task.model_dump(mode="json", by_alias=True, exclude_unset=True),
+            context=_jsonable(self.engine.context(run, action.taskrun_id)),
+        )
+
+    def _wait(self, processes: RunnerProcesses, wake: datetime | None) -> list:
+        """Block until something ends, a retry is due, or a kill is asked; then drain."""
+        events: list = []
+        while not events:
+            timeout = 0.2
+            if wake is not None:
+                timeout = max(0.0, min(timeout, (wake - _now()).total_seconds()))
+            try:
+                item = processes.events.get(timeout=timeout)
+            except queue.Empty:
+                if self._kill.is_set() or (wake is not None and wake <= _now()):
+                    return events
+                continue
+            self._take(item, events)
+            while True:
+                try:
+                    self._take(processes.events.get_nowait(), events)
+                except queue.Empty:
+                    break
+        return events
+
+    def _take(self, item, events: list) -> None:
+        if isinstance(item, LogLine):
+            if self.observer:
+                self.observer.log(item)
+        elif isinstance(item, AttemptEnded):
+            events.append(item)
+
+    def _notify(self, execution: Execution, changed: set[str]) -> None:
+        if self.observer and changed:
+            self.observer.changed(execution, changed)
+
+
+def _jsonable(value: Any) -> Any:
+    """Datetimes become Kestra's ISO instants; the runner gets plain JSON."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return format_instant(value)
+    return value
+
+
+def _install_sigint(handler):
+    if threading.current_thread() is not threading.main_thread():
+        return signal.getsignal(signal.SIGINT)
+    return signal.signal(signal.SIGINT, lambda *_: handler())

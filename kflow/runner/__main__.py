@@ -1,0 +1,42 @@
+"""`python -m kflow.runner --invocation FILE [--result FILE]`: run one task.
+
+The result (compact JSON) goes to --result: a local file, or /dev/termination-log in a pod.
+Exit code 0 when the task succeeded, 1 when it failed, 2 when the invocation is unusable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="kflow-runner", description=__doc__)
+    parser.add_argument("--invocation", default="-", help="JSON invocation file, - for stdin")
+    parser.add_argument("--result", default="-", help="where to write the JSON result, - for stdout")
+    args = parser.parse_args(argv)
+
+    from pydantic import ValidationError
+
+    from kflow.runner.invocation import Invocation
+    from kflow.runner.run import execute
+
+    try:
+        raw = sys.stdin.read() if args.invocation == "-" else open(args.invocation, encoding="utf-8").read()
+        invocation = Invocation.model_validate_json(raw)
+    except (OSError, ValidationError, json.JSONDecodeError) as err:
+        print(f"kflow-runner: unusable invocation: {err}", file=sys.stderr)
+        return 2
+    result = execute(invocation)
+    payload = result.to_json()
+    if args.result == "-":
+        print(payload)
+    else:
+        with open(args.result, "w", encoding="utf-8") as out:
+            out.write(payload)
+    return 0 if result.state != "FAILED" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,32 @@
+"""What crosses into a runner (an Invocation) and what comes back (a TaskResult)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Invocation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    executionId: str
+    taskRunId: str
+    attempt: int = 0
+    namespace: str
+    flowId: str
+    task: dict[str, Any] = Field(description="The task's definition as written in the flow, unrendered.")
+    context: dict[str, Any] = Field(description="The expression variables the task's templates read.")
+
+
+class TaskResult(BaseModel):
+    """Compact enough for a pod's 4 KiB termination message in the common case."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    state: Literal["SUCCESS", "WARNING", "FAILED"]
+    outputs: dict[str, Any] | None = None
+    reason: str | None = None
+
+    def to_json(self) -> str:
+        return self.model_dump_json(exclude_none=True)

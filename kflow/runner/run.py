@@ -1,0 +1,67 @@
+"""Run one task: render its properties, validate them with its model, call it."""
+
+from __future__ import annotations
+
+import tempfile
+from typing import Any
+
+from kflow.runner.context import RunContext, TaskLogger, env_variables
+from kflow.runner.invocation import Invocation, TaskResult
+
+
+def execute(invocation: Invocation, log: TaskLogger | None = None) -> TaskResult:
+    """Never raises for a task's own failure: that is a FAILED result with the reason."""
+    from pydantic import ValidationError
+
+    from kflow.expr import ExpressionError
+    from kflow.flow.registry import UnknownTaskType, task_class
+
+    task_def = invocation.task
+    task_id = task_def.get("id", "?")
+    log = log or TaskLogger(min_level=task_def.get("logLevel") or "INFO")
+    context = {**invocation.context, "envs": env_variables()}
+    try:
+        cls = task_class(task_def["type"])
+    except UnknownTaskType as err:
+        return TaskResult(state="FAILED", reason=f"task {task_id!r}: {err}")
+    with tempfile.TemporaryDirectory(prefix=f"kflow-{task_id}-") as workdir:
+        ctx = RunContext(context, log, workdir)
+        try:
+            properties = _render(task_def, cls, ctx)
+            task = cls.model_validate(properties)
+        except ExpressionError as err:
+            where = f", property {err.property}" if getattr(err, "property", None) else ""
+            return _failed(log, f"task {task_id!r}{where}: {err}")
+        except ValidationError as err:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
+            return _failed(log, f"task {task_id!r}: invalid properties after rendering: {problems}")
+        try:
+            outputs = task.run(ctx)
+        except Exception as err:  # the task failed: say so, in its log and its result
+            return _failed(log, f"task {task_id!r}: {type(err).__name__}: {err}")
+    return TaskResult(state="SUCCESS", outputs=outputs or None)
+
+
+def _render(task_def: dict[str, Any], cls, ctx: RunContext) -> dict[str, Any]:
+    from kflow.expr import render_value
+
+    skip = cls.unrendered | set(cls.task_lists)
+    out: dict[str, Any] = {}
+    for key, value in task_def.items():
+        if key in skip:
+            out[key] = value
+            continue
+        try:
+            out[key] = render_value(value, ctx.variables, secret=ctx.secret)
+        except Exception as err:
+            if getattr(err, "property", None):
+                err.property = f"{key}.{err.property}" if not err.property.startswith("[") else f"{key}{err.property}"
+            elif hasattr(err, "property"):
+                err.property = key
+            raise
+    return out
+
+
+def _failed(log: TaskLogger, reason: str) -> TaskResult:
+    log.error(reason)
+    return TaskResult(state="FAILED", reason=reason)

@@ -1,0 +1,1 @@
+"""Task types, one module each: their models and what they do (run, or resolve children)."""
