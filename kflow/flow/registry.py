@@ -55,10 +55,10 @@ def closest_names(name: str, n: int = 3) -> list[str]:
     """Known names nearest to a misspelt one; the short class name counts most."""
     names = known_names()
     tail = name.rsplit(".", 1)[-1].lower()
-    by_tail = [known for known in names if known.rsplit(".", 1)[-1].lower() == tail]
-    if by_tail:
-        return by_tail[:n]
-    return difflib.get_close_matches(name, names, n=n, cutoff=0.6)
+    matches = [known for known in names if known.rsplit(".", 1)[-1].lower() == tail]
+    matches = matches or difflib.get_close_matches(name, names, n=n * 3, cutoff=0.6)
+    canonical = dict.fromkeys(_BY_NAME[match].name for match in matches)  # old names point to the new
+    return list(canonical)[:n]
 
 
 def canonical_name(name: str) -> str:

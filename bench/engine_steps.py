@@ -1,0 +1,59 @@
+"""How fast the pure engine drives big flows, and how a step's cost grows with size.
+
+Run: python bench/engine_steps.py. Prints steps per second for a Sequential and a Parallel
+of N tasks, and the time per step at N = 100, 1,000 and 10,000 relative to N = 100 (a ratio
+near 1 means a step costs what changed, not what exists).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timezone
+
+from kflow.engine import AttemptEnded, Engine, RunTask
+from kflow.execution import State
+from kflow.flow import parse_flow
+
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def make_flow(kind: str, n: int):
+    children = [{"id": f"t{i}", "type": "io.kestra.plugin.core.debug.Return", "format": "x"} for i in range(n)]
+    return parse_flow({"id": "bench", "namespace": "bench", "tasks": [{"id": "root", "type": f"io.kestra.plugin.core.flow.{kind}", "tasks": children}]})
+
+
+def drive(kind: str, n: int) -> tuple[float, int]:
+    """Seconds spent inside the engine, and the number of steps, to run the flow to its end."""
+    engine = Engine(make_flow(kind, n))
+    run = engine.load(engine.new_execution("bench", {}, T0))
+    started = time.perf_counter()
+    pending = [a for a in engine.start(run, T0).actions if isinstance(a, RunTask)]
+    steps = 0
+    while pending:
+        action = pending.pop()
+        result = engine.step(run, [AttemptEnded(action.taskrun_id, action.attempt, State.SUCCESS, {"value": "x"})], T0)
+        pending.extend(a for a in result.actions if isinstance(a, RunTask))
+        steps += 1
+    elapsed = time.perf_counter() - started
+    assert run.execution.state.current == State.SUCCESS
+    return elapsed, steps
+
+
+def main() -> None:
+    report = {}
+    for kind in ("Sequential", "Parallel"):
+        elapsed, steps = drive(kind, 1000)
+        report[f"{kind} 1,000 tasks: steps/s"] = round(steps / elapsed)
+        per_step = {}
+        for n in (100, 1000, 10_000):
+            elapsed, steps = drive(kind, n)
+            per_step[n] = elapsed / steps
+        for n in (1000, 10_000):
+            report[f"{kind} time per step at {n:,} vs 100"] = round(per_step[n] / per_step[100], 2)
+        report[f"{kind} 10,000 tasks: µs per step"] = round(per_step[10_000] * 1e6, 1)
+    print(json.dumps(report, indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
