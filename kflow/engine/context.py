@@ -6,7 +6,7 @@ from typing import Any
 
 from kflow.engine.index import ExecutionIndex
 from kflow.execution import TaskRun
-from kflow.flow.model import Task
+from kflow.flow.task import Task
 
 
 def _referenced(task: Task, cache: dict[str, set[str] | None]) -> set[str] | None:

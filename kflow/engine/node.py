@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from kflow.execution import FAILED_STATES, State, TaskRun, worst
 
 if TYPE_CHECKING:
-    from kflow.flow.model import Task
+    from kflow.flow.task import Task
 
 
 @dataclass(frozen=True)

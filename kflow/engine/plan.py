@@ -21,6 +21,8 @@ class FlowPlan:
         self.root_tasks = self._enabled(flow.tasks, None, "tasks")
         self.root_errors = self._enabled(flow.errors, None, "errors")
         self.root_finally = self._enabled(flow.finally_, None, "finally")
+        # Each task's place in the flow, depth first: the order its runs are created in.
+        self.order: dict[str, int] = {task.id: i for i, task in enumerate(flow.all_tasks())}
 
     def _enabled(self, tasks: list[Task] | None, parent: str | None, branch: str) -> list[Task]:
         out = []

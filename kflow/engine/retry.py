@@ -6,7 +6,7 @@ import hashlib
 from datetime import datetime, timedelta
 
 from kflow.flow.durations import parse_duration
-from kflow.flow.model import Retry
+from kflow.flow.task import Retry
 
 
 def next_attempt_at(retry: Retry | None, attempts_done: int, first_start: datetime, now: datetime, key: str) -> datetime | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kflow.engine.node import ChildSpec, Node, errors_next, resolve_with_errors, sequence_next
 from kflow.execution import State, worst
-from kflow.flow.model import Task
+from kflow.flow.task import Task
 
 
 class FlowRoot:

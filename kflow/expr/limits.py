@@ -2,7 +2,8 @@
 
 What is bounded, and how (no sys.settrace):
 
-* output size: the rendered text is produced chunk by chunk and aborted once it exceeds
+* output size: every ``{{ }}`` value printed (also inside ``{% set %}`` blocks and macros)
+  counts towards ``MAX_EMITTED``; the rendered text is produced chunk by chunk and aborted once it exceeds
   ``MAX_OUTPUT`` characters;
 * intermediate strings/lists: ``~`` concatenation, ``*``/``+`` (intercepted sandbox binops),
   ``replace``, ``join``, ``indent`` refuse to build values above ``MAX_STRING``;
@@ -28,6 +29,8 @@ from .errors import _Abort
 
 MAX_OUTPUT = 10 * 1024 * 1024
 MAX_STRING = 10 * 1024 * 1024
+# all values printed by {{ }} during one render, including inside {% set %} blocks and macros
+MAX_EMITTED = 4 * MAX_OUTPUT
 MAX_RANGE = 100_000
 MAX_LOOP_ITERATIONS = 1_000_000
 MAX_INT_BITS = 64 * 1024
@@ -42,6 +45,7 @@ class RenderState:
     secret: Callable[[str], str] | None = None
     deadline: float = field(default_factory=lambda: time.monotonic() + TIME_LIMIT)
     iterations: int = 0
+    emitted: int = 0
     depth: int = 0
 
 

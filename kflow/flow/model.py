@@ -1,142 +1,19 @@
-"""Pydantic models of a Kestra flow and the task base classes every task type extends."""
+"""Pydantic models of a Kestra flow, as written in YAML."""
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from kflow.flow.durations import parse_duration
 from kflow.flow.inputs import Input
+from kflow.flow.task import FlowableTask, Retry, RunnableTask, Task, TaskList
 
-if TYPE_CHECKING:
-    from kflow.engine.node import ChildSpec, Node
-    from kflow.execution import State
-    from kflow.runner.context import RunContext
+__all__ = ["Flow", "FlowableTask", "Output", "Retry", "RunnableTask", "Task", "TaskList"]
 
-TASK_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$")
 FLOW_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$")
 NAMESPACE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-
-
-class Retry(BaseModel):
-    """Kestra's retry policy: a failed attempt is followed by another of the same task run."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    type: Literal["constant", "exponential", "random"]
-    interval: str | None = Field(None, description="Delay between attempts (constant, exponential).")
-    maxInterval: str | None = Field(None, description="Upper bound of the delay (exponential, random).")
-    minInterval: str | None = Field(None, description="Lower bound of the delay (random).")
-    delayFactor: float | None = Field(None, description="Growth of the delay per attempt (exponential).")
-    maxAttempt: int | None = Field(None, alias="maxAttempts", ge=1, description="Attempts in all, the first included.")
-    maxDuration: str | None = Field(None, description="No new attempt once this long has passed since the first.")
-    warningOnRetry: bool = Field(False, description="End WARNING when a retry was needed to succeed.")
-    behavior: Literal["RETRY_FAILED_TASK", "CREATE_NEW_EXECUTION"] = "RETRY_FAILED_TASK"
-
-    @field_validator("interval", "maxInterval", "minInterval", "maxDuration")
-    @classmethod
-    def _duration(cls, value: str | None) -> str | None:
-        if value is not None:
-            parse_duration(value)
-        return value
-
-    @model_validator(mode="after")
-    def _needs(self) -> Retry:
-        if self.type in ("constant", "exponential") and self.interval is None:
-            raise ValueError(f"a {self.type} retry needs `interval` (for example PT10S)")
-        if self.type == "random" and (self.minInterval is None or self.maxInterval is None):
-            raise ValueError("a random retry needs `minInterval` and `maxInterval`")
-        if self.maxAttempt is None and self.maxDuration is None:
-            raise ValueError("a retry needs `maxAttempt` or `maxDuration`, or it would never stop")
-        return self
-
-
-class Task(BaseModel):
-    """Properties every Kestra task has. Subclasses add their own; unknown keys are errors."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    # Set on each registered class: its canonical type name.
-    type_name: ClassVar[str] = ""
-    # Properties that hold child tasks; the loader parses them through the registry.
-    task_lists: ClassVar[tuple[str, ...]] = ()
-    # Properties the runner must not render (the engine reads them, or they hold templates
-    # rendered later on purpose).
-    unrendered: ClassVar[frozenset[str]] = frozenset(
-        {"id", "type", "description", "retry", "timeout", "disabled", "runIf", "allowFailure", "allowWarning", "logLevel"}
-    )
-
-    id: str = Field(description="Unique within the flow; letters, digits, - and _.")
-    type: str = Field(description="The task type, for example io.kestra.plugin.core.debug.Return.")
-    description: str | None = None
-    retry: Retry | None = None
-    timeout: str | None = Field(None, description="ISO-8601 duration after which an attempt is killed and FAILED.")
-    disabled: bool = False
-    logLevel: Literal["TRACE", "DEBUG", "INFO", "WARN", "ERROR"] | None = None
-    allowFailure: bool = False
-    allowWarning: bool = False
-    runIf: str | bool = "true"
-    workerGroup: dict[str, Any] | None = None
-
-    @field_validator("id")
-    @classmethod
-    def _task_id(cls, value: str) -> str:
-        if not TASK_ID.match(value):
-            raise ValueError("a task id starts with a letter or digit and holds only letters, digits, - and _")
-        return value
-
-    @field_validator("timeout")
-    @classmethod
-    def _timeout(cls, value: str | None) -> str | None:
-        if value is not None and parse_duration(value) <= 0:
-            raise ValueError("timeout must be a positive duration")
-        return value
-
-    @property
-    def flowable(self) -> bool:
-        return False
-
-    def children(self) -> list[Task]:
-        """Every task directly under this one, in all of its task lists."""
-        out: list[Task] = []
-        for name in self.task_lists:
-            out.extend(getattr(self, name) or [])
-        return out
-
-    def timeout_seconds(self) -> float | None:
-        return parse_duration(self.timeout) if self.timeout else None
-
-
-class RunnableTask(Task):
-    """A task that does work in the runner: a process locally, a pod in a cluster."""
-
-    def run(self, ctx: RunContext) -> dict[str, Any] | None:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-
-TaskList = list[SerializeAsAny[Task]]
-
-
-class FlowableTask(Task):
-    """A task resolved by the engine: it decides which children run next and its own state.
-
-    `next_children` and `resolve_state` are called with a `Node`, an O(1) view of the task
-    run's children kept up to date by the engine; neither may do I/O.
-    """
-
-    errors: TaskList | None = Field(None, description="Tasks run, one after another, when a child fails.")
-
-    @property
-    def flowable(self) -> bool:
-        return True
-
-    def next_children(self, node: Node) -> list[ChildSpec]:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def resolve_state(self, node: Node) -> State | None:  # pragma: no cover - abstract
-        raise NotImplementedError
 
 
 class Output(BaseModel):

@@ -12,7 +12,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from kflow.flow.model import Task
+    from kflow.flow.task import Task
 
 
 @dataclass(frozen=True)

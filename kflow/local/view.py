@@ -44,11 +44,21 @@ class PlainView:
     def __init__(self, stream: TextIO = sys.stderr):
         self.stream = stream
         self._seen: dict[str, State] = {}
+        self._positions: dict[str, int] = {}
 
     def changed(self, execution: Execution, taskrun_ids: set[str]) -> None:
-        by_id = {tr.id: tr for tr in execution.taskRunList if tr.id in taskrun_ids}
-        for taskrun_id in sorted(by_id, key=lambda i: by_id[i].state.histories[-1].date):
-            taskrun = by_id[taskrun_id]
+        runs = execution.taskRunList  # append-only: positions of new runs are learnt once
+        for position in range(len(self._positions), len(runs)):
+            self._positions[runs[position].id] = position
+        changed = [(self._positions[i], runs[self._positions[i]]) for i in taskrun_ids]
+
+        def order(item):  # by time; at one instant, starts in creation order, ends children first
+            position, taskrun = item
+            ended = taskrun.state.current.terminal
+            return (taskrun.state.histories[-1].date, ended, -position if ended else position)
+
+        for _, taskrun in sorted(changed, key=order):
+            taskrun_id = taskrun.id
             state = taskrun.state.current
             if self._seen.get(taskrun_id) == state:
                 continue
@@ -140,7 +150,7 @@ def summary(execution: Execution, stream: TextIO = sys.stdout) -> None:
             depth += 1
             parent = by_id[parent].parentTaskRunId
         indent = "  " * (depth + 1)
-        stream.write(f"{indent}{_label(taskrun):<28} {taskrun.state.current.value:<8} {duration(taskrun):7.2f}s\n")
+        stream.write(f"{indent + _label(taskrun):<32} {taskrun.state.current.value:<8} {duration(taskrun):7.2f}s\n")
         if taskrun.outputs:
             for key, value in taskrun.outputs.items():
                 shown = value if isinstance(value, str) else json.dumps(value, default=str)

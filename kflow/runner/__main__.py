@@ -13,7 +13,7 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kflow-runner", description=__doc__)
-    parser.add_argument("--invocation", default="-", help="JSON invocation file, - for stdin")
+    parser.add_argument("--invocation", default="-", help="JSON invocation file, - for stdin, env:NAME for a variable")
     parser.add_argument("--result", default="-", help="where to write the JSON result, - for stdout")
     args = parser.parse_args(argv)
 
@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     from kflow.runner.run import execute
 
     try:
-        raw = sys.stdin.read() if args.invocation == "-" else open(args.invocation, encoding="utf-8").read()
+        raw = _read(args.invocation)
         invocation = Invocation.model_validate_json(raw)
     except (OSError, ValidationError, json.JSONDecodeError) as err:
         print(f"kflow-runner: unusable invocation: {err}", file=sys.stderr)
@@ -36,6 +36,20 @@ def main(argv: list[str] | None = None) -> int:
         with open(args.result, "w", encoding="utf-8") as out:
             out.write(payload)
     return 0 if result.state != "FAILED" else 1
+
+
+def _read(source: str) -> str:
+    import os
+
+    if source == "-":
+        return sys.stdin.read()
+    if source.startswith("env:"):
+        value = os.environ.get(source[4:])
+        if value is None:
+            raise OSError(f"environment variable {source[4:]} is not set")
+        return value
+    with open(source, encoding="utf-8") as handle:
+        return handle.read()
 
 
 if __name__ == "__main__":

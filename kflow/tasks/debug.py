@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
-from kflow.flow.model import RunnableTask
+from kflow.flow.task import RunnableTask
 
 if TYPE_CHECKING:
     from kflow.runner.context import RunContext

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from kflow.engine.node import ChildSpec, Node, errors_next, resolve_with_errors
 from kflow.execution import State
-from kflow.flow.model import FlowableTask, TaskList
+from kflow.flow.task import FlowableTask, TaskList
 
 
 class Parallel(FlowableTask):

@@ -6,7 +6,7 @@ from pydantic import Field
 
 from kflow.engine.node import ChildSpec, Node, errors_next, resolve_with_errors, sequence_next
 from kflow.execution import State
-from kflow.flow.model import FlowableTask, TaskList
+from kflow.flow.task import FlowableTask, TaskList
 
 
 class Sequential(FlowableTask):

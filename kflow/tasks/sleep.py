@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from pydantic import Field, field_validator
 
 from kflow.flow.durations import parse_duration
-from kflow.flow.model import RunnableTask
+from kflow.flow.task import RunnableTask
 
 if TYPE_CHECKING:
     from kflow.runner.context import RunContext

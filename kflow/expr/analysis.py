@@ -1,0 +1,118 @@
+"""Static analysis of templates: which context roots / task outputs they read."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Any, Iterator
+
+from jinja2 import meta, nodes
+from jinja2.exceptions import TemplateSyntaxError
+
+from .environment import ENV
+from .render import has_expression
+
+_RENDER_FUNCS = {"render", "renderOnce"}
+_DYNAMIC_FUNCS = {"printContext"}
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        if has_expression(value):
+            yield value
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            yield from _strings(k)
+            yield from _strings(v)
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        for v in value:
+            yield from _strings(v)
+
+
+@functools.lru_cache(maxsize=2048)
+def _parse(source: str) -> nodes.Template | None:
+    try:
+        return ENV.parse(source)
+    except (TemplateSyntaxError, RecursionError):
+        return None
+
+
+def _nested_templates(tree: nodes.Node) -> Iterator[str | None]:
+    """Templates passed as constants to render(); None for a dynamic argument."""
+    for call in tree.find_all(nodes.Call):
+        if isinstance(call.node, nodes.Name) and call.node.name in _RENDER_FUNCS:
+            if call.args and isinstance(call.args[0], nodes.Const) and isinstance(call.args[0].value, str):
+                yield call.args[0].value
+            else:
+                yield None
+
+
+def _roots(source: str, depth: int = 0) -> set[str]:
+    tree = _parse(source)
+    if tree is None:
+        return set()
+    names = meta.find_undeclared_variables(tree) - set(ENV.globals)
+    if depth < 5:
+        for nested in _nested_templates(tree):
+            if nested is not None and has_expression(nested):
+                names |= _roots(nested, depth + 1)
+    return names
+
+
+def referenced_roots(value: Any) -> set[str]:
+    """Top-level variable names (flow, inputs, outputs, vars, ...) read by templates in value."""
+    out: set[str] = set()
+    for s in _strings(value):
+        out |= _roots(s)
+    return out
+
+
+class _Unknown(Exception):
+    pass
+
+
+def _outputs(source: str, depth: int = 0) -> set[str]:
+    tree = _parse(source)
+    if tree is None:
+        raise _Unknown
+    found: set[str] = set()
+
+    def walk(node: nodes.Node, parent: nodes.Node | None) -> None:
+        if isinstance(node, nodes.Name) and node.name == "outputs":
+            if node.ctx != "load":
+                raise _Unknown  # shadowed by set/for/macro parameter
+            if isinstance(parent, nodes.Getattr) and parent.node is node:
+                found.add(parent.attr)
+            elif (
+                isinstance(parent, nodes.Getitem)
+                and parent.node is node
+                and isinstance(parent.arg, nodes.Const)
+                and isinstance(parent.arg.value, str)
+            ):
+                found.add(parent.arg.value)
+            else:
+                raise _Unknown  # outputs[expr], outputs used whole
+        if isinstance(node, nodes.Call) and isinstance(node.node, nodes.Name):
+            if node.node.name in _DYNAMIC_FUNCS:
+                raise _Unknown
+        for child in node.iter_child_nodes():
+            walk(child, node)
+
+    walk(tree, None)
+    for nested in _nested_templates(tree):
+        if nested is None or depth >= 5:
+            raise _Unknown
+        if has_expression(nested):
+            found |= _outputs(nested, depth + 1)
+    return found
+
+
+def referenced_outputs(value: Any) -> set[str] | None:
+    """Task ids read via ``outputs.X`` / ``outputs['X']``; None when it cannot tell."""
+    out: set[str] = set()
+    try:
+        for s in _strings(value):
+            out |= _outputs(s)
+    except _Unknown:
+        return None
+    return out

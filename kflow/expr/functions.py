@@ -1,0 +1,163 @@
+"""Global functions: now, secret, range, max, min, fromJson/json, fromYaml, render, printContext."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json as _json
+import random
+from collections.abc import Mapping
+from typing import Any
+
+from jinja2 import pass_context
+from jinja2.runtime import Context
+
+from . import limits
+from .filters._util import fail, need, text, to_int
+from .filters.dates import format_datetime, zone
+from .values import UTC, to_json
+
+
+def now(timeZone: Any = None, format: Any = None) -> Any:
+    """Aware datetime (UTC unless ``timeZone``); a formatted string when ``format`` is given."""
+    tz = zone(timeZone) or UTC
+    value = _dt.datetime.now(tz)
+    if format is not None:
+        return format_datetime(value, text(format))
+    return value
+
+
+def secret(name: Any) -> str:
+    key = text(name)
+    st = limits.current()
+    provider = st.secret if st else None
+    if provider is None:
+        fail(f"secret {key!r} is not available: no secret provider configured")
+    try:
+        value = provider(key)
+    except KeyError:
+        fail(f"secret {key!r} not found")
+    except Exception as e:  # provider failures must not leak internals in odd types
+        fail(f"secret {key!r} could not be read: {e}")
+    if value is None:
+        fail(f"secret {key!r} not found")
+    return value
+
+
+def range_(start: Any, end: Any = None, step: Any = 1) -> list:
+    """Pebble range: both bounds inclusive; ``range(3)`` is ``range(0, 3)``."""
+    if end is None:
+        start, end = 0, start
+    a, b, s = to_int(start, "start"), to_int(end, "end"), to_int(step, "step")
+    if s == 0:
+        fail("range step must not be 0")
+    count = 0 if (b - a) * s < 0 else (b - a) // s + 1
+    if count > limits.MAX_RANGE:
+        fail(f"range({a}, {b}, {s}) would produce {count} items (limit {limits.MAX_RANGE})")
+    return list(range(a, b + (1 if s > 0 else -1), s))
+
+
+def _numbers(args: tuple) -> list:
+    if len(args) == 1 and isinstance(args[0], (list, tuple)):
+        args = tuple(args[0])
+    if not args:
+        fail("max/min need at least one argument")
+    return [need(a) for a in args]
+
+
+def max_(*args: Any) -> Any:
+    try:
+        return max(_numbers(args))
+    except TypeError:
+        fail("max: arguments cannot be compared")
+
+
+def min_(*args: Any) -> Any:
+    try:
+        return min(_numbers(args))
+    except TypeError:
+        fail("min: arguments cannot be compared")
+
+
+def from_json(value: Any) -> Any:
+    need(value)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        return value
+    try:
+        return _json.loads(value)
+    except ValueError as e:
+        fail(f"fromJson: invalid JSON ({e})")
+
+
+def from_yaml(value: Any) -> Any:
+    import yaml
+
+    need(value)
+    if not isinstance(value, str):
+        return value
+    try:
+        return yaml.safe_load(value)
+    except yaml.YAMLError as e:
+        fail(f"fromYaml: invalid YAML ({e})")
+
+
+@pass_context
+def render_fn(context: Context, value: Any, recursive: Any = True) -> Any:
+    """Render a string with the current context; with ``recursive`` (default) until stable."""
+    need(value)
+    if not isinstance(value, str):
+        return value
+    from .render import _render_nested
+
+    variables = dict(context.get_all())
+    out = value
+    for _ in range(limits.MAX_RENDER_DEPTH):
+        new = _render_nested(out, variables)
+        if not recursive or new == out:
+            return new
+        out = new
+    fail(f"render() did not settle after {limits.MAX_RENDER_DEPTH} passes")
+
+
+@pass_context
+def render_once(context: Context, value: Any) -> Any:
+    return render_fn(context, value, recursive=False)
+
+
+_HIDDEN = {"range", "now", "secret", "max", "min", "render", "renderOnce", "printContext",
+           "fromJson", "json", "fromYaml", "yaml", "randomInt", "null", "lipsum", "cycler",
+           "joiner", "dict"}
+
+
+@pass_context
+def print_context(context: Context) -> str:
+    data = {k: v for k, v in context.get_all().items() if k not in _HIDDEN and not callable(v)}
+    return to_json(data)
+
+
+def random_int(lower: Any, upper: Any) -> int:
+    a, b = to_int(lower, "lower"), to_int(upper, "upper")
+    if b <= a:
+        fail("randomInt: upper must be greater than lower")
+    return random.randrange(a, b)
+
+
+GLOBALS: dict[str, Any] = {
+    "now": now,
+    "secret": secret,
+    "range": range_,
+    "max": max_,
+    "min": min_,
+    "fromJson": from_json,
+    "json": from_json,
+    "fromYaml": from_yaml,
+    "yaml": from_yaml,
+    "render": render_fn,
+    "renderOnce": render_once,
+    "printContext": print_context,
+    "randomInt": random_int,
+    "null": None,
+}
+
+__all__ = ["GLOBALS", "Mapping"]

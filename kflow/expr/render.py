@@ -1,0 +1,166 @@
+"""render / render_value: compile (LRU-cached), run with limits, map errors to ExpressionError."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping
+from typing import Any, Callable
+
+from jinja2 import Template
+from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
+
+from . import limits
+from .environment import ENV
+from .errors import ExpressionError, _Abort, _truncate
+
+_UNKNOWN = re.compile(r"No (filter|test) named '([^']+)'")
+_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*$")
+
+
+def has_expression(text: str) -> bool:
+    return "{{" in text or "{%" in text
+
+
+def _syntax_message(e: TemplateSyntaxError) -> str:
+    m = _UNKNOWN.search(e.message or "")
+    if m:
+        return f"unknown {m.group(1)} '{m.group(2)}'"
+    msg = (e.message or "invalid template").replace("kflow_", "")
+    return f"syntax error at line {e.lineno}: {msg}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _compile_cached(source: str) -> Template:
+    return ENV.from_string(source)
+
+
+def compile_template(source: str) -> Template:
+    try:
+        return _compile_cached(source)
+    except TemplateSyntaxError as e:
+        raise ExpressionError(source, _syntax_message(e)) from None
+    except RecursionError:
+        raise ExpressionError(source, "expression is nested too deeply") from None
+
+
+def _run(source: str, variables: dict[str, Any]) -> str:
+    tpl = compile_template(source)
+    try:
+        ctx = tpl.new_context(variables)
+        parts: list[str] = []
+        size = 0
+        for chunk in tpl.root_render_func(ctx):
+            size += len(chunk)
+            if size > limits.MAX_OUTPUT:
+                raise _Abort(f"output exceeds {limits.MAX_OUTPUT} characters")
+            parts.append(chunk)
+            if len(parts) & 255 == 0:
+                limits.check_deadline()
+        return "".join(parts)
+    except ExpressionError as e:
+        if e.expression == _truncate(source):
+            raise
+        raise ExpressionError(source, e.message) from None
+    except _Abort as e:
+        raise ExpressionError(source, e.message) from None
+    except UndefinedError as e:
+        raise ExpressionError(source, str(e)) from None
+    except SecurityError as e:
+        raise ExpressionError(source, f"unsafe operation: {e}") from None
+    except TemplateSyntaxError as e:
+        raise ExpressionError(source, _syntax_message(e)) from None
+    except RecursionError:
+        raise ExpressionError(source, "recursion too deep") from None
+    except MemoryError:
+        raise ExpressionError(source, "out of memory") from None
+    except ZeroDivisionError:
+        raise ExpressionError(source, "division by zero") from None
+    except Exception as e:  # TypeError, ValueError, OverflowError from operators/filters
+        text = str(e) or type(e).__name__
+        raise ExpressionError(source, f"{type(e).__name__}: {text}") from None
+
+
+def render(
+    template: str,
+    context: Mapping[str, Any],
+    *,
+    secret: Callable[[str], str] | None = None,
+) -> str:
+    """Render one template string. Strings without ``{{``/``{%`` come back unchanged."""
+    if not isinstance(template, str):
+        raise TypeError(f"template must be a str, not {type(template).__name__}")
+    if not has_expression(template):
+        return template
+    variables = dict(context)
+    token = limits.push(limits.RenderState(context=variables, secret=secret))
+    try:
+        return _run(template, variables)
+    finally:
+        limits.pop(token)
+
+
+def _render_nested(source: str, variables: dict[str, Any]) -> str:
+    """Used by the ``render()`` template function: same budget, bounded depth."""
+    if not has_expression(source):
+        return source
+    st = limits.current()
+    if st is None:  # pragma: no cover - only called while rendering
+        st = limits.RenderState(context=variables)
+    if st.depth >= limits.MAX_RENDER_DEPTH:
+        raise _Abort(f"render() nesting exceeds {limits.MAX_RENDER_DEPTH} levels")
+    st.depth += 1
+    try:
+        return _run(source, variables)
+    finally:
+        st.depth -= 1
+
+
+def child_path(path: str, key: Any) -> str:
+    if isinstance(key, str) and _KEY.match(key):
+        return f"{path}.{key}" if path else key
+    if isinstance(key, str):
+        return f"{path}['{key}']"
+    return f"{path}[{key!r}]"
+
+
+def render_value(
+    value: Any,
+    context: Mapping[str, Any],
+    *,
+    secret: Callable[[str], str] | None = None,
+) -> Any:
+    """Render every string in ``value`` (recursing into dicts and lists, keys included).
+
+    Other scalars come back as they are. On failure the ExpressionError's ``property`` is the
+    path of the failing string (``headers.Authorization``, ``commands[2]``).
+    """
+    variables: dict[str, Any] | None = None
+
+    def walk(v: Any, path: str) -> Any:
+        nonlocal variables
+        if isinstance(v, str):
+            if not has_expression(v):
+                return v
+            if variables is None:
+                variables = dict(context)
+            token = limits.push(limits.RenderState(context=variables, secret=secret))
+            try:
+                return _run(v, variables)
+            except ExpressionError as e:
+                if e.property is None and path:
+                    e.property = path
+                raise
+            finally:
+                limits.pop(token)
+        if isinstance(v, Mapping):
+            out = {}
+            for k, x in v.items():
+                p = child_path(path, k)
+                out[walk(k, p) if isinstance(k, str) else k] = walk(x, p)
+            return out
+        if isinstance(v, (list, tuple)):
+            return [walk(x, f"{path}[{i}]") for i, x in enumerate(v)]
+        return v
+
+    return walk(value, "")

@@ -1,0 +1,1 @@
+"""The Kubernetes operator: Flow and Execution custom resources, one pod per task attempt."""

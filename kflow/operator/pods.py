@@ -1,0 +1,161 @@
+"""One pod per task attempt: its manifest, and how it ended in the engine's terms."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from kflow.engine import AttemptEnded, RunTask
+from kflow.execution import State
+from kflow.operator import names
+from kflow.operator.resources import API_VERSION
+from kflow.operator.settings import OperatorSettings
+from kflow.runner.invocation import Invocation, TaskResult
+
+INVOCATION_ENV = "KFLOW_INVOCATION"
+_PULL_FAILURES = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"}
+_CONFIG_FAILURES = {"CreateContainerConfigError", "CreateContainerError", "RunContainerError"}
+
+
+def pod_manifest(execution: dict[str, Any], action: RunTask, invocation: Invocation, settings: OperatorSettings) -> dict[str, Any]:
+    meta = execution["metadata"]
+    name = names.pod_name(meta["name"], action.task_id, action.taskrun_id, action.attempt)
+    labels = {
+        **names.MANAGED_BY,
+        names.LABEL_EXECUTION: names.label_value(meta["name"]),
+        names.LABEL_FLOW: names.label_value(invocation.flowId),
+        names.LABEL_TASK: names.label_value(action.task_id),
+        names.LABEL_TASKRUN: names.label_value(action.taskrun_id),
+        names.LABEL_ATTEMPT: str(action.attempt),
+    }
+    container = {
+        "name": "task",
+        "image": settings.image,
+        "imagePullPolicy": settings.image_pull_policy,
+        "command": ["python", "-m", "kflow.runner", "--invocation", f"env:{INVOCATION_ENV}", "--result", "/dev/termination-log"],
+        "env": [{"name": INVOCATION_ENV, "value": invocation.model_dump_json()}],
+        "resources": settings.runner_resources,
+        "terminationMessagePolicy": "FallbackToLogsOnError",
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+    }
+    spec: dict[str, Any] = {
+        "restartPolicy": "Never",
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "securityContext": {"runAsNonRoot": True, "runAsUser": 65532, "runAsGroup": 65532, "seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": [container],
+        "volumes": [{"name": "tmp", "emptyDir": {}}],
+    }
+    if settings.runner_service_account:
+        spec["serviceAccountName"] = settings.runner_service_account
+    if action.timeout is not None:
+        # The kubelet kills the pod at the deadline; it ends Failed, reason DeadlineExceeded.
+        spec["activeDeadlineSeconds"] = max(1, math.ceil(action.timeout))
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name,
+            "namespace": meta["namespace"],
+            "labels": labels,
+            "annotations": {"kflow.io/taskrun-id": action.taskrun_id, "kflow.io/task-id": action.task_id},
+            "ownerReferences": [
+                {
+                    "apiVersion": API_VERSION,
+                    "kind": "Execution",
+                    "name": meta["name"],
+                    "uid": meta["uid"],
+                    "controller": True,
+                    "blockOwnerDeletion": True,
+                }
+            ],
+        },
+        "spec": spec,
+    }
+
+
+def pod_attempt(pod: dict[str, Any]) -> tuple[str, int] | None:
+    """The (task run id, attempt) a pod runs, from its annotations and labels."""
+    meta = pod.get("metadata") or {}
+    taskrun_id = (meta.get("annotations") or {}).get("kflow.io/taskrun-id")
+    attempt = (meta.get("labels") or {}).get(names.LABEL_ATTEMPT)
+    if taskrun_id is None or attempt is None:
+        return None
+    return taskrun_id, int(attempt)
+
+
+def pod_outcome(pod: dict[str, Any], deleted: bool = False) -> AttemptEnded | None:
+    """How the pod's attempt ended, with the real reason; None while it still runs."""
+    key = pod_attempt(pod)
+    if key is None:
+        return None
+    taskrun_id, attempt = key
+    status = pod.get("status") or {}
+    phase = status.get("phase")
+    container = _container_status(status)
+    terminated = ((container or {}).get("state") or {}).get("terminated")
+    waiting = ((container or {}).get("state") or {}).get("waiting")
+
+    def ended(state: State, outputs=None, reason=None) -> AttemptEnded:
+        return AttemptEnded(taskrun_id, attempt, state, outputs, reason)
+
+    if phase == "Succeeded" or (terminated and terminated.get("exitCode") == 0 and phase != "Failed"):
+        result = _result(terminated)
+        if result is None:
+            return ended(State.FAILED, reason="the task pod succeeded but left no result in its termination message")
+        return ended(State(result.state), result.outputs, result.reason)
+    if phase == "Failed":
+        return ended(State.FAILED, reason=_failure_reason(pod, status, terminated))
+    if waiting and waiting.get("reason") in _PULL_FAILURES | _CONFIG_FAILURES:
+        image = ((pod.get("spec") or {}).get("containers") or [{}])[0].get("image")
+        what = f"image {image!r} cannot be pulled" if waiting["reason"] in _PULL_FAILURES else "the container cannot start"
+        return ended(State.FAILED, reason=f"{what}: {waiting['reason']}: {waiting.get('message', '')}".rstrip(": "))
+    if deleted:
+        return ended(State.FAILED, reason=f"pod {pod['metadata']['name']} was deleted before the task ended")
+    return None
+
+
+def _container_status(status: dict[str, Any]) -> dict[str, Any] | None:
+    for container in status.get("containerStatuses") or []:
+        if container.get("name") == "task":
+            return container
+    return None
+
+
+def _result(terminated: dict[str, Any] | None) -> TaskResult | None:
+    message = (terminated or {}).get("message")
+    if not message:
+        return None
+    try:
+        return TaskResult.model_validate(json.loads(message))
+    except (ValueError, TypeError):
+        return None
+
+
+def _failure_reason(pod: dict[str, Any], status: dict[str, Any], terminated: dict[str, Any] | None) -> str:
+    pod_reason = status.get("reason")
+    if pod_reason == "DeadlineExceeded":
+        deadline = (pod.get("spec") or {}).get("activeDeadlineSeconds")
+        return f"timed out after {deadline}s (task timeout); the pod was stopped"
+    if pod_reason == "Evicted":
+        return f"the pod was evicted: {status.get('message', '')}".strip()
+    if terminated:
+        reason = terminated.get("reason")
+        code = terminated.get("exitCode")
+        if reason == "OOMKilled":
+            limits = (((pod.get("spec") or {}).get("containers") or [{}])[0].get("resources") or {}).get("limits") or {}
+            limit = f" of {limits['memory']}" if "memory" in limits else ""
+            return f"OOMKilled: the task used more than its memory limit{limit} (exit code {code})"
+        result = _result(terminated)
+        if result is not None and result.reason:
+            return result.reason
+        tail = (terminated.get("message") or "").strip()
+        return f"the task exited with code {code}" + (f": {tail[-500:]}" if tail else "")
+    return f"the pod failed: {pod_reason or 'unknown reason'} {status.get('message', '')}".strip()
