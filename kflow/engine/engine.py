@@ -28,7 +28,9 @@ from kflow.engine.plan import FlowPlan
 from kflow.engine.retry import next_attempt_at
 from kflow.engine.root import FlowRoot
 from kflow.execution import Attempt, Execution, State, StateInfo, TaskRun
+from kflow.execution.instants import to_json_data
 from kflow.flow.model import Flow, Task
+from kflow.runner.invocation import Invocation
 
 ROOT = None  # the key of the flow itself among task run parents
 
@@ -108,6 +110,20 @@ class Engine:
         """The expression variables of a task run, for the runner that runs it."""
         taskrun = run.taskrun(taskrun_id)
         return expression_context(run.index, taskrun, self.plan.task(taskrun.taskId), self._references)
+
+    def invocation(self, run: ExecutionRun, action: RunTask) -> Invocation:
+        """All a runner needs for one attempt: the task as written and the variables it reads."""
+        execution = run.execution
+        task = self.plan.task(action.task_id)
+        return Invocation(
+            executionId=execution.id,
+            taskRunId=action.taskrun_id,
+            attempt=action.attempt,
+            namespace=execution.namespace,
+            flowId=execution.flowId,
+            task=task.model_dump(mode="json", by_alias=True, exclude_unset=True),
+            context=to_json_data(self.context(run, action.taskrun_id)),
+        )
 
     # -- events -------------------------------------------------------------------------------
     def _attempt_ended(self, run: ExecutionRun, event: AttemptEnded, result: StepResult, dirty: deque, now: datetime) -> None:

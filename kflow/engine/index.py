@@ -25,6 +25,7 @@ class ExecutionIndex:
         self.running_flowables: dict[str, None] = {}
         self.retries: dict[str, datetime] = {}  # task run id -> when its next attempt is due
         self.outputs: dict[str, Any] = {}
+        self.terminal_count = 0  # task runs in a final state
         for taskrun in execution.taskRunList:
             self._register(taskrun)
 
@@ -41,6 +42,7 @@ class ExecutionIndex:
         stats = self._stats(taskrun)
         stats.ids.append(taskrun.id)
         stats.states[taskrun.state.current] += 1
+        self.terminal_count += taskrun.state.current.terminal
         self._track(taskrun)
         if taskrun.outputs is not None:
             self._record_outputs(taskrun)
@@ -70,6 +72,7 @@ class ExecutionIndex:
         stats = self._stats(taskrun)
         stats.states[old] -= 1
         stats.states[state] += 1
+        self.terminal_count += state.terminal - old.terminal
         taskrun.state.to(state, now)
         self._track(taskrun)
 

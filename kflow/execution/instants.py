@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 
 def format_instant(value: datetime) -> str:
@@ -15,3 +16,14 @@ def format_instant(value: datetime) -> str:
         fraction = f"{value.microsecond:06d}"
         text += "." + (fraction[:3] if fraction.endswith("000") else fraction)
     return text + "Z"
+
+
+def to_json_data(value: Any) -> Any:
+    """Nested data with its datetimes as Kestra's ISO instants: what crosses into a runner."""
+    if isinstance(value, dict):
+        return {k: to_json_data(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [to_json_data(v) for v in value]
+    if isinstance(value, datetime):
+        return format_instant(value)
+    return value

@@ -6,10 +6,35 @@ Public API::
     render_value(value, context, *, secret=None) -> Any
     referenced_outputs(value) -> set[str] | None
     referenced_roots(value) -> set[str]
-    ExpressionError (expression, message, property)
+    ExpressionError (attributes: expression, message, property)
 
-See ``limits`` for the resource bounds and ``nullcoalesce`` for the Pebble syntax supported
-on top of jinja2.
+Layout: ``nullcoalesce`` (Pebble syntax -> jinja source rewrite: ``??``, ``???``, ternary,
+``contains``, ``isIn``, ``..``, ``elseif``, ``verbatim``), ``environment`` (sandbox, strict
+undefined with paths, attribute access, finalize), ``filters/`` (strings, collections, dates,
+serde), ``predicates`` (``is`` tests), ``functions`` (globals), ``limits`` (resource bounds),
+``render`` (API + LRU cache of compiled templates), ``analysis`` (referenced_*).
+
+Semantics chosen where Pebble and jinja differ:
+
+* undefined variables/keys are errors naming the full path (``'outputs.foo' is undefined``);
+  ``??``, ``???``, ``default``, ``is defined``, ``is null``, ``is empty`` accept them.
+* ``is defined`` is Pebble's: a null value is *not* defined (use ``is not null`` /
+  ``???`` to tell null from missing).
+* printing: null -> ``""``, booleans -> ``true``/``false``, UTC datetimes -> Java
+  ``Instant.toString()`` (``2024-03-01T10:15:30.123Z``), other zones -> ISO with offset,
+  maps/lists -> compact JSON.
+* ``loop.index``/``loop.revindex`` are 0-based (Pebble); iterating a map yields entries
+  with ``.key``/``.value`` (``{% for k, v in map %}`` also works).
+* a newline right after ``{% ... %}`` is dropped (Pebble newLineTrimming); jinja normalizes
+  ``\\r\\n`` to ``\\n`` in templates that contain an expression.
+* ``dateAdd`` returns a formatted string (``iso`` by default), as Kestra does; ``now()``
+  returns an aware datetime (a string with ``format=``).
+
+Not supported: Pebble ``#{...}`` string interpolation, ``include``/``import``/``extends``
+(no loader), Kestra functions needing the platform (``kv``, ``read``, ``http``,
+``fileExists``/``fileSize``/``isFileEmpty``, ``currentEachOutput``, ``errorLogs``,
+``appLink``), ``jq``, ``fromIon``, locale-specific formatting (English only), nanosecond
+precision (Python datetimes stop at microseconds).
 """
 
 from .analysis import referenced_outputs, referenced_roots

@@ -29,7 +29,7 @@ def _strings(value: Any) -> Iterator[str]:
             yield from _strings(v)
 
 
-@functools.lru_cache(maxsize=2048)
+@functools.lru_cache(maxsize=1024)
 def _parse(source: str) -> nodes.Template | None:
     try:
         return ENV.parse(source)

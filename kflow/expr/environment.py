@@ -102,13 +102,6 @@ class KestraCodeGenerator(CodeGenerator):
         self.write(f", {static_path(node.node)!r})")
 
 
-def _undefined_message(value: Undefined) -> str:
-    try:
-        return value._undefined_message
-    except Exception:  # pragma: no cover
-        return "undefined value"
-
-
 @pass_context
 def _concat(context, parts: list) -> str:
     out = "".join(to_str(p) for p in parts)
@@ -172,6 +165,7 @@ class KestraEnvironment(ImmutableSandboxedEnvironment):
             extensions=[PebbleSyntax],
             optimized=False,
             keep_trailing_newline=True,
+            trim_blocks=True,  # Pebble's newLineTrimming: a newline right after {% ... %} is dropped
             cache_size=0,
         )
         self.filters = {k: v for k, v in self.filters.items() if k in _KEEP_JINJA_FILTERS}
@@ -200,6 +194,15 @@ class KestraEnvironment(ImmutableSandboxedEnvironment):
         else:
             hint = f"'{to_str(key)}' is undefined (no such key or attribute)"
         return self.undefined(hint=hint, obj=obj, name=str(key))
+
+    def getattr(self, obj: Any, attribute: str) -> Any:  # type: ignore[override]
+        # used by jinja's own filters (map(attribute=...), selectattr, groupby): keys first
+        if isinstance(obj, Mapping):
+            try:
+                return obj[attribute]
+            except (KeyError, TypeError):
+                pass
+        return super().getattr(obj, attribute)
 
     def kgetattr(self, obj: Any, attr: str, base: str | None) -> Any:
         if isinstance(obj, Undefined):
@@ -263,8 +266,10 @@ class KestraEnvironment(ImmutableSandboxedEnvironment):
                 v._fail_with_undefined_error()
         if operator == "*":
             for seq, n in ((left, right), (right, left)):
-                if isinstance(seq, (str, list, tuple)) and isinstance(n, int):
+                if isinstance(seq, str) and isinstance(n, int):
                     limits.check_size(len(seq) * max(n, 0), "repeated value")
+                elif isinstance(seq, (list, tuple)) and isinstance(n, int):
+                    limits.check_items(len(seq) * max(n, 0), "repeated list")
             if isinstance(left, int) and isinstance(right, int):
                 if abs(left).bit_length() + abs(right).bit_length() > limits.MAX_INT_BITS:
                     raise _Abort(f"integer result exceeds {limits.MAX_INT_BITS} bits")
@@ -273,8 +278,10 @@ class KestraEnvironment(ImmutableSandboxedEnvironment):
                 if right * math.log2(abs(left)) > limits.MAX_INT_BITS:
                     raise _Abort(f"integer result exceeds {limits.MAX_INT_BITS} bits")
         elif operator == "+":
-            if isinstance(left, (str, list, tuple)) and isinstance(right, (str, list, tuple)):
+            if isinstance(left, str) and isinstance(right, str):
                 limits.check_size(len(left) + len(right), "concatenated value")
+            elif isinstance(left, (list, tuple)) and isinstance(right, (list, tuple)):
+                limits.check_items(len(left) + len(right), "concatenated list")
         elif operator == "%":
             if isinstance(left, str):
                 raise _Abort("operator % is the modulo of numbers, not string formatting")

@@ -27,6 +27,9 @@ class ExpressionError(Exception):
         self.property = property
         super().__init__(self.expression, self.message, self.property)
 
+    def __reduce__(self):
+        return (type(self), (self.expression, self.message, self.property))
+
     def __str__(self) -> str:
         where = f" (at {self.property})" if self.property else ""
         return f"cannot render {_quote(self.expression)}{where}: {self.message}"

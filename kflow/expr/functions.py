@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import json as _json
 import random
-from collections.abc import Mapping
+import uuid as _uuid
 from typing import Any
 
 from jinja2 import pass_context
@@ -40,6 +40,9 @@ def secret(name: Any) -> str:
         fail(f"secret {key!r} could not be read: {e}")
     if value is None:
         fail(f"secret {key!r} not found")
+    value = str(value)
+    if st is not None and value:
+        st.secrets.append(value)
     return value
 
 
@@ -126,8 +129,8 @@ def render_once(context: Context, value: Any) -> Any:
 
 
 _HIDDEN = {"range", "now", "secret", "max", "min", "render", "renderOnce", "printContext",
-           "fromJson", "json", "fromYaml", "yaml", "randomInt", "null", "lipsum", "cycler",
-           "joiner", "dict"}
+           "fetchContext", "fromJson", "json", "fromYaml", "yaml", "randomInt", "null", "uuid",
+           "id"}
 
 
 @pass_context
@@ -143,6 +146,23 @@ def random_int(lower: Any, upper: Any) -> int:
     return random.randrange(a, b)
 
 
+def uuid() -> str:
+    return str(_uuid.uuid4())
+
+
+_B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def id_() -> str:
+    """Kestra ``id()``: a random 22-char base62 id (like IdUtils.create())."""
+    n = _uuid.uuid4().int
+    out = []
+    while n:
+        n, r = divmod(n, 62)
+        out.append(_B62[r])
+    return "".join(reversed(out)).rjust(22, "0")
+
+
 GLOBALS: dict[str, Any] = {
     "now": now,
     "secret": secret,
@@ -156,8 +176,9 @@ GLOBALS: dict[str, Any] = {
     "render": render_fn,
     "renderOnce": render_once,
     "printContext": print_context,
+    "fetchContext": print_context,
+    "uuid": uuid,
+    "id": id_,
     "randomInt": random_int,
     "null": None,
 }
-
-__all__ = ["GLOBALS", "Mapping"]

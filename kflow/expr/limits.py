@@ -8,7 +8,9 @@ What is bounded, and how (no sys.settrace):
 * intermediate strings/lists: ``~`` concatenation, ``*``/``+`` (intercepted sandbox binops),
   ``replace``, ``join``, ``indent`` refuse to build values above ``MAX_STRING``;
   ``**`` refuses results above ``MAX_INT_BITS`` bits;
-* ``range()`` refuses more than ``MAX_RANGE`` items;
+* ``range()`` refuses more than ``MAX_RANGE`` items; list ``*``/``+``/``merge`` more than
+  ``MAX_LIST_ITEMS``; maps/lists are size-estimated before being serialized to JSON
+  (printing, ``toJson``) so a value made of many references to one big string fails early;
 * loops: every ``{% for %}`` iterable is wrapped; all loops of one render together may run at
   most ``MAX_LOOP_ITERATIONS`` iterations;
 * time: a deadline (``TIME_LIMIT`` seconds) is checked on every loop iteration, every
@@ -32,6 +34,7 @@ MAX_STRING = 10 * 1024 * 1024
 # all values printed by {{ }} during one render, including inside {% set %} blocks and macros
 MAX_EMITTED = 4 * MAX_OUTPUT
 MAX_RANGE = 100_000
+MAX_LIST_ITEMS = 1_000_000
 MAX_LOOP_ITERATIONS = 1_000_000
 MAX_INT_BITS = 64 * 1024
 MAX_RENDER_DEPTH = 10
@@ -46,6 +49,7 @@ class RenderState:
     deadline: float = field(default_factory=lambda: time.monotonic() + TIME_LIMIT)
     iterations: int = 0
     emitted: int = 0
+    secrets: list = field(default_factory=list)  # values returned by secret(), masked in errors
     depth: int = 0
 
 
@@ -77,19 +81,21 @@ def check_size(size: int, what: str = "string") -> None:
         raise _Abort(f"{what} exceeds {MAX_STRING} characters")
 
 
+def check_items(count: int, what: str = "list") -> None:
+    if count > MAX_LIST_ITEMS:
+        raise _Abort(f"{what} exceeds {MAX_LIST_ITEMS} items")
+
+
 def guarded_iter(iterable: Any):
     """Wraps every for-loop iterable: counts iterations and checks the deadline."""
     st = _state.get()
     if st is None:
         yield from iterable
         return
-    n = 0
     for item in iterable:
-        n += 1
-        if n & 63 == 0:
-            st.iterations += 64
-            if st.iterations > MAX_LOOP_ITERATIONS:
-                raise _Abort(f"loops exceed {MAX_LOOP_ITERATIONS} iterations")
-            if time.monotonic() > st.deadline:
-                raise _Abort(f"rendering took longer than {TIME_LIMIT:g}s")
+        st.iterations += 1
+        if st.iterations > MAX_LOOP_ITERATIONS:
+            raise _Abort(f"loops exceed {MAX_LOOP_ITERATIONS} iterations")
+        if st.iterations & 63 == 0 and time.monotonic() > st.deadline:
+            raise _Abort(f"rendering took longer than {TIME_LIMIT:g}s")
         yield item

@@ -30,13 +30,19 @@ def _syntax_message(e: TemplateSyntaxError) -> str:
     return f"syntax error at line {e.lineno}: {msg}"
 
 
-@functools.lru_cache(maxsize=4096)
+_CACHE_SIZE = 1024
+_MAX_CACHED_SOURCE = 100_000  # bigger templates are compiled each time, not kept
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
 def _compile_cached(source: str) -> Template:
     return ENV.from_string(source)
 
 
 def compile_template(source: str) -> Template:
     try:
+        if len(source) > _MAX_CACHED_SOURCE:
+            return ENV.from_string(source)
         return _compile_cached(source)
     except TemplateSyntaxError as e:
         raise ExpressionError(source, _syntax_message(e)) from None
@@ -44,7 +50,24 @@ def compile_template(source: str) -> Template:
         raise ExpressionError(source, "expression is nested too deeply") from None
 
 
+def _mask(message: str) -> str:
+    st = limits.current()
+    if st is not None:
+        for value in sorted(st.secrets, key=len, reverse=True):
+            if len(value) >= 3:
+                message = message.replace(value, "******")
+    return message
+
+
 def _run(source: str, variables: dict[str, Any]) -> str:
+    try:
+        return _run_unmasked(source, variables)
+    except ExpressionError as e:
+        e.message = _mask(e.message)
+        raise
+
+
+def _run_unmasked(source: str, variables: dict[str, Any]) -> str:
     tpl = compile_template(source)
     try:
         ctx = tpl.new_context(variables)

@@ -68,7 +68,38 @@ def to_jsonable(value: Any) -> Any:
     raise TypeError(f"value of type {type(value).__name__} is not JSON serializable")
 
 
+MAX_JSON = 10 * 1024 * 1024
+
+
+def _estimate(value: Any, budget: int) -> int:
+    """Lower bound of the JSON size of value; stops once it exceeds budget."""
+    size = 0
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            size += len(v) + 2
+        elif isinstance(v, Mapping):
+            size += 2
+            for k, x in v.items():
+                size += 1
+                stack.append(k if isinstance(k, str) else str(k))
+                stack.append(x)
+        elif isinstance(v, (list, tuple, set, frozenset)):
+            size += 2 + len(v)
+            stack.extend(v)
+        else:
+            size += 4
+        if size > budget:
+            return size
+    return size
+
+
 def to_json(value: Any, indent: int | None = None) -> str:
+    if isinstance(value, (Mapping, list, tuple, set, frozenset)) and _estimate(value, MAX_JSON) > MAX_JSON:
+        from .errors import _Abort
+
+        raise _Abort(f"value is too large to serialize (more than {MAX_JSON} characters)")
     if indent is None:
         return json.dumps(value, default=to_jsonable, ensure_ascii=False, separators=(",", ":"))
     return json.dumps(value, default=to_jsonable, ensure_ascii=False, indent=indent)

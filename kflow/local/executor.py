@@ -22,10 +22,8 @@ from kflow.engine import (
     new_execution_id,
 )
 from kflow.execution import Execution
-from kflow.execution.instants import format_instant
 from kflow.flow import Flow
 from kflow.local.processes import LogLine, RunnerProcesses, scratch_dir
-from kflow.runner.invocation import Invocation
 
 
 class Observer(Protocol):
@@ -88,7 +86,7 @@ class LocalExecutor:
     def _apply(self, run, actions: list[Action], processes: RunnerProcesses, wake: datetime | None) -> datetime | None:
         for action in actions:
             if isinstance(action, RunTask):
-                processes.start(self._invocation(run, action), action.timeout)
+                processes.start(self.engine.invocation(run, action), action.timeout)
             elif isinstance(action, KillTask):
                 processes.kill(action.taskrun_id, action.attempt)
             elif isinstance(action, WakeAt):
@@ -96,19 +94,6 @@ class LocalExecutor:
             elif isinstance(action, ExecutionEnded):
                 pass
         return wake
-
-    def _invocation(self, run, action: RunTask) -> Invocation:
-        task = self.engine.plan.task(action.task_id)
-        execution = run.execution
-        return Invocation(
-            executionId=execution.id,
-            taskRunId=action.taskrun_id,
-            attempt=action.attempt,
-            namespace=execution.namespace,
-            flowId=execution.flowId,
-            task=task.model_dump(mode="json", by_alias=True, exclude_unset=True),
-            context=_jsonable(self.engine.context(run, action.taskrun_id)),
-        )
 
     def _wait(self, processes: RunnerProcesses, wake: datetime | None) -> list:
         """Block until something ends, a retry is due, or a kill is asked; then drain."""
@@ -141,17 +126,6 @@ class LocalExecutor:
     def _notify(self, execution: Execution, changed: set[str]) -> None:
         if self.observer and changed:
             self.observer.changed(execution, changed)
-
-
-def _jsonable(value: Any) -> Any:
-    """Datetimes become Kestra's ISO instants; the runner gets plain JSON."""
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, datetime):
-        return format_instant(value)
-    return value
 
 
 def _install_sigint(handler):

@@ -281,3 +281,64 @@ def test_context_is_not_mutated(ctx):
 def test_non_string_template_rejected(ctx):
     with pytest.raises(TypeError):
         render(123, ctx)  # type: ignore[arg-type]
+
+
+def test_newline_after_block_tag_is_trimmed():
+    # Pebble's newLineTrimming (default on): a newline right after {% %} is dropped
+    template = "{% for x in l %}\necho {{ x }}\n{% endfor %}\ndone\n"
+    assert render(template, {"l": ["a", "b"]}) == "echo a\necho b\ndone\n"
+
+
+def test_secret_values_are_masked_in_errors():
+    with pytest.raises(ExpressionError) as info:
+        render("{{ secret('A') | number }}", {}, secret=lambda n: "hunter2")
+    assert "hunter2" not in str(info.value)
+    assert "******" in info.value.message
+
+
+@pytest.mark.parametrize(
+    "template, expected",
+    [
+        ("{{ 'x' | raw }}", "x"),
+        ("{{ '12.3' | number | className }}", "java.lang.Double"),
+        ("{{ 'a' | className }}", "java.lang.String"),
+    ],
+)
+def test_misc_filters(template, expected):
+    assert render(template, {}) == expected
+
+
+def test_property_set_after_raise_survives_pickle():
+    import pickle
+
+    err = ExpressionError("{{ x }}", "boom")
+    err.property = "a.b"
+    copy = pickle.loads(pickle.dumps(err))
+    assert copy.property == "a.b" and str(copy) == str(err)
+
+
+@pytest.mark.parametrize(
+    "template, expected",
+    [
+        ("{{ inputs.n is defined ? 'y' : 'n' }}", "y"),
+        ("{{ inputs.missing ?? 0 ? 'a' : 'b' }}", "b"),
+        ("{%- if inputs.missing ?? true -%} ok {%- endif -%}", "ok"),
+        ("{{ [{'values': 1}, {'values': 2}] | map(attribute='values') | join(',') }}", "1,2"),
+        ("{{ 0.1 + 0.2 }}", "0.30000000000000004"),
+        ("{{ outputs.t.values | keys }}", '["k"]'),
+    ],
+)
+def test_more_syntax(ctx, template, expected):
+    assert render(template, ctx) == expected
+
+
+def test_uuid_and_id():
+    import re
+
+    assert re.fullmatch(r"[0-9a-f-]{36}", render("{{ uuid() }}", {}))
+    assert re.fullmatch(r"[0-9A-Za-z]{22}", render("{{ id() }}", {}))
+    assert render("{{ uuid() }}", {}) != render("{{ uuid() }}", {})
+
+
+def test_random_int():
+    assert 1 <= int(render("{{ randomInt(1, 10) }}", {})) < 10

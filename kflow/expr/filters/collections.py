@@ -8,7 +8,7 @@ from typing import Any
 
 from jinja2 import Undefined
 
-from ..limits import check_size
+from ..limits import check_items, check_size
 from ..values import to_str
 from ._util import fail, need, text, to_int
 
@@ -142,7 +142,7 @@ def merge(value: Any, other: Any) -> Any:
             fail("merge: cannot merge a map with a list")
         return {**value, **other}
     out = _seq(value, "merge") + _seq(other, "merge")
-    check_size(len(out), "merge result")
+    check_items(len(out), "merge result")
     return out
 
 

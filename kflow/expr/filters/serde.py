@@ -10,7 +10,6 @@ from typing import Any
 
 from ..limits import check_size
 from ..values import to_json as _to_json
-from ..values import to_jsonable
 from ._util import fail, need, text
 
 
@@ -26,11 +25,11 @@ def to_json(value: Any) -> str:
 
 
 def to_yaml(value: Any) -> str:
+    import json
+
     import yaml
 
     need(value)
-    import json
-
     plain = json.loads(_to_json(value))
     return yaml.safe_dump(plain, sort_keys=False, allow_unicode=True)
 
@@ -84,5 +83,3 @@ FILTERS = {
     "urlencode": urlencode,
     "urldecode": urldecode,
 }
-
-__all__ = ["FILTERS", "to_jsonable"]

@@ -211,6 +211,31 @@ def string(value: Any) -> str:
     return text(value)
 
 
+def raw(value: Any) -> Any:
+    """Pebble ``raw``: no escaping happens anyway."""
+    return value
+
+
+def class_name(value: Any) -> str:
+    """Kestra ``className``: the Java class name Kestra would report."""
+    need(value)
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "java.lang.Boolean"
+    if isinstance(value, int):
+        return "java.lang.Integer" if -(2**31) <= value < 2**31 else "java.lang.Long"
+    if isinstance(value, float):
+        return "java.lang.Double"
+    if isinstance(value, str):
+        return "java.lang.String"
+    if isinstance(value, dict):
+        return "java.util.LinkedHashMap"
+    if isinstance(value, (list, tuple)):
+        return "java.util.ArrayList"
+    return type(value).__name__
+
+
 FILTERS = {
     "upper": upper,
     "lower": lower,
@@ -231,4 +256,6 @@ FILTERS = {
     "nindent": nindent,
     "escapeChar": escape_char,
     "string": string,
+    "raw": raw,
+    "className": class_name,
 }

@@ -1,0 +1,365 @@
+"""Drives every Execution resource with the engine: observe pods, step, create pods, record.
+
+Level-based and crash-safe: all that matters lives in the Execution's status and its pods.
+The order of one reconcile is (1) step the engine, (2) create the pods it asks for (named
+per attempt: a pod that already exists is adopted), (3) write the status. So a status that
+says an attempt runs always has had its pod; after a crash the same step is recomputed and
+finds its pods. Memory holds a cache of each execution's engine state, checked against a
+step counter kept in the status; work per event is proportional to what changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable
+
+from kflow.engine import (
+    AttemptEnded,
+    Engine,
+    Event,
+    ExecutionEnded,
+    ExecutionRun,
+    KillRequested,
+    KillTask,
+    RunTask,
+    StepResult,
+    WakeAt,
+)
+from kflow.engine.ids import _base62
+from kflow.execution import Execution, State, StateInfo
+from kflow.execution.instants import format_instant
+from kflow.flow import FlowError, parse_flow
+from kflow.flow.durations import format_duration
+from kflow.operator import names
+from kflow.operator.flows import flow_from_resource
+from kflow.operator.kube import Conflict, KubeApi, NotFound
+from kflow.operator.pods import pod_attempt, pod_manifest, pod_outcome
+from kflow.operator.resources import execution_from_status
+from kflow.operator.settings import OperatorSettings
+
+log = logging.getLogger("kflow.operator")
+
+Key = tuple[str, str]  # (kubernetes namespace, execution name)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Tracked:
+    """What the operator holds for one Execution between events."""
+
+    meta: dict[str, Any]
+    spec: dict[str, Any]
+    resource_version: str
+    status: dict[str, Any] | None  # the stored status, kept only until it is loaded
+    step: int = 0  # status.step of the state held in `run`
+    engine: Engine | None = None
+    run: ExecutionRun | None = None
+    events: list[Event] = field(default_factory=list)
+    timer: asyncio.TimerHandle | None = None
+    done: bool = False
+
+    def involved(self) -> dict[str, Any]:
+        return {"apiVersion": "kflow.io/v1alpha1", "kind": "Execution", "metadata": self.meta}
+
+
+class ExecutionController:
+    def __init__(self, api: KubeApi, settings: OperatorSettings, pods_of: Callable[[Key], Iterable[dict]] | None = None):
+        self.api = api
+        self.settings = settings
+        self.pods_of = pods_of or (lambda key: ())
+        self.tracked: dict[Key, Tracked] = {}
+        self._engines: dict[str, Engine] = {}
+        self._running: dict[Key, asyncio.Task] = {}
+        self._pending: set[Key] = set()
+        self.reconciles = 0
+
+    # -- what kopf reports ----------------------------------------------------------------------
+    def execution_event(self, event_type: str | None, body: dict[str, Any]) -> None:
+        meta = body["metadata"]
+        key = (meta["namespace"], meta["name"])
+        if event_type == "DELETED":
+            tracked = self.tracked.pop(key, None)
+            if tracked and tracked.timer:
+                tracked.timer.cancel()
+            return
+        status = body.get("status") or {}
+        tracked = self.tracked.get(key)
+        if tracked is None or tracked.meta.get("uid") != meta.get("uid"):
+            tracked = self.tracked[key] = Tracked(meta=_meta(meta), spec=body.get("spec") or {}, resource_version=meta["resourceVersion"], status=status, step=-1)
+        else:
+            tracked.spec = body.get("spec") or {}
+            step = status.get("step", 0)
+            if step >= tracked.step:  # an event older than our last write carries an older version
+                tracked.resource_version = meta["resourceVersion"]
+            if step > tracked.step and tracked.step >= 0:  # written by someone else: reload from it
+                tracked.run, tracked.status, tracked.step, tracked.done = None, status, -1, False
+        if tracked.done and not tracked.spec.get("kill"):
+            return
+        self.kick(key)
+
+    def pod_event(self, event_type: str | None, pod: dict[str, Any]) -> None:
+        key = _owner(pod)
+        if key is None or key not in self.tracked:
+            return  # its execution is not loaded yet; loading checks every pod anyway
+        outcome = pod_outcome(pod, deleted=event_type == "DELETED")
+        if outcome is not None:
+            self.tracked[key].events.append(outcome)
+            self.kick(key)
+
+    # -- scheduling: one reconcile at a time per execution, coalescing bursts ---------------------
+    def kick(self, key: Key) -> None:
+        if key in self._running:
+            self._pending.add(key)
+            return
+        self._running[key] = asyncio.get_running_loop().create_task(self._loop(key))
+
+    async def _loop(self, key: Key) -> None:
+        try:
+            while True:
+                self._pending.discard(key)
+                try:
+                    await self.reconcile(key)
+                except Conflict:
+                    await self._refresh(key)
+                    self._pending.add(key)
+                except Exception:
+                    log.exception("reconciling execution %s/%s failed; will retry", *key)
+                    await asyncio.sleep(1)
+                    self._pending.add(key)
+                if key not in self._pending:
+                    return
+        finally:
+            self._running.pop(key, None)
+
+    async def _refresh(self, key: Key) -> None:
+        """After a conflict: read the object again and rebuild from its status."""
+        tracked = self.tracked.get(key)
+        if tracked is None:
+            return
+        try:
+            body = await self.api.get_execution(*key)
+        except NotFound:
+            self.tracked.pop(key, None)
+            return
+        tracked.resource_version = body["metadata"]["resourceVersion"]
+        tracked.spec = body.get("spec") or {}
+        tracked.run, tracked.status, tracked.step, tracked.done = None, body.get("status") or {}, -1, False
+
+    # -- one reconcile ------------------------------------------------------------------------------
+    async def reconcile(self, key: Key) -> None:
+        tracked = self.tracked.get(key)
+        if tracked is None or tracked.done and not tracked.spec.get("kill"):
+            return
+        self.reconciles += 1
+        now = _now()
+        if tracked.run is None:
+            status = tracked.status or {}
+            if not status.get("id"):
+                await self._start(key, tracked, now)
+                return
+            if not self._load(tracked, status):
+                return
+            events = self._observe_all(key, tracked)
+        else:
+            events = []
+        events.extend(tracked.events)
+        tracked.events.clear()
+        run = tracked.run
+        if tracked.spec.get("kill") and not run.killing and not run.execution.state.current.terminal:
+            events.append(KillRequested())
+        result = tracked.engine.step(run, events, now)
+        await self._apply(key, tracked, result)
+
+    async def _start(self, key: Key, tracked: Tracked, now: datetime) -> None:
+        from kflow.flow.inputs import InputsError, resolve_inputs
+
+        ref = (tracked.spec.get("flowRef") or {}).get("name")
+        execution_id = _execution_id(tracked.meta["uid"])
+        try:
+            if not ref:
+                raise _StartError("spec.flowRef.name is required: the name of the Flow to run")
+            try:
+                flow_body = await self.api.get_flow(key[0], ref)
+            except NotFound:
+                raise _StartError(f"Flow {ref!r} not found in namespace {key[0]!r}; apply it first (kubectl get flows)") from None
+            flow = flow_from_resource(flow_body)
+            inputs = resolve_inputs(flow.inputs, tracked.spec.get("inputs") or {})
+        except (_StartError, FlowError, InputsError) as err:
+            await self._fail_to_start(key, tracked, execution_id, ref, str(err), now)
+            return
+        snapshot = flow.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        engine = self._engine(snapshot)
+        execution = engine.new_execution(execution_id, inputs, now, labels=tracked.spec.get("labels") or {})
+        tracked.engine, tracked.run = engine, engine.load(execution)
+        tracked.status, tracked.step = None, 0
+        result = engine.start(tracked.run, now)
+        await self._apply(key, tracked, result, extra={"flow": snapshot, "inputs": inputs, "labels": execution.labels, "id": execution.id, "namespace": execution.namespace, "flowId": execution.flowId, "flowRevision": execution.flowRevision})
+        await self.api.event(tracked.involved(), "Started", f"execution {execution.id} of flow {flow.namespace}.{flow.id} started")
+
+    async def _fail_to_start(self, key: Key, tracked: Tracked, execution_id: str, ref: str | None, message: str, now: datetime) -> None:
+        state = StateInfo.new(State.CREATED, now)
+        state.to(State.FAILED, now)
+        patch = {
+            "metadata": {"resourceVersion": tracked.resource_version},
+            "status": {"id": execution_id, "flowId": ref, "state": state.model_dump(mode="json"), "current": "FAILED", "error": message, "step": 1, "progress": "0/0", "startDate": format_instant(now), "duration": "PT0S"},
+        }
+        tracked.step, tracked.done = 1, True
+        body = await self.api.patch_status("executions", *key, patch)
+        tracked.resource_version = body["metadata"]["resourceVersion"]
+        await self.api.event(tracked.involved(), "Failed", message, "Warning")
+
+    def _load(self, tracked: Tracked, status: dict[str, Any]) -> bool:
+        """Rebuild the engine state from a stored status (after a restart or a foreign write)."""
+        tracked.step = status.get("step", 0)
+        tracked.status = None
+        if State(status.get("current") or "CREATED").terminal:
+            tracked.done = True
+            return False
+        engine = self._engine(status.get("flow") or {})
+        tracked.engine = engine
+        tracked.run = engine.load(execution_from_status(status, engine.plan.order))
+        return True
+
+    def _observe_all(self, key: Key, tracked: Tracked) -> list[Event]:
+        """After a load: how did each running attempt's pod do while we were not watching?"""
+        pods = {}
+        for pod in self.pods_of(key):
+            attempt = pod_attempt(pod)
+            if attempt is not None:
+                pods[attempt] = pod
+        events: list[Event] = []
+        run = tracked.run
+        for taskrun_id in list(run.index.running_runnables):
+            taskrun = run.taskrun(taskrun_id)
+            attempt = len(taskrun.attempts) - 1
+            if taskrun.state.current != State.RUNNING:
+                continue  # waiting for a retry: the engine's timer side
+            pod = pods.get((taskrun_id, attempt))
+            if pod is None:
+                events.append(AttemptEnded(taskrun_id, attempt, State.FAILED, reason="the task's pod is gone (deleted while the operator was away)"))
+                continue
+            outcome = pod_outcome(pod)
+            if outcome is not None:
+                events.append(outcome)
+        return events
+
+    async def _apply(self, key: Key, tracked: Tracked, result: StepResult, extra: dict[str, Any] | None = None) -> None:
+        run = tracked.run
+        execution = run.execution
+        starts = [a for a in result.actions if isinstance(a, RunTask)]
+        if starts:
+            await asyncio.gather(*(self._create_pod(tracked, run, action) for action in starts))
+        if result.changed or result.execution_changed or extra:
+            await self._write_status(key, tracked, result, extra)
+        for action in result.actions:
+            if isinstance(action, KillTask):
+                taskrun = run.taskrun(action.taskrun_id)
+                await self.api.delete_pod(key[0], names.pod_name(key[1], taskrun.taskId, action.taskrun_id, action.attempt))
+            elif isinstance(action, WakeAt):
+                self._wake_at(key, tracked, action.at)
+        for taskrun_id in result.changed:
+            taskrun = run.taskrun(taskrun_id)
+            state = taskrun.state.current
+            if state in (State.CREATED,):
+                continue
+            reason = taskrun.attempts[-1].reason if taskrun.attempts and state.failed else None
+            message = f"task {taskrun.taskId}{f'[{taskrun.value}]' if taskrun.value else ''} {state.value}"
+            if len(taskrun.attempts) > 1:
+                message += f" (attempt {len(taskrun.attempts)})"
+            if reason:
+                message += f": {reason}"
+            asyncio.get_running_loop().create_task(self.api.event(tracked.involved(), f"Task{state.value.title()}", message, "Warning" if state.failed else "Normal"))
+        if any(isinstance(action, ExecutionEnded) for action in result.actions):
+            final = execution.state.current
+            await self.api.event(tracked.involved(), f"Execution{final.value.title()}", f"execution {execution.id} ended {final.value}", "Warning" if final.failed else "Normal")
+            await self._collect_pods(key, run)
+            tracked.done, tracked.run, tracked.engine = True, None, None
+            if tracked.timer:
+                tracked.timer.cancel()
+
+    async def _create_pod(self, tracked: Tracked, run: ExecutionRun, action: RunTask) -> None:
+        invocation = tracked.engine.invocation(run, action)
+        body = {"metadata": tracked.meta}
+        manifest = pod_manifest(body, action, invocation, self.settings)
+        await self.api.create_pod(tracked.meta["namespace"], manifest)
+
+    async def _write_status(self, key: Key, tracked: Tracked, result: StepResult, extra: dict[str, Any] | None) -> None:
+        run = tracked.run
+        execution = run.execution
+        index = run.index
+        status: dict[str, Any] = {
+            "step": tracked.step + 1,
+            "state": execution.state.model_dump(mode="json"),
+            "current": execution.state.current.value,
+            "progress": f"{index.terminal_count}/{len(index.by_id)}",
+            "startDate": format_instant(execution.state.start_date),
+            "taskRuns": {i: run.taskrun(i).model_dump(mode="json", exclude_none=True) for i in result.changed},
+        }
+        if execution.state.current.terminal:
+            seconds = (execution.state.end_date - execution.state.start_date).total_seconds()
+            status["duration"] = format_duration(round(seconds, 3))
+        if extra:
+            status.update(extra)
+        patch = {"metadata": {"resourceVersion": tracked.resource_version}, "status": status}
+        body = await self.api.patch_status("executions", *key, patch)
+        tracked.step += 1
+        tracked.resource_version = body["metadata"]["resourceVersion"]
+
+    async def _collect_pods(self, key: Key, run: ExecutionRun) -> None:
+        """Delete finished pods per the keep policy, once the execution's status holds their results."""
+        policy = self.settings.keep_finished_pods
+        if policy == "Always":
+            return
+        doomed = []
+        for pod in self.pods_of(key):
+            attempt = pod_attempt(pod)
+            if attempt is None or attempt[0] not in run.index.by_id:
+                continue
+            taskrun = run.taskrun(attempt[0])
+            failed = attempt[1] < len(taskrun.attempts) and taskrun.attempts[attempt[1]].state.current.failed
+            if policy == "Never" or not failed:
+                doomed.append(pod["metadata"]["name"])
+        await asyncio.gather(*(self.api.delete_pod(key[0], name) for name in doomed))
+
+    def _wake_at(self, key: Key, tracked: Tracked, at: datetime) -> None:
+        if tracked.timer:
+            tracked.timer.cancel()
+        delay = max((at - _now()).total_seconds(), 0)
+        tracked.timer = asyncio.get_running_loop().call_later(delay, self.kick, key)
+
+    def _engine(self, snapshot: dict[str, Any]) -> Engine:
+        """One engine per distinct flow snapshot, shared by its executions."""
+        digest = hashlib.sha256(json.dumps(snapshot, sort_keys=True).encode()).hexdigest()
+        engine = self._engines.get(digest)
+        if engine is None:
+            engine = self._engines[digest] = Engine(parse_flow(snapshot, source=f"{snapshot.get('namespace')}.{snapshot.get('id')}"))
+        return engine
+
+
+class _StartError(Exception):
+    pass
+
+
+def _meta(meta: dict[str, Any]) -> dict[str, Any]:
+    return {k: meta.get(k) for k in ("name", "namespace", "uid")}
+
+
+def _owner(pod: dict[str, Any]) -> Key | None:
+    meta = pod.get("metadata") or {}
+    for ref in meta.get("ownerReferences") or []:
+        if ref.get("kind") == "Execution" and ref.get("controller"):
+            return meta.get("namespace"), ref.get("name")
+    return None
+
+
+def _execution_id(uid: str) -> str:
+    return _base62(int(hashlib.sha256(uid.encode()).hexdigest()[:34], 16))
+

@@ -1,0 +1,96 @@
+"""The few Kubernetes API calls the operator makes, off the event loop.
+
+The official client is synchronous; each call runs in a small thread pool so a slow call
+never blocks kopf's event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from kflow.operator.resources import GROUP, VERSION
+
+
+class Conflict(Exception):
+    """The object changed since it was read (HTTP 409 on update)."""
+
+
+class NotFound(Exception):
+    pass
+
+
+class KubeApi:
+    def __init__(self, api_client=None, threads: int = 8):
+        from kubernetes import client
+
+        self._client = api_client or client.ApiClient()
+        self.core = client.CoreV1Api(self._client)
+        self.custom = client.CustomObjectsApi(self._client)
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="kflow-api")
+
+    async def _call(self, fn, *args, **kwargs) -> Any:
+        from kubernetes.client.exceptions import ApiException
+
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._pool, lambda: fn(*args, **kwargs))
+        except ApiException as err:
+            if err.status == 409:
+                raise Conflict(err.reason) from None
+            if err.status == 404:
+                raise NotFound(err.reason) from None
+            raise
+
+    async def create_pod(self, namespace: str, manifest: dict[str, Any]) -> bool:
+        """True when created, False when a pod of that name already exists (adopted)."""
+        try:
+            await self._call(self.core.create_namespaced_pod, namespace, manifest)
+            return True
+        except Conflict:
+            return False
+
+    async def delete_pod(self, namespace: str, name: str) -> None:
+        try:
+            await self._call(self.core.delete_namespaced_pod, name, namespace, grace_period_seconds=0, propagation_policy="Background")
+        except NotFound:
+            pass
+
+    async def get_flow(self, namespace: str, name: str) -> dict[str, Any]:
+        return await self._call(self.custom.get_namespaced_custom_object, GROUP, VERSION, namespace, "flows", name)
+
+    async def get_execution(self, namespace: str, name: str) -> dict[str, Any]:
+        return await self._call(self.custom.get_namespaced_custom_object, GROUP, VERSION, namespace, "executions", name)
+
+    async def patch_status(self, plural: str, namespace: str, name: str, patch: dict[str, Any]) -> dict[str, Any]:
+        """A JSON merge patch of the status; `metadata.resourceVersion` in it makes it conditional."""
+        return await self._call(self.custom.patch_namespaced_custom_object_status, GROUP, VERSION, namespace, plural, name, patch)
+
+    async def event(self, involved: dict[str, Any], reason: str, message: str, type_: str = "Normal") -> None:
+        from datetime import datetime, timezone
+
+        meta = involved["metadata"]
+        now = datetime.now(timezone.utc)
+        body = {
+            "metadata": {"generateName": f"{meta['name']}.", "namespace": meta["namespace"]},
+            "involvedObject": {
+                "apiVersion": involved.get("apiVersion"),
+                "kind": involved.get("kind"),
+                "name": meta["name"],
+                "namespace": meta["namespace"],
+                "uid": meta["uid"],
+            },
+            "reason": reason,
+            "message": message[:1024],
+            "type": type_,
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "count": 1,
+            "source": {"component": "kflow-operator"},
+            "reportingComponent": "kflow.io/operator",
+        }
+        try:
+            await self._call(self.core.create_namespaced_event, meta["namespace"], body)
+        except Exception:  # an Event is best effort: never fail a reconcile for it
+            pass
