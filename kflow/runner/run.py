@@ -30,8 +30,8 @@ def execute(invocation: Invocation, log: TaskLogger | None = None) -> TaskResult
             properties = _render(task_def, cls, ctx)
             task = cls.model_validate(properties)
         except ExpressionError as err:
-            where = f", property {err.property}" if getattr(err, "property", None) else ""
-            return _failed(log, f"task {task_id!r}{where}: {err}")
+            where = f", property {err.property}" if err.property else ""
+            return _failed(log, f'task {task_id!r}{where}: cannot render "{err.expression}": {err.message}')
         except ValidationError as err:
             problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
             return _failed(log, f"task {task_id!r}: invalid properties after rendering: {problems}")
@@ -43,7 +43,7 @@ def execute(invocation: Invocation, log: TaskLogger | None = None) -> TaskResult
 
 
 def _render(task_def: dict[str, Any], cls, ctx: RunContext) -> dict[str, Any]:
-    from kflow.expr import render_value
+    from kflow.expr import ExpressionError, render_value
 
     skip = cls.unrendered | set(cls.task_lists)
     out: dict[str, Any] = {}
@@ -53,11 +53,9 @@ def _render(task_def: dict[str, Any], cls, ctx: RunContext) -> dict[str, Any]:
             continue
         try:
             out[key] = render_value(value, ctx.variables, secret=ctx.secret)
-        except Exception as err:
-            if getattr(err, "property", None):
-                err.property = f"{key}.{err.property}" if not err.property.startswith("[") else f"{key}{err.property}"
-            elif hasattr(err, "property"):
-                err.property = key
+        except ExpressionError as err:
+            nested = err.property
+            err.property = key if not nested else f"{key}{nested}" if nested.startswith("[") else f"{key}.{nested}"
             raise
     return out
 
