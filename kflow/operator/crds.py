@@ -19,7 +19,10 @@ pydantic's JSON Schema is turned into a Kubernetes *structural* OpenAPI v3 schem
   expressions), `additionalProperties: false` (strict field validation already rejects
   unknown fields); `const` becomes a one-value `enum`;
 - a field pydantic accepts under two names (`alias=` with `populate_by_name`) is declared
-  under both, so neither is pruned.
+  under both, so neither is pruned;
+- the Execution status's free-form task runs and state are documented with the engine's
+  models (TaskRun, StateInfo) while still keeping any key; fields a model leaves
+  undescribed get their description from FIELD_DOCS (better: describe them in the model).
 
 Descriptions are kept, so `kubectl explain flows.spec.tasks` and `kubectl explain
 executions.status` document every field.
@@ -31,7 +34,6 @@ import argparse
 import copy
 import json
 import sys
-import types
 import typing
 from pathlib import Path
 from typing import Any
@@ -41,7 +43,6 @@ from pydantic import BaseModel
 
 from kflow.execution import StateInfo, TaskRun
 from kflow.flow.model import Flow
-from kflow.flow.task import Task
 from kflow.operator.resources import GROUP, VERSION, ExecutionSpec, ExecutionStatus, FlowStatus
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,6 +50,7 @@ CRD_DIRS = (ROOT / "crds", ROOT / "helm" / "kflow" / "crds")
 
 PRESERVE = "x-kubernetes-preserve-unknown-fields"
 _DEFAULT = "x-kflow-default"  # internal: a default, written into the description at the end
+_KINDS = "x-kflow-kinds"  # internal: what values a node takes, written into the description
 # `format` is dropped (the API server would validate it); the description tells it instead.
 _FORMATS = {"date-time": "An RFC 3339 date-time.", "date": "An ISO-8601 date.", "duration": "An ISO-8601 duration."}
 INT_OR_STRING = "x-kubernetes-int-or-string"
@@ -87,6 +89,71 @@ TASK_DESCRIPTION = (
     "io.kestra.plugin.core.flow.Sequential), kept as written and validated by the operator, "
     "whose `Valid` condition names a bad property. Child task lists hold tasks of this same shape."
 )
+
+
+# Descriptions of fields the models leave undescribed, by (model or base class, field name).
+# Better: give the field a `Field(description=...)` in its model, then drop it from here.
+FIELD_DOCS: dict[tuple[str, str], str] = {
+    ("Flow", "description"): "What the flow does, for people.",
+    ("Flow", "variables"): "Values the tasks read as `{{ vars.<name> }}`.",
+    ("Flow", "outputs"): "Flow outputs, rendered from task outputs when the execution ends.",
+    ("Flow", "triggers"): "Kestra triggers (kept as written; not run by kflow yet).",
+    ("Flow", "pluginDefaults"): "Default properties of tasks by type: each item has `type`, `values` and optionally `forced`.",
+    ("Flow", "concurrency"): "Kestra's concurrency limit of the flow's executions (kept as written).",
+    ("Flow", "disabled"): "A disabled flow starts no execution.",
+    ("Flow", "deleted"): "Kestra's soft-delete flag.",
+    ("Output", "id"): "The output id, as `outputs.<id>` of the execution.",
+    ("Output", "type"): "Kestra's output type, for example STRING, INT, JSON.",
+    ("Output", "value"): "The value: usually an expression over task outputs.",
+    ("Output", "description"): "What the output is, for people.",
+    ("BaseInput", "type"): "The input type.",
+    ("BaseInput", "description"): "What the input is, for people.",
+    ("BaseInput", "displayName"): "A label for the input in a UI.",
+    ("BaseInput", "required"): "Whether an execution must give a value (unless there are `defaults`).",
+    ("BaseInput", "defaults"): "The value taken when an execution gives none.",
+    ("BaseInput", "dependsOn"): "Kestra UI setting; accepted and unused.",
+    ("BaseInput", "prefill"): "Kestra UI setting; accepted and unused.",
+    ("Task", "description"): "What the task does, for people.",
+    ("Task", "disabled"): "A disabled task is left out of the flow.",
+    ("Task", "logLevel"): "The lowest level of the task's logs that is kept.",
+    ("Task", "allowFailure"): "A failure of this task does not fail the execution (it ends WARNING).",
+    ("Task", "allowWarning"): "A WARNING of this task counts as SUCCESS.",
+    ("Task", "runIf"): "An expression: the task runs only when it renders true, else it is SKIPPED.",
+    ("Task", "workerGroup"): "Kestra's worker group (kept as written; unused by kflow).",
+    ("Retry", "type"): "The retry policy: constant, exponential or random delays.",
+    ("Retry", "behavior"): "Kestra's retry behaviour; kflow retries the failed task run.",
+    ("Condition", "type"): "The condition type, for example Valid.",
+    ("Condition", "reason"): "A one-word, CamelCase reason for the last transition.",
+    ("Condition", "message"): "Why, in words: for an invalid flow, the bad field.",
+    ("Condition", "lastTransitionTime"): "When the status last changed (RFC 3339).",
+    ("FlowStatus", "observedGeneration"): "The metadata.generation this status is about.",
+    ("FlowStatus", "conditions"): "`Valid`: whether the flow's last revision is a valid Kestra flow; its message names the bad field.",
+    ("ExecutionStatus", "flowId"): "The Kestra flow id.",
+    ("ExecutionStatus", "flowRevision"): "The revision of the flow this execution runs.",
+    ("ExecutionStatus", "inputs"): "The execution's inputs, typed, by input id.",
+    ("ExecutionStatus", "labels"): "The execution's Kestra labels.",
+    ("ExecutionStatus", "startDate"): "When the execution was created (RFC 3339).",
+    ("StateInfo", "current"): "The current state.",
+    ("StateInfo", "histories"): "Every state it went through, with the date it entered it, oldest first.",
+    ("StateHistory", "state"): "A state.",
+    ("StateHistory", "date"): "When it entered that state.",
+    ("TaskRun", "id"): "The task run id.",
+    ("TaskRun", "taskId"): "The id of the task in the flow.",
+    ("TaskRun", "parentTaskRunId"): "The task run of the flowable task this one runs under.",
+    ("TaskRun", "value"): "The value this run is for, in a loop (ForEach) or a Switch.",
+    ("TaskRun", "iteration"): "The iteration this run is for, in a loop.",
+    ("TaskRun", "attempts"): "The attempts of a runnable task: one, plus one per retry.",
+    ("TaskRun", "outputs"): "The task's outputs, by name (large values are kestra:// URIs).",
+}
+
+_USED_DOCS: set[tuple[str, str]] = set()
+
+
+def unused_field_docs() -> list[tuple[str, str]]:
+    """FIELD_DOCS entries no field needs (its model now describes it): remove them."""
+    _USED_DOCS.clear()
+    crds()
+    return [key for key in FIELD_DOCS if key not in _USED_DOCS]
 
 
 # ------------------------------------------------------------------------------------------
@@ -131,11 +198,8 @@ def _models(*roots: type[BaseModel]) -> dict[str, type[BaseModel]]:
             for field in annotation.model_fields.values():
                 walk(field.annotation)
             return
-        for arg in typing.get_args(annotation):
+        for arg in typing.get_args(annotation):  # list[X], X | None, Annotated[...], ...
             walk(arg)
-        if isinstance(annotation, types.UnionType):
-            for arg in annotation.__args__:
-                walk(arg)
 
     for root in roots:
         walk(root)
@@ -207,7 +271,7 @@ class _Converter:
             if key in schema and key not in ("properties", "additionalProperties", "items"):
                 out[key] = copy.deepcopy(schema[key])
         if schema.get("format") in _FORMATS:
-            out["description"] = _append(out.get("description"), _FORMATS[schema["format"]])
+            out[_KINDS] = _FORMATS[schema["format"]]
         if "const" in schema:
             out["enum"] = [schema["const"]]
             if kind is None:
@@ -255,7 +319,7 @@ class _Converter:
             out = {INT_OR_STRING: True}
         else:
             kinds = sorted({c.get("type") or "any value" for c in converted})
-            out = _any(f"A {' or '.join(kinds)}.")
+            out = {**_any(), _KINDS: f"A {' or '.join(kinds)}."}
             nullable = True
         if nullable:
             out["nullable"] = True
@@ -307,6 +371,16 @@ class _Converter:
                     other = dict(properties[alias])
                     other["description"] = _append(other.get("description"), f"Same as `{alias}`.")
                     properties[field_name] = self._order(other)
+        if model is not None:
+            for prop, sub in node.get("properties", {}).items():
+                if sub.get("description"):
+                    continue
+                for cls in model.__mro__:
+                    doc = FIELD_DOCS.get((cls.__name__, prop))
+                    if doc:
+                        sub["description"] = doc
+                        _USED_DOCS.add((cls.__name__, prop))
+                        break
         override = self.overrides.get(name)
         if override is not None:
             node = override(node)
@@ -328,6 +402,8 @@ def _finish(node: Any) -> Any:
     out = {key: (value if key in ("enum", "required") else _finish(value)) for key, value in node.items()}
     if key_properties := node.get("properties"):
         out["properties"] = {name: _finish(sub) for name, sub in key_properties.items()}
+    if _KINDS in out:
+        out["description"] = _append(out.get("description"), out.pop(_KINDS))
     if _DEFAULT in out:
         out["description"] = _append(out.get("description"), f"Default: {_show(out.pop(_DEFAULT))}.")
     return _Converter._order(out)
@@ -426,7 +502,7 @@ def _crd(
                 "type": "string",
             },
             "kind": {"description": "Kind is a string value representing the REST resource this object represents.", "type": "string"},
-            "metadata": {"type": "object"},
+            "metadata": {"type": "object"},  # the API server's own: nothing more may be said
             "spec": spec,
             "status": status,
         },
@@ -476,9 +552,7 @@ AGE = _column("Age", ".metadata.creationTimestamp", "date")
 
 
 def flow_crd() -> dict[str, Any]:
-    status = copy.deepcopy(structural(FlowStatus))
-    status["properties"]["conditions"]["description"] = "`Valid`: whether the flow's last revision is a valid Kestra flow; its message names the bad field."
-    status = _finish(status)
+    status = structural(FlowStatus)
     return _crd(
         kind="Flow",
         plural="flows",
@@ -531,9 +605,10 @@ def rendered() -> dict[str, str]:
     return {name: render(crd) for name, crd in crds().items()}
 
 
-def stale(dirs: tuple[Path, ...] = CRD_DIRS) -> list[Path]:
+def stale(dirs: tuple[Path, ...] | None = None) -> list[Path]:
     """The generated files that differ from (or are missing in) the given directories."""
     out = []
+    dirs = CRD_DIRS if dirs is None else dirs
     files = rendered()
     for directory in dirs:
         for name, text in files.items():
@@ -543,8 +618,9 @@ def stale(dirs: tuple[Path, ...] = CRD_DIRS) -> list[Path]:
     return out
 
 
-def write(dirs: tuple[Path, ...] = CRD_DIRS) -> list[Path]:
+def write(dirs: tuple[Path, ...] | None = None) -> list[Path]:
     written = []
+    dirs = CRD_DIRS if dirs is None else dirs
     files = rendered()
     for directory in dirs:
         directory.mkdir(parents=True, exist_ok=True)

@@ -1,8 +1,9 @@
 """Certificates of the test cluster, made with the ``openssl`` command line.
 
-One self-signed CA signs every certificate: the API server's serving certificate, the
+One self-signed CA signs nearly every certificate: the API server's serving certificate, the
 kubelet's serving certificate, and one client certificate per component (the CN is the
-Kubernetes user name, O the groups).  The service-account token signing key is a separate
+Kubernetes user name, O the groups).  A second CA, ``front-proxy-ca``, signs only the API server's
+aggregation-layer client certificate (as in a kubeadm cluster).  The service-account token signing key is a separate
 RSA key pair.  Files that already exist are kept, so a restart reuses them.
 """
 from __future__ import annotations
@@ -24,22 +25,22 @@ def _key(path: Path) -> None:
         path.chmod(0o600)
 
 
-def ensure_ca(pki: Path) -> tuple[Path, Path]:
+def ensure_ca(pki: Path, name: str = "ca") -> tuple[Path, Path]:
     pki.mkdir(parents=True, exist_ok=True)
-    key, crt = pki / "ca.key", pki / "ca.crt"
+    key, crt = pki / f"{name}.key", pki / f"{name}.crt"
     _key(key)
     if not crt.exists():
         _openssl("req", "-x509", "-new", "-key", str(key), "-out", str(crt), "-days", DAYS,
-                 "-subj", "/CN=kflow-test-cluster-ca",
+                 "-subj", f"/CN=kflow-test-cluster-{name}",
                  "-addext", "basicConstraints=critical,CA:TRUE",
                  "-addext", "keyUsage=critical,keyCertSign,cRLSign,digitalSignature")
     return crt, key
 
 
 def ensure_cert(pki: Path, name: str, cn: str, orgs: tuple[str, ...] = (), *,
-                server_sans: tuple[str, ...] = (), client: bool = True) -> tuple[Path, Path]:
-    """Make ``name.crt``/``name.key`` signed by the CA; SANs as ``DNS:x`` / ``IP:y``."""
-    ca_crt, ca_key = ensure_ca(pki)
+                server_sans: tuple[str, ...] = (), client: bool = True, ca: str = "ca") -> tuple[Path, Path]:
+    """Make ``name.crt``/``name.key`` signed by CA ``ca``; SANs as ``DNS:x`` / ``IP:y``."""
+    ca_crt, ca_key = ensure_ca(pki, ca)
     key, crt = pki / f"{name}.key", pki / f"{name}.crt"
     _key(key)
     if crt.exists():
@@ -72,7 +73,7 @@ def ensure_sa_keypair(pki: Path) -> tuple[Path, Path]:
 
 def kubeconfig(path: Path, server: str, ca: Path, crt: Path, key: Path, user: str) -> Path:
     """A kubeconfig file that refers to the certificate files by path."""
-    path.write_text(f"""apiVersion: v1
+    text = f"""apiVersion: v1
 kind: Config
 clusters:
 - name: kflow
@@ -90,6 +91,8 @@ contexts:
     cluster: kflow
     user: {user}
 current-context: kflow
-""")
-    path.chmod(0o600)
+"""
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+        path.chmod(0o600)
     return path

@@ -36,6 +36,8 @@ Service IPs or the ``KUBERNETES_SERVICE_*`` variables.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -131,7 +133,9 @@ def _pid(name: str) -> int | None:
     if not stat or stat.rsplit(")", 1)[-1].split()[0] == "Z":
         return None
     argv0 = _read(f"/proc/{pid}/cmdline").split("\0", 1)[0]
-    return pid if argv0 == _binary(name) else None
+    # An empty cmdline: a process in the middle of execve (Popen can return before the new
+    # image has set up its arguments, when it uses vfork).
+    return pid if argv0 in (_binary(name), "") else None
 
 
 def running(name: str) -> bool:
@@ -184,10 +188,33 @@ def _wait(what: str, check, timeout: float, components: tuple[str, ...] = ()) ->
             pass
         for c in components:
             if not running(c):
-                raise RuntimeError(f"{c} exited while waiting for {what}; last log lines:\n{_tail(c)}")
+                raise RuntimeError(f"{c} exited while waiting for {what}; last lines of "
+                                   f"{LOGS / (c + '.log')}:\n{_tail(c)}")
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}; logs in {LOGS}")
         time.sleep(0.3)
+
+
+_lock_depth = 0
+_lock_file = None
+
+
+@contextlib.contextmanager
+def harness_lock():
+    """One `up`/`down`/`load-image` at a time on this machine (pytest sessions may overlap)."""
+    global _lock_depth, _lock_file
+    if _lock_depth == 0:
+        CACHE.mkdir(parents=True, exist_ok=True)
+        _lock_file = open(CACHE / "harness.lock", "w")
+        fcntl.flock(_lock_file, fcntl.LOCK_EX)
+    _lock_depth += 1
+    try:
+        yield
+    finally:
+        _lock_depth -= 1
+        if _lock_depth == 0:
+            _lock_file.close()
+            _lock_file = None
 
 
 # --------------------------------------------------------------------------- API access
@@ -235,8 +262,13 @@ def default_sa_exists(namespace: str = "default") -> bool:
 # --------------------------------------------------------------------------- configuration
 
 def _write(path: Path, text: str) -> Path:
+    """Write a config file only when its content changes (kube-proxy exits when its
+    configuration file is written to, even with the same content)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+    if _read(path) != text:
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text)
+        tmp.replace(path)
     return path
 
 
@@ -260,6 +292,7 @@ def _make_pki() -> None:
     certs.ensure_cert(PKI, "kubelet-serving", f"system:node:{NODE_NAME}", ("system:nodes",),
                       server_sans=(f"IP:{BRIDGE_IP}", "IP:127.0.0.1", f"DNS:{NODE_NAME}", "DNS:localhost"),
                       client=False)
+    certs.ensure_cert(PKI, "front-proxy-client", "front-proxy-client", ca="front-proxy-ca")
     certs.ensure_sa_keypair(PKI)
     users = {
         "admin": ("kflow-admin", ("system:masters",)),
@@ -464,6 +497,13 @@ def _start_control_plane() -> None:
         f"--kubelet-client-key={PKI / 'apiserver-kubelet-client.key'}",
         f"--kubelet-certificate-authority={PKI / 'ca.crt'}",
         "--kubelet-preferred-address-types=InternalIP",
+        f"--requestheader-client-ca-file={PKI / 'front-proxy-ca.crt'}",
+        "--requestheader-allowed-names=front-proxy-client",
+        "--requestheader-username-headers=X-Remote-User",
+        "--requestheader-group-headers=X-Remote-Group",
+        "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+        f"--proxy-client-cert-file={PKI / 'front-proxy-client.crt'}",
+        f"--proxy-client-key-file={PKI / 'front-proxy-client.key'}",
         "--profiling=false", "--v=1",
     ])
 
@@ -519,12 +559,17 @@ def ensure_images(project: bool = True) -> None:
         images.import_image(CONTAINERD_SOCK, PROJECT_IMAGE, IMAGE_STAMPS)
 
 
-def up(project_image: bool = True) -> Path:
+def _up_locked(project_image: bool = True) -> Path:
     """Bring the cluster up (idempotent); returns the admin kubeconfig path."""
     if os.geteuid() != 0:
         raise PermissionError("the test cluster needs root (containerd, kubelet, bridge, iptables)")
     t0 = time.monotonic()
     ensure_built()
+    if PIDS.exists() and any(PIDS.glob("*.pid")) and not any(running(c) for c in COMPONENTS):
+        # Every process of an earlier cluster is gone (reboot, killed session): clear what
+        # it left (mounts, containers, bridge) and start afresh; that takes seconds.
+        log("found the state of a stopped cluster; cleaning it up first")
+        down()
     for d in (RUN, LOGS, PIDS, CONTAINERD_ROOT, KUBELET_ROOT, POD_LOGS, CNI_IPAM_DIR):
         d.mkdir(parents=True, exist_ok=True)
     _save_host_state()
@@ -647,12 +692,22 @@ def _cleanup_iptables() -> None:
                 sh(binary, "-w", "5", "-t", table, "-X", c, check=False)
 
 
-def down() -> None:
+def _down_locked() -> None:
     state = json.loads(_read(HOST_STATE) or "{}")
+    for name in ("kube-controller-manager", "kube-scheduler"):  # no pod is created or placed now
+        _stop(name)
     _delete_pods_via_api()
-    for name in ("kube-proxy", "kubelet", "kube-scheduler", "kube-controller-manager"):
+    for name in ("kube-proxy", "kubelet"):
         _stop(name)
     netns: list[str] = []
+    if not running("containerd") and (CONTAINERD_STATE / "config.toml").exists():
+        # containerd's root (in the cache) still lists the containers of a cluster whose
+        # processes died: start containerd briefly so they can be removed properly.
+        _start("containerd", ["--config", str(CONTAINERD_STATE / "config.toml"), "--log-level", "warn"])
+        try:
+            _wait("containerd", _containerd_ready, 30, ("containerd",))
+        except Exception as e:  # noqa: BLE001
+            log(f"containerd did not start for cleanup: {e}")
     if running("containerd"):
         netns = _remove_containers()
     for pid in _cgroup_pids():
@@ -669,10 +724,9 @@ def down() -> None:
     _stop("kube-apiserver")
     _stop("etcd")
     # mounts: kubelet volumes, containerd rootfs/shm, pod network namespaces
-    netns += [m for m in _mounts_under("/var/run/netns", "/run/netns")
-              if Path(m).name.startswith("cni-") and m.replace("/var/run/", "/run/") not in
-              {n.replace("/var/run/", "/run/") for n in netns}
-              and (state.get("dirs_existed", {}).get("/var/run/netns") is False)]
+    # containerd's CRI names the pod network namespaces it creates cni-<uuid>; ours is the
+    # only CRI runtime on this machine, so any such mount left behind is ours.
+    netns += [m for m in _mounts_under("/run/netns", "/var/run/netns") if Path(m).name.startswith("cni-")]
     for mp in _mounts_under(str(RUN), str(CONTAINERD_ROOT)) + sorted(set(netns)):
         if sh("umount", mp, check=False).returncode != 0:
             sh("umount", "-l", mp, check=False)
@@ -713,8 +767,14 @@ def down() -> None:
         if f.is_symlink() and str(os.readlink(f)).startswith(str(POD_LOGS)):
             f.unlink()
     for d, existed in state.get("dirs_existed", {}).items():
-        if not existed and Path(d).exists():
-            shutil.rmtree(d, ignore_errors=True) if not _mounts_under(d) else None
+        real = os.path.realpath(d)  # /var/run is a link to /run
+        if not existed and Path(real).exists():
+            if real == "/run/netns" and os.listdir(real):
+                continue  # someone else's network namespaces: leave the directory
+            for mp in _mounts_under(real):  # e.g. the shared self-bind of /run/netns
+                if sh("umount", mp, check=False).returncode != 0:
+                    sh("umount", "-l", mp, check=False)
+            shutil.rmtree(real, ignore_errors=True)
     # CRI's per-sandbox/container directories in the persistent root are stale now
     for sub in ("io.containerd.grpc.v1.cri/sandboxes", "io.containerd.grpc.v1.cri/containers"):
         shutil.rmtree(CONTAINERD_ROOT / sub, ignore_errors=True)
@@ -749,12 +809,14 @@ def status() -> int:
             print(f"API server: {e}")
     print(f"{'api server':26s} {API_SERVER} (in pods: {IN_CLUSTER_API})")
     print(f"{'kubeconfig':26s} {KUBECONFIG}")
+    print(f"{'kubectl':26s} {build.k8s_bin('kubectl')} --kubeconfig {KUBECONFIG}")
+    print(f"{'helm':26s} {build.helm_bin()}")
     print(f"{'images':26s} {PROJECT_IMAGE} {TEST_IMAGE} {PAUSE_IMAGE}")
     print(f"{'logs':26s} {LOGS}")
     return 0 if ok else 1
 
 
-def load_image() -> str:
+def _load_image_locked() -> str:
     """Rebuild the project image from the Dockerfile and import it into containerd."""
     if not running("containerd"):
         up(project_image=False)
@@ -763,6 +825,24 @@ def load_image() -> str:
     images.import_image(CONTAINERD_SOCK, PROJECT_IMAGE, IMAGE_STAMPS)
     log(f"{PROJECT_IMAGE} ready in containerd in {time.monotonic() - t:.1f} s")
     return PROJECT_IMAGE
+
+
+def up(project_image: bool = True) -> Path:
+    """Bring the cluster up (idempotent); returns the admin kubeconfig path."""
+    with harness_lock():
+        return _up_locked(project_image)
+
+
+def down() -> None:
+    """Stop everything `up` started and remove what it made (mounts, bridge, chains, RUN)."""
+    with harness_lock():
+        _down_locked()
+
+
+def load_image() -> str:
+    """Rebuild the project image from the Dockerfile and import it into containerd."""
+    with harness_lock():
+        return _load_image_locked()
 
 
 # --------------------------------------------------------------------------- pytest side
@@ -779,6 +859,7 @@ class Cluster:
     pause_image: str = PAUSE_IMAGE
     base_image: str = BASE_IMAGE
     helm_bin: Path = field(default_factory=build.helm_bin)
+    kubectl_bin: Path = field(default_factory=lambda: build.k8s_bin("kubectl"))
     ca_cert: Path = PKI / "ca.crt"
 
     def api_client(self):
@@ -792,6 +873,10 @@ class Cluster:
                    HELM_CONFIG_HOME=str(CACHE / "helm" / "config"),
                    HELM_DATA_HOME=str(CACHE / "helm" / "data"))
         return subprocess.run([str(self.helm_bin), *args], env=env, check=check, text=True, capture_output=True)
+
+    def kubectl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return subprocess.run([str(self.kubectl_bin), "--kubeconfig", str(self.kubeconfig), *args],
+                              check=check, text=True, capture_output=True)
 
     def load_image(self) -> str:
         return load_image()

@@ -167,10 +167,8 @@ def ensure_base_image() -> None:
 
 def _build_context() -> Path:
     """A clean build context: Dockerfile, pyproject.toml, README.md and kflow/ (no caches)."""
-    ctx = CACHE / "context"
-    if ctx.exists():
-        shutil.rmtree(ctx)
-    ctx.mkdir(parents=True)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    ctx = Path(tempfile.mkdtemp(prefix="context-", dir=CACHE))
     for f in ("Dockerfile", "pyproject.toml", "README.md"):
         if (REPO_ROOT / f).exists():
             shutil.copy2(REPO_ROOT / f, ctx / f)
@@ -184,10 +182,13 @@ def build_project_image() -> str:
     ensure_base_image()
     ctx = _build_context()
     t = time.monotonic()
-    res = buildah("bud", "--layers", "--isolation", "chroot", "--pull=false",
-                  "--build-arg", f"BASE_IMAGE={BASE_IMAGE}",
-                  "--volume", f"{HOST_CA_BUNDLE}:{HOST_CA_BUNDLE}:ro",
-                  "-f", str(ctx / "Dockerfile"), "-t", PROJECT_IMAGE, str(ctx), check=False)
+    try:
+        res = buildah("bud", "--layers", "--isolation", "chroot", "--pull=false",
+                      "--build-arg", f"BASE_IMAGE={BASE_IMAGE}",
+                      "--volume", f"{HOST_CA_BUNDLE}:{HOST_CA_BUNDLE}:ro",
+                      "-f", str(ctx / "Dockerfile"), "-t", PROJECT_IMAGE, str(ctx), check=False)
+    finally:
+        shutil.rmtree(ctx, ignore_errors=True)
     if res.returncode != 0:
         raise RuntimeError(f"buildah bud failed:\n{res.stdout[-4000:]}\n{res.stderr[-4000:]}")
     log(f"project image {PROJECT_IMAGE} built in {time.monotonic() - t:.1f} s")

@@ -43,6 +43,11 @@ def _terminated(pod: client.V1Pod) -> client.V1ContainerStateTerminated:
     return state.terminated
 
 
+def _log(core: client.CoreV1Api, ns: str, name: str) -> str:
+    # raw bytes: some client releases return str(bytes) from the decoded call
+    return core.read_namespaced_pod_log(name, ns, _preload_content=False).data.decode()
+
+
 @pytest.fixture
 def core(k8s_api) -> client.CoreV1Api:
     return client.CoreV1Api(k8s_api)
@@ -53,6 +58,8 @@ def test_node_is_ready(core, cluster):
     ready = {c.type: c.status for c in node.status.conditions}
     assert ready["Ready"] == "True"
     assert node.status.node_info.kubelet_version == "v1.34.4"
+    res = cluster.kubectl("get", "node", cluster.node_name, "-o", "jsonpath={.status.addresses[0].address}")
+    assert res.stdout == "10.244.0.1"
 
 
 def test_pod_succeeds_with_log_and_termination_message(core, cluster, k8s_namespace):
@@ -65,7 +72,7 @@ def test_pod_succeeds_with_log_and_termination_message(core, cluster, k8s_namesp
     assert term.exit_code == 0
     assert term.reason == "Completed"
     assert term.message == "result=42"
-    assert core.read_namespaced_pod_log("hello", k8s_namespace) == "hello from kflow\nline two\n"
+    assert _log(core, k8s_namespace, "hello") == "hello from kflow\nline two\n"
 
 
 def test_pod_exit_code_is_reported(core, cluster, k8s_namespace):
@@ -75,7 +82,7 @@ def test_pod_exit_code_is_reported(core, cluster, k8s_namespace):
     term = _terminated(pod)
     assert term.exit_code == 3
     assert term.reason == "Error"
-    assert core.read_namespaced_pod_log("fails", k8s_namespace) == "bye\n"
+    assert _log(core, k8s_namespace, "fails") == "bye\n"
 
 
 def test_pod_over_memory_limit_is_oomkilled(core, cluster, k8s_namespace):
@@ -234,7 +241,7 @@ def test_project_image_runs_kflow_and_reaches_the_api_in_cluster(core, cluster, 
     pod["spec"]["securityContext"] = {"runAsNonRoot": True}
     core.create_namespaced_pod(k8s_namespace, pod)
     pod = _wait_finished(core, k8s_namespace, "probe")
-    log = core.read_namespaced_pod_log("probe", k8s_namespace)
+    log = _log(core, k8s_namespace, "probe")
     assert pod.status.phase == "Succeeded", log
     out = json.loads(log.strip().splitlines()[-1])
     assert out["base"] == "https://10.96.0.1:443"
@@ -247,6 +254,22 @@ def test_project_image_imports_kflow(core, cluster, k8s_namespace):
     pod["spec"]["securityContext"] = {"runAsNonRoot": True}
     core.create_namespaced_pod(k8s_namespace, pod)
     pod = _wait_finished(core, k8s_namespace, "import")
-    log = core.read_namespaced_pod_log("import", k8s_namespace)
+    log = _log(core, k8s_namespace, "import")
     assert pod.status.phase == "Succeeded", log
     assert log == "kflow kflow\n"
+
+
+def test_helm_installs_a_chart(core, cluster, k8s_namespace, tmp_path):
+    chart = tmp_path / "probe-chart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: probe\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text("greeting: hello\n")
+    (chart / "templates" / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-cm\n"
+        "data:\n  greeting: {{ .Values.greeting | quote }}\n")
+    res = cluster.helm("install", "rel", str(chart), "--namespace", k8s_namespace,
+                       "--set", "greeting=hi", "--wait", "--timeout", "60s", check=False)
+    assert res.returncode == 0, res.stderr
+    assert core.read_namespaced_config_map("rel-cm", k8s_namespace).data == {"greeting": "hi"}
+    res = cluster.helm("uninstall", "rel", "--namespace", k8s_namespace, "--wait", check=False)
+    assert res.returncode == 0, res.stderr
