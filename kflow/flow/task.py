@@ -53,6 +53,34 @@ class Retry(BaseModel):
         return self
 
 
+class PodResources(BaseModel):
+    """Kestra's Kubernetes task-runner resources: `request` and `limit`, each cpu and memory."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    request: dict[str, str] | None = Field(None, description="For example {cpu: 500m, memory: 256Mi}.")
+    limit: dict[str, str] | None = Field(None, description="For example {memory: 1Gi}.")
+
+    def to_kubernetes(self) -> dict[str, dict[str, str]]:
+        out = {}
+        if self.request:
+            out["requests"] = dict(self.request)
+        if self.limit:
+            out["limits"] = dict(self.limit)
+        return out
+
+
+class TaskRunner(BaseModel):
+    """Where a task runs, as Kestra's Kubernetes task runner says it: on a cluster, its pod's
+    resources and node selector. Ignored by `kflow run`."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="For example io.kestra.plugin.ee.kubernetes.runner.Kubernetes.")
+    resources: PodResources | None = Field(None, description="The task pod's resource requests and limits.")
+    nodeSelector: dict[str, str] | None = Field(None, description="Node labels the task pod must run on.")
+
+
 class Task(BaseModel):
     """Properties every Kestra task has. Subclasses add their own; unknown keys are errors."""
 
@@ -65,7 +93,7 @@ class Task(BaseModel):
     # Properties the runner must not render (the engine reads them, or they hold templates
     # rendered later on purpose).
     unrendered: ClassVar[frozenset[str]] = frozenset(
-        {"id", "type", "description", "retry", "timeout", "disabled", "runIf", "allowFailure", "allowWarning", "logLevel"}
+        {"id", "type", "description", "retry", "timeout", "disabled", "runIf", "allowFailure", "allowWarning", "logLevel", "taskRunner"}
     )
 
     id: str = Field(description="Unique within the flow; letters, digits, - and _.")
@@ -79,6 +107,7 @@ class Task(BaseModel):
     allowWarning: bool = False
     runIf: str | bool = "true"
     workerGroup: dict[str, Any] | None = None
+    taskRunner: TaskRunner | None = Field(None, description="On a cluster: the task pod's resources and node selector.")
 
     @field_validator("id")
     @classmethod

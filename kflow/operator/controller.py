@@ -288,7 +288,7 @@ class ExecutionController:
     async def _create_pod(self, tracked: Tracked, run: ExecutionRun, action: RunTask) -> None:
         invocation = tracked.engine.invocation(run, action)
         body = {"metadata": tracked.meta}
-        manifest = pod_manifest(body, action, invocation, self.settings)
+        manifest = pod_manifest(body, action, invocation, self.settings, tracked.engine.plan.task(action.task_id))
         await self.api.create_pod(tracked.meta["namespace"], manifest)
 
     async def _write_status(self, key: Key, tracked: Tracked, result: StepResult, extra: dict[str, Any] | None) -> None:

@@ -18,7 +18,8 @@ _PULL_FAILURES = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrIm
 _CONFIG_FAILURES = {"CreateContainerConfigError", "CreateContainerError", "RunContainerError"}
 
 
-def pod_manifest(execution: dict[str, Any], action: RunTask, invocation: Invocation, settings: OperatorSettings) -> dict[str, Any]:
+def pod_manifest(execution: dict[str, Any], action: RunTask, invocation: Invocation, settings: OperatorSettings, task=None) -> dict[str, Any]:
+    """The pod of one attempt. `task` (its model) may set resources and a node selector."""
     meta = execution["metadata"]
     name = names.pod_name(meta["name"], action.task_id, action.taskrun_id, action.attempt)
     labels = {
@@ -33,9 +34,9 @@ def pod_manifest(execution: dict[str, Any], action: RunTask, invocation: Invocat
         "name": "task",
         "image": settings.image,
         "imagePullPolicy": settings.image_pull_policy,
-        "command": ["python", "-m", "kflow.runner", "--invocation", f"env:{INVOCATION_ENV}", "--result", "/dev/termination-log"],
+        "command": ["python", "-m", "kflow.runner", "--invocation", f"env:{INVOCATION_ENV}", "--result", "/dev/termination-log", "--result-limit", "4096"],
         "env": [{"name": INVOCATION_ENV, "value": invocation.model_dump_json()}],
-        "resources": settings.runner_resources,
+        "resources": _resources(settings, task),
         "terminationMessagePolicy": "FallbackToLogsOnError",
         "securityContext": {
             "allowPrivilegeEscalation": False,
@@ -53,6 +54,9 @@ def pod_manifest(execution: dict[str, Any], action: RunTask, invocation: Invocat
         "containers": [container],
         "volumes": [{"name": "tmp", "emptyDir": {}}],
     }
+    runner = getattr(task, "taskRunner", None)
+    if runner is not None and runner.nodeSelector:
+        spec["nodeSelector"] = dict(runner.nodeSelector)
     if settings.runner_service_account:
         spec["serviceAccountName"] = settings.runner_service_account
     if action.timeout is not None:
@@ -79,6 +83,16 @@ def pod_manifest(execution: dict[str, Any], action: RunTask, invocation: Invocat
         },
         "spec": spec,
     }
+
+
+def _resources(settings: OperatorSettings, task) -> dict[str, Any]:
+    """The operator's defaults, overridden per key by the task's taskRunner.resources."""
+    out = {kind: dict(values) for kind, values in settings.runner_resources.items()}
+    runner = getattr(task, "taskRunner", None)
+    if runner is not None and runner.resources is not None:
+        for kind, values in runner.resources.to_kubernetes().items():
+            out.setdefault(kind, {}).update(values)
+    return out
 
 
 def pod_attempt(pod: dict[str, Any]) -> tuple[str, int] | None:

@@ -15,6 +15,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kflow-runner", description=__doc__)
     parser.add_argument("--invocation", default="-", help="JSON invocation file, - for stdin, env:NAME for a variable")
     parser.add_argument("--result", default="-", help="where to write the JSON result, - for stdout")
+    parser.add_argument("--result-limit", type=int, default=None, help="largest result in bytes (a pod's termination message: 4096)")
     args = parser.parse_args(argv)
 
     from pydantic import ValidationError
@@ -30,6 +31,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     result = execute(invocation)
     payload = result.to_json()
+    size = len(payload.encode())
+    if args.result_limit is not None and size > args.result_limit:
+        from kflow.runner.invocation import TaskResult
+
+        reason = (
+            f"task {invocation.task.get('id')!r}: its outputs take {size} bytes, more than the {args.result_limit} "
+            "a pod can report in its termination message; return a smaller value"
+        )
+        print(reason, file=sys.stderr)
+        result = TaskResult(state="FAILED", reason=reason)
+        payload = result.to_json()
     if args.result == "-":
         print(payload)
     else:

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from tests.operator.conftest import taskruns
+from tests.operator.support import taskruns
 
 pytestmark = pytest.mark.cluster
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.operator.conftest import taskruns
+from tests.operator.support import taskruns
 
 pytestmark = pytest.mark.cluster
 
