@@ -273,3 +273,13 @@ def test_helm_installs_a_chart(core, cluster, k8s_namespace, tmp_path):
     assert core.read_namespaced_config_map("rel-cm", k8s_namespace).data == {"greeting": "hi"}
     res = cluster.helm("uninstall", "rel", "--namespace", k8s_namespace, "--wait", check=False)
     assert res.returncode == 0, res.stderr
+
+
+def test_pod_network_is_confined_to_the_bridge_and_services(core, cluster, k8s_namespace):
+    """Pods get an address on kflow0 and no default route: nothing leaves this machine."""
+    core.create_namespaced_pod(k8s_namespace, _pod("routes", cluster.test_image, ["ip", "-4", "route"]))
+    pod = _wait_finished(core, k8s_namespace, "routes")
+    assert pod.status.phase == "Succeeded"
+    assert pod.status.pod_ip.startswith("10.244.0.")
+    routes = sorted(line.split()[0] for line in _log(core, k8s_namespace, "routes").splitlines())
+    assert routes == ["10.244.0.0/24", "10.96.0.0/16"], routes

@@ -124,3 +124,37 @@ def test_editing_a_flow_does_not_change_a_running_execution(kflow, operator):
     flow["spec"]["tasks"][1]["format"] = "second"
     kflow.custom.replace_namespaced_custom_object("kflow.io", "v1alpha1", kflow.namespace, "flows", "slow", flow)
     assert taskruns(kflow.wait("slow-1"))["r"]["outputs"]["value"] == "first"
+
+
+def test_task_resources_and_finished_pod_collection(kflow, operator_factory):
+    operator_factory(KFLOW_KEEP_FINISHED_PODS="OnFailure")
+    kflow.apply_flow(
+        "id: res\nnamespace: t\ntasks:\n"
+        "  - id: sized\n    type: io.kestra.plugin.core.debug.Return\n    format: x\n"
+        "    taskRunner: {type: io.kestra.plugin.ee.kubernetes.runner.Kubernetes, resources: {request: {cpu: 20m}, limit: {memory: 300Mi}}}\n"
+        "  - {id: fails, type: io.kestra.plugin.core.debug.Return, format: '{{ outputs.nope }}'}\n"
+    )
+    kflow.execute("res", "res-1")
+    seen = {}
+    deadline = time.monotonic() + 60
+    while "sized" not in seen and time.monotonic() < deadline:
+        seen.update(pods_by_task(kflow, "res-1"))
+        time.sleep(0.2)
+    resources = seen["sized"].spec.containers[0].resources
+    assert resources.requests["cpu"] == "20m" and resources.limits["memory"] == "300Mi"
+    assert kflow.wait("res-1")["status"]["current"] == "FAILED"
+    deadline = time.monotonic() + 30
+    while True:  # the successful task's pod is collected, the failed one kept for inspection
+        left = set(pods_by_task(kflow, "res-1"))
+        if left == {"fails"}:
+            break
+        assert time.monotonic() < deadline, left
+        time.sleep(0.3)
+
+
+def test_outputs_too_large_for_a_termination_message(kflow, operator):
+    kflow.apply_flow("id: big\nnamespace: t\ntasks:\n  - {id: huge, type: io.kestra.plugin.core.debug.Return, format: \"{{ range(1, 2000) | join(',') }}\"}\n")
+    kflow.execute("big", "big-1")
+    execution = kflow.wait("big-1")
+    assert execution["status"]["current"] == "FAILED"
+    assert "more than the 4096" in taskruns(execution)["huge"]["attempts"][-1]["reason"]
