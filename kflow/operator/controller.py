@@ -224,8 +224,11 @@ class ExecutionController:
             tracked.done = True
             return False
         engine = self._engine(status.get("flow") or {})
+        execution = execution_from_status(status, engine.plan.order)
+        for declared in engine.flow.inputs:  # a merge patch drops null values: put them back
+            execution.inputs.setdefault(declared.id, None)
         tracked.engine = engine
-        tracked.run = engine.load(execution_from_status(status, engine.plan.order))
+        tracked.run = engine.load(execution)
         return True
 
     def _observe_all(self, key: Key, tracked: Tracked) -> list[Event]:
