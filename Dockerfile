@@ -10,6 +10,7 @@ FROM ${BASE_IMAGE}
 ENV VIRTUAL_ENV=/opt/kflow \
     PATH=/opt/kflow/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     HOME=/tmp \
+    USER=kflow \
     LANG=C.UTF-8 \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \

@@ -4,7 +4,7 @@ Run (as root, the test cluster is started if needed): python bench/operator_late
 
 1. A bare pod running one Return task (the same runner, image and invocation the operator
    would use), create to Succeeded, against a one-task flow's Execution, create to SUCCESS.
-2. In a Sequential of Return tasks: the gap between one task's pod ending (seen Succeeded)
+2. In a Sequential of Return tasks: the gap between one task's pod ending (its container seen terminated)
    and the next task's pod being created (seen ADDED), p50 and p99.
 """
 
@@ -39,7 +39,7 @@ def seq_flow(n: int) -> str:
 
 
 class PodWatch(threading.Thread):
-    """Client-side times at which each pod was first seen, and first seen Succeeded."""
+    """Client-side times at which each pod was first seen, and first seen ended (its container terminated)."""
 
     def __init__(self, api_client, namespace: str):
         super().__init__(daemon=True)
@@ -59,8 +59,9 @@ class PodWatch(threading.Thread):
             now = time.monotonic()
             self.added.setdefault(pod.metadata.name, now)
             self.labels[pod.metadata.name] = pod.metadata.labels or {}
-            if pod.status.phase == "Succeeded":
-                self.succeeded.setdefault(pod.metadata.name, now)
+            statuses = pod.status.container_statuses or []
+            if pod.status.phase == "Succeeded" or any(c.state.terminated for c in statuses):
+                self.succeeded.setdefault(pod.metadata.name, now)  # as the operator sees an end
 
     def wait_succeeded(self, name: str, timeout: float = 120) -> float:
         deadline = time.monotonic() + timeout
@@ -97,6 +98,7 @@ def bare_pod(namespace: str, name: str) -> dict:
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 8
     harness.up()
+    harness.load_image()  # task pods must run the code being measured
     cluster = harness.Cluster()
     api = cluster.api_client()
     apply_crds(api)

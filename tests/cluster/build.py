@@ -72,10 +72,18 @@ def _go_env() -> dict[str, str]:
     return env
 
 
+def go_binary() -> str:
+    found = shutil.which("go") or next((p for p in ("/usr/local/go/bin/go", "/usr/lib/go/bin/go")
+                                        if os.access(p, os.X_OK)), None)
+    if not found:
+        raise FileNotFoundError("no Go toolchain (go) on PATH or in /usr/local/go/bin")
+    return found
+
+
 def _go(args: list[str], cwd: Path, capture: bool = False) -> str:
     log(f"go {' '.join(args)}")
     res = subprocess.run(
-        ["go", *args], cwd=cwd, env=_go_env(), check=True,
+        [go_binary(), *args], cwd=cwd, env=_go_env(), check=True,
         stdout=subprocess.PIPE if capture else None, text=True,
     )
     return res.stdout if capture else ""

@@ -104,7 +104,7 @@ def _pause_binary() -> Path:
     src.mkdir(parents=True, exist_ok=True)
     (src / "go.mod").write_text("module kflowbuild/pause\n\ngo 1.22\n")
     (src / "main.go").write_text(PAUSE_SRC)
-    subprocess.run(["go", "build", "-trimpath", "-ldflags=-s -w", "-o", str(out), "."],
+    subprocess.run([build.go_binary(), "build", "-trimpath", "-ldflags=-s -w", "-o", str(out), "."],
                    cwd=src, env=build._go_env(), check=True)
     return out
 
