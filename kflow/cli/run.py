@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from kflow.cli.inputs import parse_pairs
+from kflow.cli.inputs import UsageError, parse_pairs
 from kflow.execution import State
 
 
@@ -17,7 +17,10 @@ def add_parser(subparsers) -> None:
         description="Run a Kestra flow on this machine. Exit code: 0 on SUCCESS, 1 otherwise, 2 for bad input.",
     )
     parser.add_argument("flow", help="the flow's YAML file")
-    parser.add_argument("--input", "-i", action="append", default=[], metavar="KEY=VALUE", help="a flow input (repeatable)")
+    parser.add_argument(
+        "--input", "-i", action="append", default=[], metavar="KEY=VALUE",
+        help="a flow input (repeatable); a FILE input takes @path (uploaded to internal storage) or a kestra:// URI",
+    )
     parser.add_argument("--label", action="append", default=[], metavar="KEY=VALUE", help="a label of the execution")
     parser.add_argument("--json", action="store_true", help="print the final execution as JSON on stdout")
     parser.add_argument("--plain", action="store_true", help="plain progress lines instead of the live tree")
@@ -31,8 +34,13 @@ def run(args: argparse.Namespace) -> int:
     from kflow.local import LocalExecutor, RunOptions
     from kflow.local.view import LiveView, PlainView, summary
 
+    from kflow.engine import new_execution_id
+
     flow = load_flow_file(args.flow)
-    inputs = resolve_inputs(flow.inputs, parse_pairs(args.input))
+    storage = storage_config()
+    execution_id = new_execution_id()
+    files = FileUploader(storage, flow.namespace, flow.id, execution_id)
+    inputs = resolve_inputs(flow.inputs, parse_pairs(args.input), files=files)
     labels = parse_pairs(args.label, "--label")
     if args.quiet:
         view = None
@@ -41,7 +49,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         view = LiveView()
     try:
-        execution = LocalExecutor(flow, view).run(RunOptions(inputs=inputs, labels=labels))
+        execution = LocalExecutor(flow, view, storage=storage).run(
+            RunOptions(inputs=inputs, labels=labels, execution_id=execution_id)
+        )
     finally:
         if view is not None:
             view.close()
@@ -51,3 +61,34 @@ def run(args: argparse.Namespace) -> int:
     else:
         summary(execution, sys.stdout)
     return 0 if execution.state.current == State.SUCCESS else 1
+
+
+def storage_config():
+    """Internal storage for this run: KFLOW_STORAGE, else the directory ~/.kflow/storage."""
+    from kflow.storage import StorageConfig
+
+    try:
+        return StorageConfig.from_env().resolved()
+    except ValueError as err:
+        raise UsageError(f"KFLOW_STORAGE: {err}") from None
+
+
+class FileUploader:
+    """FILE inputs given as `@path`: stored under the execution's `inputs/<input id>/` in storage."""
+
+    def __init__(self, config, namespace: str, flow_id: str, execution_id: str):
+        self.config = config
+        self.namespace, self.flow_id, self.execution_id = namespace, flow_id, execution_id
+
+    def __call__(self, input_id: str, value) -> str:
+        from pathlib import Path
+
+        from kflow.storage import input_uri, open_storage
+
+        if not isinstance(value, str) or not value.startswith("@"):
+            raise ValueError("give a file as @path (or a kestra:// URI of a stored file)")
+        path = Path(value[1:]).expanduser()
+        if not path.is_file():
+            raise ValueError(f"{path} is not a readable file")
+        uri = input_uri(self.namespace, self.flow_id, self.execution_id, input_id, path.name)
+        return open_storage(self.config).put_file(path, uri)

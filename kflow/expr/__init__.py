@@ -2,8 +2,11 @@
 
 Public API::
 
-    render(template, context, *, secret=None) -> str
-    render_value(value, context, *, secret=None) -> Any
+    render(template, context, *, secret=None, read=None) -> str
+    render_value(value, context, *, secret=None, read=None) -> Any
+
+``secret(name) -> str`` backs ``{{ secret('X') }}``; ``read(uri) -> str`` backs Kestra's
+``{{ read('kestra:///...') }}`` (a file's content); without them those functions fail.
     referenced_outputs(value) -> set[str] | None
     referenced_roots(value) -> set[str]
     ExpressionError (attributes: expression, message, property)
@@ -31,7 +34,7 @@ Semantics chosen where Pebble and jinja differ:
   returns an aware datetime (a string with ``format=``).
 
 Not supported: Pebble ``#{...}`` string interpolation, ``include``/``import``/``extends``
-(no loader), Kestra functions needing the platform (``kv``, ``read``, ``http``,
+(no loader), Kestra functions needing the platform (``kv``, ``http``,
 ``fileExists``/``fileSize``/``isFileEmpty``, ``currentEachOutput``, ``errorLogs``,
 ``appLink``), ``jq``, ``fromIon``, locale-specific formatting (English only), nanosecond
 precision (Python datetimes stop at microseconds).

@@ -46,6 +46,22 @@ def secret(name: Any) -> str:
     return value
 
 
+def read(uri: Any) -> str:
+    """Kestra's ``read(uri)``: the content of a file in internal storage, as a string."""
+    key = text(uri)
+    st = limits.current()
+    reader = st.read if st else None
+    if reader is None:
+        fail(f"read({key!r}): no internal storage here (read() works in task properties)")
+    try:
+        value = reader(key)
+    except Exception as e:  # the reader's message names the URI and the cause
+        fail(f"read({key!r}): {e}")
+    value = str(value)
+    limits.check_size(len(value), "read() result")
+    return value
+
+
 def range_(start: Any, end: Any = None, step: Any = 1) -> list:
     """Pebble range: both bounds inclusive; ``range(3)`` is ``range(0, 3)``."""
     if end is None:
@@ -128,7 +144,7 @@ def render_once(context: Context, value: Any) -> Any:
     return render_fn(context, value, recursive=False)
 
 
-_HIDDEN = {"range", "now", "secret", "max", "min", "render", "renderOnce", "printContext",
+_HIDDEN = {"range", "now", "secret", "read", "max", "min", "render", "renderOnce", "printContext",
            "fetchContext", "fromJson", "json", "fromYaml", "yaml", "randomInt", "null", "uuid",
            "id"}
 
@@ -166,6 +182,7 @@ def id_() -> str:
 GLOBALS: dict[str, Any] = {
     "now": now,
     "secret": secret,
+    "read": read,
     "range": range_,
     "max": max_,
     "min": min_,

@@ -46,6 +46,7 @@ TIME_LIMIT = 10.0
 class RenderState:
     context: dict[str, Any]
     secret: Callable[[str], str] | None = None
+    read: Callable[[str], str] | None = None  # read(uri): a file's content (internal storage)
     deadline: float = field(default_factory=lambda: time.monotonic() + TIME_LIMIT)
     iterations: int = 0
     emitted: int = 0

@@ -109,6 +109,7 @@ def render(
     context: Mapping[str, Any],
     *,
     secret: Callable[[str], str] | None = None,
+    read: Callable[[str], str] | None = None,
 ) -> str:
     """Render one template string. Strings without ``{{``/``{%`` come back unchanged."""
     if not isinstance(template, str):
@@ -116,7 +117,7 @@ def render(
     if not has_expression(template):
         return template
     variables = dict(context)
-    token = limits.push(limits.RenderState(context=variables, secret=secret))
+    token = limits.push(limits.RenderState(context=variables, secret=secret, read=read))
     try:
         return _run(template, variables)
     finally:
@@ -152,6 +153,7 @@ def render_value(
     context: Mapping[str, Any],
     *,
     secret: Callable[[str], str] | None = None,
+    read: Callable[[str], str] | None = None,
 ) -> Any:
     """Render every string in ``value`` (recursing into dicts and lists, keys included).
 
@@ -167,7 +169,7 @@ def render_value(
                 return v
             if variables is None:
                 variables = dict(context)
-            token = limits.push(limits.RenderState(context=variables, secret=secret))
+            token = limits.push(limits.RenderState(context=variables, secret=secret, read=read))
             try:
                 return _run(v, variables)
             except ExpressionError as e:

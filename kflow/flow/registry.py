@@ -24,6 +24,9 @@ class TaskType:
 
 _CORE = "io.kestra.plugin.core"
 _OLD = "io.kestra.core.tasks"
+_FS = "io.kestra.plugin.fs"
+_S3 = "io.kestra.plugin.aws.s3"
+_SCRIPTS = "io.kestra.plugin.scripts"
 
 TASK_TYPES: tuple[TaskType, ...] = (
     TaskType(f"{_CORE}.debug.Return", (f"{_OLD}.debugs.Return",), "kflow.tasks.debug:Return"),
@@ -31,6 +34,17 @@ TASK_TYPES: tuple[TaskType, ...] = (
     TaskType(f"{_CORE}.flow.Sleep", (f"{_OLD}.flows.Sleep",), "kflow.tasks.sleep:Sleep"),
     TaskType(f"{_CORE}.flow.Sequential", (f"{_OLD}.flows.Sequential",), "kflow.tasks.sequential:Sequential"),
     TaskType(f"{_CORE}.flow.Parallel", (f"{_OLD}.flows.Parallel",), "kflow.tasks.parallel:Parallel"),
+    # Files and the outside world (issue 5): HTTP, S3, scripts.
+    TaskType(f"{_CORE}.http.Download", (f"{_FS}.http.Download",), "kflow.tasks.http:Download"),
+    TaskType(f"{_CORE}.http.Request", (f"{_FS}.http.Request",), "kflow.tasks.http:Request"),
+    TaskType(f"{_S3}.Upload", (), "kflow.tasks.aws.s3:Upload"),
+    TaskType(f"{_S3}.Download", (), "kflow.tasks.aws.s3:Download"),
+    TaskType(f"{_S3}.List", (), "kflow.tasks.aws.s3:List"),
+    TaskType(f"{_S3}.Delete", (), "kflow.tasks.aws.s3:Delete"),
+    TaskType(f"{_SCRIPTS}.python.Script", (), "kflow.tasks.scripts:PythonScript"),
+    TaskType(f"{_SCRIPTS}.python.Commands", (), "kflow.tasks.scripts:PythonCommands"),
+    TaskType(f"{_SCRIPTS}.shell.Script", (), "kflow.tasks.scripts:ShellScript"),
+    TaskType(f"{_SCRIPTS}.shell.Commands", (), "kflow.tasks.scripts:ShellCommands"),
 )
 
 _BY_NAME: dict[str, TaskType] = {}

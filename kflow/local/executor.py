@@ -24,6 +24,7 @@ from kflow.engine import (
 from kflow.execution import Execution
 from kflow.flow import Flow
 from kflow.local.processes import LogLine, RunnerProcesses, scratch_dir
+from kflow.storage import StorageConfig
 
 
 class Observer(Protocol):
@@ -46,9 +47,11 @@ def _now() -> datetime:
 
 
 class LocalExecutor:
-    def __init__(self, flow: Flow, observer: Observer | None = None):
+    def __init__(self, flow: Flow, observer: Observer | None = None, storage: StorageConfig | None = None):
         self.engine = Engine(flow)
         self.observer = observer
+        # Every runner is told where internal storage is (default: KFLOW_STORAGE, else ~/.kflow/storage).
+        self.storage = storage or StorageConfig.from_env().resolved()
         self._kill = threading.Event()
 
     def request_kill(self) -> None:
@@ -86,7 +89,8 @@ class LocalExecutor:
     def _apply(self, run, actions: list[Action], processes: RunnerProcesses, wake: datetime | None) -> datetime | None:
         for action in actions:
             if isinstance(action, RunTask):
-                processes.start(self.engine.invocation(run, action), action.timeout)
+                invocation = self.engine.invocation(run, action).model_copy(update={"storage": self.storage})
+                processes.start(invocation, action.timeout)
             elif isinstance(action, KillTask):
                 processes.kill(action.taskrun_id, action.attempt)
             elif isinstance(action, WakeAt):

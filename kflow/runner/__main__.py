@@ -17,6 +17,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--result", default="-", help="where to write the JSON result, - for stdout")
     parser.add_argument("--result-limit", type=int, default=None, help="largest result in bytes (a pod's termination message: 4096)")
     args = parser.parse_args(argv)
+    # Killed (task timeout, kill, pod deletion): unwind, so the working directory and any
+    # half-written storage file are removed; no result is written.
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminated)
 
     from pydantic import ValidationError
 
@@ -48,6 +53,10 @@ def main(argv: list[str] | None = None) -> int:
         with open(args.result, "w", encoding="utf-8") as out:
             out.write(payload)
     return 0 if result.state != "FAILED" else 1
+
+
+def _terminated(signum, frame) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _read(source: str) -> str:

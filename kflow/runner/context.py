@@ -1,12 +1,20 @@
-"""What a running task can use: its log, the expression renderer, secrets."""
+"""What a running task can use: its log, the expression renderer, secrets, internal storage."""
 
 from __future__ import annotations
 
 import base64
 import os
 import sys
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, TextIO
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from kflow.storage import Storage, StorageConfig
+
+MASK = "******"
+READ_LIMIT = 10 * 1024 * 1024  # read() returns at most this many bytes, as text
 
 _LEVELS = {"TRACE": 0, "DEBUG": 1, "INFO": 2, "WARN": 3, "ERROR": 4}
 
@@ -22,12 +30,30 @@ class TaskLogger:
     def emit(self, level: str, message: str) -> None:
         if _LEVELS.get(level, 2) < self.min_level:
             return
-        for secret in self.masked:
-            message = message.replace(secret, "******")
+        message = self.mask(message)
         stamp = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         for line in message.splitlines() or [""]:
             self.stream.write(f"{stamp} {level:<5} {line}\n")
         self.stream.flush()
+
+    def mask(self, text: str) -> str:
+        """`text` with every secret value seen so far replaced by ******, longest first."""
+        for secret in sorted(self.masked, key=len, reverse=True):
+            if secret:
+                text = text.replace(secret, MASK)
+        return text
+
+    def mask_value(self, value: Any) -> Any:
+        """`mask` applied to every string (keys too) in JSON-like data."""
+        if not self.masked:
+            return value
+        if isinstance(value, str):
+            return self.mask(value)
+        if isinstance(value, dict):
+            return {self.mask_value(k): self.mask_value(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self.mask_value(v) for v in value]
+        return value
 
     def debug(self, message: str) -> None:
         self.emit("DEBUG", message)
@@ -43,7 +69,15 @@ class TaskLogger:
 
 
 def env_secret(name: str) -> str:
-    """Kestra's open-source rule: secret NAME is the base64 of the variable SECRET_NAME."""
+    """Secret NAME: the file NAME in KFLOW_SECRETS_DIR when set (a mounted Kubernetes Secret,
+    raw value), else Kestra's open-source rule: the base64 of the variable SECRET_NAME."""
+    directory = os.environ.get("KFLOW_SECRETS_DIR")
+    if directory and "/" not in name and name not in (".", ".."):
+        try:
+            with open(os.path.join(directory, name), encoding="utf-8") as handle:
+                return handle.read()
+        except FileNotFoundError:
+            pass
     raw = os.environ.get(f"SECRET_{name}")
     if raw is None:
         raise KeyError(f"secret {name!r} is not set: export SECRET_{name} as the base64 of its value")
@@ -58,12 +92,36 @@ def env_variables() -> dict[str, str]:
     return {key[4:].lower(): value for key, value in os.environ.items() if key.startswith("ENV_")}
 
 
+@dataclass(frozen=True)
+class TaskLocation:
+    """Which task run this is: where its files go in internal storage."""
+
+    namespace: str
+    flowId: str
+    executionId: str
+    taskId: str
+    taskRunId: str
+
+
 class RunContext:
-    def __init__(self, context: dict[str, Any], log: TaskLogger, workdir: str):
+    def __init__(
+        self,
+        context: dict[str, Any],
+        log: TaskLogger,
+        workdir: str,
+        *,
+        location: TaskLocation | None = None,
+        storage: StorageConfig | Storage | None = None,
+    ):
         self.variables = context
         self.log = log
         self.workdir = workdir
+        self.location = location
+        self._storage = storage
+        self.state = "SUCCESS"  # a task may lower it to WARNING with warning()
+        self.warnings: list[str] = []
 
+    # -- secrets and rendering ---------------------------------------------------------------
     def secret(self, name: str) -> str:
         value = env_secret(name)
         if value:
@@ -73,4 +131,65 @@ class RunContext:
     def render(self, value: Any) -> Any:
         from kflow.expr import render_value
 
-        return render_value(value, self.variables, secret=self.secret)
+        return render_value(value, self.variables, secret=self.secret, read=self.read)
+
+    def warning(self, reason: str) -> None:
+        """End the task WARNING (its outputs are kept), saying why in its log."""
+        self.state = "WARNING"
+        self.warnings.append(reason)
+        self.log.warn(reason)
+
+    # -- internal storage --------------------------------------------------------------------
+    @property
+    def storage(self) -> Storage:
+        from kflow.storage import Storage, open_storage
+
+        if not isinstance(self._storage, Storage):
+            self._storage = open_storage(self._storage)
+        return self._storage
+
+    def _where(self) -> TaskLocation:
+        if self.location is None:
+            raise RuntimeError("this task run has no location in internal storage")
+        return self.location
+
+    def output_uri(self, name: str) -> str:
+        """The `kestra://` URI of this task run's file `name` (a relative path)."""
+        from kflow.storage import task_uri
+
+        where = self._where()
+        return task_uri(where.namespace, where.flowId, where.executionId, where.taskId, where.taskRunId, name)
+
+    def put_output_file(self, path: str | Path, name: str | None = None) -> str:
+        """Store a local file as one of this task run's files; returns its URI."""
+        return self.storage.put_file(path, self.output_uri(name or Path(path).name))
+
+    def check_uri(self, uri: str) -> str:
+        """The URI if this task may read it: files of its own namespace only, as in Kestra."""
+        from kflow.storage.uris import namespace_path, parse_uri
+
+        path = parse_uri(uri)
+        if self.location is not None and not path.startswith(namespace_path(self.location.namespace) + "/"):
+            raise PermissionError(f"{uri} belongs to another namespace than {self.location.namespace!r}")
+        return uri
+
+    def open_uri(self, uri: str):
+        """A readable binary stream of a `kestra://` file."""
+        return self.storage.open(self.check_uri(uri))
+
+    def fetch(self, uri: str, dest: str | Path | None = None) -> Path:
+        """Copy a `kestra://` file into the working directory (or to `dest`); returns its local path."""
+        from kflow.storage.uris import parse_uri
+
+        self.check_uri(uri)
+        if dest is None:
+            dest = Path(self.workdir) / ".kflow-fetched" / parse_uri(uri).rsplit("/", 1)[-1]
+        return self.storage.get_file(uri, Path(self.workdir) / dest if not Path(dest).is_absolute() else dest)
+
+    def read(self, uri: str) -> str:
+        """Kestra's read(): a stored file's content as text (at most 10 MiB)."""
+        with self.open_uri(uri) as stream:
+            data = stream.read(READ_LIMIT + 1)
+        if len(data) > READ_LIMIT:
+            raise ValueError(f"{uri} is larger than {READ_LIMIT} bytes; read() is for small files")
+        return data.decode("utf-8", errors="replace")

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kflow.storage.config import StorageConfig
+
 
 class Invocation(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -17,6 +19,11 @@ class Invocation(BaseModel):
     flowId: str
     task: dict[str, Any] = Field(description="The task's definition as written in the flow, unrendered.")
     context: dict[str, Any] = Field(description="The expression variables the task's templates read.")
+    storage: StorageConfig | None = Field(
+        None,
+        description="Where internal storage is (no credentials: the runner reads those from its environment); "
+        "unset: from the runner's environment (KFLOW_STORAGE), else ~/.kflow/storage.",
+    )
 
 
 class TaskResult(BaseModel):

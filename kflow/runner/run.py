@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 from typing import Any
 
-from kflow.runner.context import RunContext, TaskLogger, env_variables
+from kflow.runner.context import RunContext, TaskLocation, TaskLogger, env_variables
 from kflow.runner.invocation import Invocation, TaskResult
 
 
@@ -24,8 +25,11 @@ def execute(invocation: Invocation, log: TaskLogger | None = None) -> TaskResult
         cls = task_class(task_def["type"])
     except UnknownTaskType as err:
         return TaskResult(state="FAILED", reason=f"task {task_id!r}: {err}")
+    location = TaskLocation(invocation.namespace, invocation.flowId, invocation.executionId, str(task_id), invocation.taskRunId)
     with tempfile.TemporaryDirectory(prefix=f"kflow-{task_id}-") as workdir:
-        ctx = RunContext(context, log, workdir)
+        context.setdefault("workingDir", workdir)
+        context.setdefault("outputDir", os.path.join(workdir, "outputs"))
+        ctx = RunContext(context, log, workdir, location=location, storage=invocation.storage)
         try:
             properties = _render(task_def, cls, ctx)
             task = cls.model_validate(properties)
@@ -38,8 +42,19 @@ def execute(invocation: Invocation, log: TaskLogger | None = None) -> TaskResult
         try:
             outputs = task.run(ctx)
         except Exception as err:  # the task failed: say so, in its log and its result
-            return _failed(log, f"task {task_id!r}: {type(err).__name__}: {err}")
-    return TaskResult(state="SUCCESS", outputs=outputs or None)
+            return _failed(log, f"task {task_id!r}: {_describe(err)}")
+    # Secret values never leave the runner, whatever a task put in its outputs.
+    reason = log.mask("; ".join(ctx.warnings)) if ctx.warnings else None
+    return TaskResult(state=ctx.state, outputs=log.mask_value(outputs) or None, reason=reason)
+
+
+def _describe(err: Exception) -> str:
+    """A task's failure: tasks raise TaskFailure with a complete message; others get their type."""
+    from kflow.tasks.errors import TaskFailure
+
+    if isinstance(err, TaskFailure):
+        return str(err)
+    return f"{type(err).__name__}: {err}"
 
 
 def _render(task_def: dict[str, Any], cls, ctx: RunContext) -> dict[str, Any]:
@@ -52,7 +67,7 @@ def _render(task_def: dict[str, Any], cls, ctx: RunContext) -> dict[str, Any]:
             out[key] = value
             continue
         try:
-            out[key] = render_value(value, ctx.variables, secret=ctx.secret)
+            out[key] = render_value(value, ctx.variables, secret=ctx.secret, read=ctx.read)
         except ExpressionError as err:
             nested = err.property
             err.property = key if not nested else f"{key}{nested}" if nested.startswith("[") else f"{key}.{nested}"
@@ -61,5 +76,6 @@ def _render(task_def: dict[str, Any], cls, ctx: RunContext) -> dict[str, Any]:
 
 
 def _failed(log: TaskLogger, reason: str) -> TaskResult:
+    reason = log.mask(reason)
     log.error(reason)
     return TaskResult(state="FAILED", reason=reason)

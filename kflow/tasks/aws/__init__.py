@@ -1,0 +1,1 @@
+"""AWS tasks (boto3, imported only when one runs)."""

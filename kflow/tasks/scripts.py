@@ -1,0 +1,231 @@
+"""Script tasks: `io.kestra.plugin.scripts.python.Script` / `.Commands` and
+`io.kestra.plugin.scripts.shell.Script` / `.Commands`, run as a process in the task's working
+directory (locally `containerImage` is accepted and ignored; on a cluster the pod runs it).
+
+- `inputFiles` (name → content, or a `kestra://` URI whose file is fetched) are written first;
+- `beforeCommands`, then the script or commands, go through `interpreter` (`/bin/sh -c`), with
+  `set -e` first when `failFast` (the default);
+- a stdout line `::{"outputs":{...}}::` adds to the output `vars` (Kestra's convention);
+- `outputFiles` (globs relative to the working directory) and anything written to
+  `{{ outputDir }}` are stored; the output `outputFiles` maps each name to its URI;
+- the output `exitCode`; a non-zero exit fails with the code and the last stderr lines;
+- with `warningOnStdErr` (the default, as in Kestra) any stderr output ends the task WARNING.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from collections import deque
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import Field
+
+from kflow.flow.task import RunnableTask
+from kflow.tasks.errors import TaskFailure
+
+if TYPE_CHECKING:
+    from kflow.runner.context import RunContext
+
+_OUTPUT_LINE = re.compile(r"^::(\{.*\})::\s*$")
+_STDERR_TAIL = 20
+# What a script does not inherit from the runner's environment: secrets reach it only through
+# `{{ secret() }}` in its properties, and storage credentials not at all.
+_HIDDEN_ENV = ("SECRET_", "KFLOW_STORAGE_", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+
+
+class _ScriptTask(RunnableTask):
+    beforeCommands: list[str] | None = Field(None, description="Shell commands run first (for example pip install).")
+    env: dict[str, Any] | None = Field(None, description="Environment variables for the process.")
+    inputFiles: dict[str, str] | str | None = Field(None, description="Files to create: name → content or kestra:// URI.")
+    outputFiles: list[str] | None = Field(None, description="Globs of files to store after the run.")
+    namespaceFiles: dict[str, Any] | None = Field(None, description="Accepted; namespace files are not supported yet.")
+    containerImage: str | None = Field(None, description="The image a cluster pod runs; ignored by `kflow run`.")
+    docker: dict[str, Any] | None = Field(None, description="Accepted; ignored.")
+    runner: str | None = Field(None, description="Accepted (PROCESS or DOCKER); kflow runs a process locally.")
+    interpreter: list[str] = Field(default_factory=lambda: ["/bin/sh", "-c"], description="Runs the commands.")
+    warningOnStdErr: bool = Field(True, description="End WARNING when the script writes to stderr.")
+    failFast: bool = Field(True, description="Stop at the first failing command (`set -e`).")
+    targetOS: str | None = None
+    outputDirectory: bool | None = Field(None, description="Accepted; `{{ outputDir }}` always exists.")
+
+    kind: ClassVar[str] = "script"
+
+    def body(self, ctx: RunContext, workdir: Path) -> list[str]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def run(self, ctx: RunContext) -> dict[str, Any]:
+        workdir = Path(ctx.workdir)
+        output_dir = Path(ctx.variables.get("outputDir") or workdir / "outputs")
+        output_dir.mkdir(parents=True, exist_ok=True)
+        self._write_input_files(ctx, workdir)
+        lines = [*(self.beforeCommands or []), *self.body(ctx, workdir)]
+        if self.failFast and Path(self.interpreter[0]).name in ("sh", "bash", "dash", "zsh", "ksh"):
+            lines.insert(0, "set -e")
+        command = [*self.interpreter, "\n".join(lines)]
+        env = self._environment(workdir, output_dir)
+        code, outputs, stderr_tail, stderr_seen = _run_process(command, workdir, env, ctx)
+        if code != 0:
+            tail = "\n".join(stderr_tail)
+            raise TaskFailure(
+                f"the {self.kind} exited with code {code}"
+                + (f"; last stderr lines:\n{tail}" if tail else " (nothing on stderr)")
+            )
+        result: dict[str, Any] = {"exitCode": code, "vars": outputs}
+        files = self._store_output_files(ctx, workdir, output_dir)
+        if files:
+            result["outputFiles"] = files
+        if stderr_seen and self.warningOnStdErr:
+            ctx.warning(f"task {self.id!r}: the {self.kind} wrote to stderr (warningOnStdErr is true)")
+        return result
+
+    def _write_input_files(self, ctx: RunContext, workdir: Path) -> None:
+        files = self.inputFiles
+        if isinstance(files, str):
+            try:
+                files = json.loads(files)
+            except ValueError:
+                raise TaskFailure("inputFiles is a string but not a JSON map of name to content") from None
+            if not isinstance(files, dict):
+                raise TaskFailure("inputFiles must be a map of file name to content")
+        for name, content in (files or {}).items():
+            target = _inside(workdir, name, "inputFiles")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            content = "" if content is None else str(content)
+            if content.strip().startswith("kestra://") and "\n" not in content.strip():
+                try:
+                    ctx.fetch(content.strip(), target)
+                except Exception as err:  # noqa: BLE001 - name the file and the cause
+                    raise TaskFailure(f"inputFiles[{name!r}]: {err}") from None
+            else:
+                target.write_text(content, encoding="utf-8")
+
+    def _environment(self, workdir: Path, output_dir: Path) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(_HIDDEN_ENV)}
+        if shutil.which("python", path=env.get("PATH")) is None:
+            shim = workdir / ".kflow-bin"
+            shim.mkdir(exist_ok=True)
+            (shim / "python").symlink_to(sys.executable)
+            env["PATH"] = f"{shim}{os.pathsep}{env.get('PATH', '')}"
+        env["WORKING_DIR"] = str(workdir)
+        env["OUTPUT_DIR"] = str(output_dir)
+        for key, value in (self.env or {}).items():
+            env[str(key)] = "" if value is None else str(value)
+        return env
+
+    def _store_output_files(self, ctx: RunContext, workdir: Path, output_dir: Path) -> dict[str, str]:
+        found: dict[str, Path] = {}
+        for pattern in self.outputFiles or []:
+            if Path(pattern).is_absolute() or ".." in Path(pattern).parts:
+                raise TaskFailure(f"outputFiles {pattern!r} must be relative to the working directory")
+            for path in sorted(workdir.glob(pattern)):
+                rel = path.relative_to(workdir)
+                if path.is_file() and not rel.parts[0].startswith(".kflow"):
+                    found[rel.as_posix()] = path
+        for path in sorted(output_dir.rglob("*")):
+            if path.is_file():
+                found.setdefault(path.relative_to(output_dir).as_posix(), path)
+        stored = {}
+        for name, path in found.items():
+            stored[name] = ctx.put_output_file(path, name)
+            ctx.log.info(f"stored {name} as {stored[name]}")
+        return stored
+
+
+def _inside(root: Path, name: str, what: str) -> Path:
+    target = (root / name).resolve()
+    if root.resolve() not in target.parents:
+        raise TaskFailure(f"{what}: {name!r} is not a path inside the working directory")
+    return target
+
+
+def _run_process(command: list[str], workdir: Path, env: dict[str, str], ctx: RunContext):
+    """Run, logging stdout (INFO) and stderr (WARN) as they come; parse `::{...}::` lines."""
+    outputs: dict[str, Any] = {}
+    stderr_tail: deque[str] = deque(maxlen=_STDERR_TAIL)
+    stderr_seen = False
+    lock = threading.Lock()
+    try:
+        proc = subprocess.Popen(command, cwd=workdir, env=env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except OSError as err:
+        raise TaskFailure(f"cannot start {command[0]!r}: {err}") from None
+
+    def pump_stdout() -> None:
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            match = _OUTPUT_LINE.match(line)
+            if match:
+                try:
+                    message = json.loads(match.group(1))
+                except ValueError:
+                    message = None
+                if isinstance(message, dict):
+                    with lock:
+                        if isinstance(message.get("outputs"), dict):
+                            outputs.update(message["outputs"])
+                    continue
+            with lock:
+                ctx.log.info(line)
+
+    def pump_stderr() -> None:
+        nonlocal stderr_seen
+        assert proc.stderr is not None
+        for raw in proc.stderr:
+            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            with lock:
+                stderr_seen = True
+                stderr_tail.append(ctx.log.mask(line))
+                ctx.log.warn(line)
+
+    threads = [threading.Thread(target=pump_stdout, daemon=True), threading.Thread(target=pump_stderr, daemon=True)]
+    for thread in threads:
+        thread.start()
+    code = proc.wait()
+    for thread in threads:
+        thread.join()
+    return code, outputs, list(stderr_tail), stderr_seen
+
+
+class _ScriptFile(_ScriptTask):
+    script: str = Field(description="The script's source.")
+
+
+class _Commands(_ScriptTask):
+    commands: list[str] = Field(description="Commands run one after another.")
+
+    kind: ClassVar[str] = "commands"
+
+    def body(self, ctx: RunContext, workdir: Path) -> list[str]:
+        return list(self.commands)
+
+
+class PythonScript(_ScriptFile):
+    """Runs `script` with Python."""
+
+    def body(self, ctx: RunContext, workdir: Path) -> list[str]:
+        path = workdir / ".kflow-script.py"
+        path.write_text(self.script, encoding="utf-8")
+        return [f"python {path.name}"]  # `python` is on PATH: _environment() adds it when missing
+
+
+class PythonCommands(_Commands):
+    """Runs `commands` (typically `python main.py`) in the shell."""
+
+
+class ShellScript(_ScriptFile):
+    """Runs `script` with the interpreter (a shell)."""
+
+    def body(self, ctx: RunContext, workdir: Path) -> list[str]:
+        return [self.script]
+
+
+class ShellCommands(_Commands):
+    """Runs `commands` with the interpreter (a shell)."""

@@ -1,0 +1,32 @@
+"""Helpers for reading a `kflow run --json` execution."""
+
+from __future__ import annotations
+
+
+def runs(execution: dict) -> dict[str, dict]:
+    return {tr["taskId"]: tr for tr in execution["taskRunList"]}
+
+
+def reason(taskrun: dict) -> str:
+    """The last attempt's reason (why it failed)."""
+    return (taskrun.get("attempts") or [{}])[-1].get("reason") or ""
+
+
+_MEASURE = """
+import resource, subprocess, sys
+proc = subprocess.run(sys.argv[1:])
+sys.stderr.write("\\npeak-rss-kib %d\\n" % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+sys.exit(proc.returncode)
+"""
+
+
+def run_measured(args: list[str], *, env: dict, cwd, timeout: float = 900):
+    """Run a command in a fresh wrapper process; returns (completed process, peak RSS in MiB of
+    the command and every descendant it waited for, e.g. `kflow run` and its runners)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", _MEASURE, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    head, _, tail = proc.stderr.rpartition("\npeak-rss-kib ")
+    proc.stderr = head
+    return proc, int(tail.split()[0]) / 1024
