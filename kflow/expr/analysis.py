@@ -51,7 +51,10 @@ def _roots(source: str, depth: int = 0) -> set[str]:
     tree = _parse(source)
     if tree is None:
         return set()
-    names = meta.find_undeclared_variables(tree) - set(ENV.globals)
+    try:
+        names = meta.find_undeclared_variables(tree) - set(ENV.globals)
+    except TemplateSyntaxError:  # e.g. an unknown filter: jinja's code generator refuses it
+        names = {n.name for n in tree.find_all(nodes.Name) if n.ctx == "load"} - set(ENV.globals)
     if depth < 5:
         for nested in _nested_templates(tree):
             if nested is not None and has_expression(nested):

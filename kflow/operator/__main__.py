@@ -21,7 +21,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import kflow.operator.handlers  # noqa: F401 - registers the handlers
 
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.verbose:
+        logging.getLogger("kflow").setLevel(logging.DEBUG)
     asyncio.run(
         kopf.operator(
             clusterwide=not args.namespace,

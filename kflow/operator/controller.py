@@ -167,6 +167,7 @@ class ExecutionController:
                 return
             if not self._load(tracked, status):
                 return
+            log.debug("%s/%s: loaded from status step %d", *key, tracked.step)
             events = self._observe_all(key, tracked)
         else:
             events = []
@@ -176,6 +177,7 @@ class ExecutionController:
         if tracked.spec.get("kill") and not run.killing and not run.execution.state.current.terminal:
             events.append(KillRequested())
         result = tracked.engine.step(run, events, now)
+        log.debug("%s/%s: %d events -> %d actions, %d task runs changed", *key, len(events), len(result.actions), len(result.changed))
         await self._apply(key, tracked, result)
 
     async def _start(self, key: Key, tracked: Tracked, now: datetime) -> None:
@@ -292,7 +294,18 @@ class ExecutionController:
         invocation = tracked.engine.invocation(run, action)
         body = {"metadata": tracked.meta}
         manifest = pod_manifest(body, action, invocation, self.settings, tracked.engine.plan.task(action.task_id))
-        await self.api.create_pod(tracked.meta["namespace"], manifest)
+        if await self.api.create_pod(tracked.meta["namespace"], manifest):
+            return
+        # Adopted: made before a crash, it may have ended while no one watched; its end event
+        # is then long gone, so judge it from the pod index now.
+        key = (tracked.meta["namespace"], tracked.meta["name"])
+        for pod in self.pods_of(key):
+            if pod["metadata"]["name"] == manifest["metadata"]["name"]:
+                outcome = pod_outcome(pod)
+                if outcome is not None:
+                    log.debug("%s/%s: adopted pod %s had ended", *key, pod["metadata"]["name"])
+                    tracked.events.append(outcome)
+                    self.kick(key)
 
     async def _write_status(self, key: Key, tracked: Tracked, result: StepResult, extra: dict[str, Any] | None) -> None:
         run = tracked.run

@@ -46,3 +46,9 @@ def test_text_without_markers_is_unchanged(text):
 def test_any_text_around_expression(text):
     # (jinja normalizes \r and \r\n to \n in templates that contain an expression)
     assert render(text + "{{ inputs.a ?? 2 }}" + text, CTX) == text + "1" + text
+
+
+def test_analysis_survives_an_unknown_filter():
+    # found by the fuzz test above: jinja's code generator refuses unknown filters
+    assert referenced_roots("{{ x | inputs }}") == {"x"}
+    assert referenced_outputs("{{ outputs.a.b | nope }}") == {"a"}

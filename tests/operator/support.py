@@ -86,7 +86,8 @@ class Operator:
                 self.kill()
 
     def logs(self) -> str:
-        return "\n".join(p.read_text() for p in sorted(self.log_dir.glob("operator-*.log")))
+        paths = sorted(self.log_dir.glob("operator-*.log"), key=lambda p: int(p.stem.split("-")[1]))
+        return "\n".join(f"--- {p.name}\n{p.read_text()}" for p in paths)
 
 
 class Kflow:
