@@ -291,7 +291,7 @@ class ExecutionController:
                 tracked.timer.cancel()
 
     async def _create_pod(self, tracked: Tracked, run: ExecutionRun, action: RunTask) -> None:
-        invocation = tracked.engine.invocation(run, action)
+        invocation = tracked.engine.invocation(run, action).model_copy(update={"storage": self.settings.storage})
         body = {"metadata": tracked.meta}
         manifest = pod_manifest(body, action, invocation, self.settings, tracked.engine.plan.task(action.task_id))
         if await self.api.create_pod(tracked.meta["namespace"], manifest):

@@ -14,6 +14,7 @@ from kflow.operator.settings import OperatorSettings
 from kflow.runner.invocation import Invocation, TaskResult
 
 INVOCATION_ENV = "KFLOW_INVOCATION"
+SECRETS_DIR = "/var/run/kflow/secrets"
 _PULL_FAILURES = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"}
 _CONFIG_FAILURES = {"CreateContainerConfigError", "CreateContainerError", "RunContainerError"}
 
@@ -46,6 +47,7 @@ def pod_manifest(execution: dict[str, Any], action: RunTask, invocation: Invocat
         },
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
     }
+    _wire_storage_and_secrets(container, settings)
     spec: dict[str, Any] = {
         "restartPolicy": "Never",
         "automountServiceAccountToken": False,
@@ -59,6 +61,9 @@ def pod_manifest(execution: dict[str, Any], action: RunTask, invocation: Invocat
         spec["nodeSelector"] = dict(runner.nodeSelector)
     if settings.runner_service_account:
         spec["serviceAccountName"] = settings.runner_service_account
+    if settings.secrets_secret:
+        # Mounted, never copied into the pod spec; optional, so pods start without it.
+        spec["volumes"].append({"name": "secrets", "secret": {"secretName": settings.secrets_secret, "optional": True}})
     if action.timeout is not None:
         # The kubelet kills the pod at the deadline; it ends Failed, reason DeadlineExceeded.
         spec["activeDeadlineSeconds"] = max(1, math.ceil(action.timeout))
@@ -83,6 +88,19 @@ def pod_manifest(execution: dict[str, Any], action: RunTask, invocation: Invocat
         },
         "spec": spec,
     }
+
+
+def _wire_storage_and_secrets(container: dict[str, Any], settings: OperatorSettings) -> None:
+    """Where internal storage is, its credentials by reference, and the flow secrets' mount."""
+    env = container["env"]
+    env.extend({"name": name, "value": value} for name, value in settings.runner_env.items())
+    if settings.storage_s3_credentials_secret:
+        for target, key in (("KFLOW_STORAGE_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"), ("KFLOW_STORAGE_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY")):
+            ref = {"name": settings.storage_s3_credentials_secret, "key": key}
+            env.append({"name": target, "valueFrom": {"secretKeyRef": ref}})
+    if settings.secrets_secret:
+        env.append({"name": "KFLOW_SECRETS_DIR", "value": SECRETS_DIR})
+        container["volumeMounts"].append({"name": "secrets", "mountPath": SECRETS_DIR, "readOnly": True})
 
 
 def _resources(settings: OperatorSettings, task) -> dict[str, Any]:

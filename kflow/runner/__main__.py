@@ -36,16 +36,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     result = execute(invocation)
     payload = result.to_json()
-    size = len(payload.encode())
-    if args.result_limit is not None and size > args.result_limit:
-        from kflow.runner.invocation import TaskResult
+    if args.result_limit is not None:
+        from kflow.runner.offload import fit
 
-        reason = (
-            f"task {invocation.task.get('id')!r}: its outputs take {size} bytes, more than the {args.result_limit} "
-            "a pod can report in its termination message; return a smaller value"
-        )
-        print(reason, file=sys.stderr)
-        result = TaskResult(state="FAILED", reason=reason)
+        result = fit(result, args.result_limit, invocation)
         payload = result.to_json()
     if args.result == "-":
         print(payload)

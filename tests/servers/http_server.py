@@ -138,8 +138,8 @@ class _Server(ThreadingHTTPServer):
 
 
 class HttpServer:
-    def __init__(self) -> None:
-        self.server = _Server(("127.0.0.1", 0), _Handler)
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.server = _Server((host, 0), _Handler)
         self.server.daemon_threads = True
         self.server.requests = []  # type: ignore[attr-defined]
         self.thread = threading.Thread(target=self.server.serve_forever, name="test-http", daemon=True)

@@ -58,31 +58,33 @@ def ensure_binary(timeout: float = 1800) -> Path:
     return target
 
 
-def free_port() -> int:
+def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((host, 0))
         return sock.getsockname()[1]
 
 
 class S3Server:
-    def __init__(self, access_key: str, secret_key: str, region: str = "us-east-1") -> None:
+    def __init__(self, access_key: str, secret_key: str, region: str = "us-east-1", host: str = "127.0.0.1") -> None:
+        """`host`: loopback by default; the test cluster's bridge address for pods to reach it."""
+        self.host = host
         self.access_key = access_key
         self.secret_key = secret_key
         self.region = region
-        self.port = free_port()
+        self.port = free_port(host)
         self.root = Path(tempfile.mkdtemp(prefix="kflow-s3-"))
         self.proc: subprocess.Popen | None = None
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def start(self, timeout: float = 30) -> S3Server:
         binary = ensure_binary()
         (self.root / "data").mkdir()
         self.log = open(self.root / "versitygw.log", "wb")
         self.proc = subprocess.Popen(
-            [str(binary), "--port", f"127.0.0.1:{self.port}", "--region", self.region, "--quiet", "posix", str(self.root / "data")],
+            [str(binary), "--port", f"{self.host}:{self.port}", "--region", self.region, "--quiet", "posix", str(self.root / "data")],
             env={**os.environ, "ROOT_ACCESS_KEY_ID": self.access_key, "ROOT_SECRET_ACCESS_KEY": self.secret_key},
             stdout=self.log,
             stderr=subprocess.STDOUT,
@@ -93,7 +95,7 @@ class S3Server:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"versitygw exited with {self.proc.returncode}: {(self.root / 'versitygw.log').read_text()[-2000:]}")
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                with socket.create_connection((self.host, self.port), timeout=0.5):
                     return self
             except OSError:
                 time.sleep(0.1)
