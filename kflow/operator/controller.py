@@ -38,7 +38,7 @@ from kflow.flow.durations import format_duration
 from kflow.operator import names
 from kflow.operator.flows import flow_from_resource
 from kflow.operator.kube import Conflict, KubeApi, NotFound
-from kflow.operator.pods import pod_attempt, pod_manifest, pod_outcome
+from kflow.operator.pods import pod_attempt, pod_manifest, pod_outcome, pod_stuck
 from kflow.operator.resources import execution_from_status
 from kflow.operator.settings import OperatorSettings
 
@@ -113,6 +113,9 @@ class ExecutionController:
         if outcome is not None:
             self.tracked[key].events.append(outcome)
             self.kick(key)
+            if event_type != "DELETED" and pod_stuck(pod):
+                # Its attempt failed but the pod would wait forever (an image that cannot be pulled).
+                asyncio.get_running_loop().create_task(self.api.delete_pod(key[0], pod["metadata"]["name"]))
 
     # -- scheduling: one reconcile at a time per execution, coalescing bursts ---------------------
     def kick(self, key: Key) -> None:

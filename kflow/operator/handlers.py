@@ -70,7 +70,7 @@ def kflow_pods(body: kopf.Body, namespace: str, **_: Any):
                     "metadata": {k: meta.get(k) for k in ("name", "namespace", "labels", "annotations", "ownerReferences")},
                     "spec": {
                         "activeDeadlineSeconds": spec.get("activeDeadlineSeconds"),
-                        "containers": [{"image": containers[0].get("image"), "resources": containers[0].get("resources")}],
+                        "containers": [{k: c.get(k) for k in ("name", "image", "resources")} for c in containers],
                     },
                     "status": dict(body.get("status") or {}),
                 }

@@ -61,6 +61,9 @@ def pod_manifest(execution: dict[str, Any], action: RunTask, invocation: Invocat
         spec["nodeSelector"] = dict(runner.nodeSelector)
     if settings.runner_service_account:
         spec["serviceAccountName"] = settings.runner_service_account
+    image = getattr(task, "containerImage", None)
+    if image:
+        _add_script_container(spec, container, image, settings)
     if settings.secrets_secret:
         # Mounted, never copied into the pod spec; optional, so pods start without it.
         spec["volumes"].append({"name": "secrets", "secret": {"secretName": settings.secrets_secret, "optional": True}})
@@ -88,6 +91,27 @@ def pod_manifest(execution: dict[str, Any], action: RunTask, invocation: Invocat
         },
         "spec": spec,
     }
+
+
+def _add_script_container(spec: dict[str, Any], runner: dict[str, Any], image: str, settings: OperatorSettings) -> None:
+    """A task's containerImage: its script runs in a second container of that image, sharing
+    /tmp with the runner, which stages inputs and collects outputs (kflow.tasks.script_container)."""
+    from kflow.tasks.script_container import SCRIPT_CONTAINER_COMMAND
+
+    shared = {"name": "KFLOW_SCRIPT_CONTAINER_DIR", "value": "/tmp"}
+    runner["env"].append(shared)
+    spec["containers"].append(
+        {
+            "name": "script",
+            "image": image,
+            "imagePullPolicy": settings.image_pull_policy,
+            "command": ["/bin/sh", "-c", SCRIPT_CONTAINER_COMMAND],
+            "env": [shared],
+            "resources": runner["resources"],
+            "securityContext": runner["securityContext"],
+            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+        }
+    )
 
 
 def _wire_storage_and_secrets(container: dict[str, Any], settings: OperatorSettings) -> None:
@@ -133,7 +157,6 @@ def pod_outcome(pod: dict[str, Any], deleted: bool = False) -> AttemptEnded | No
     phase = status.get("phase")
     container = _container_status(status)
     terminated = ((container or {}).get("state") or {}).get("terminated")
-    waiting = ((container or {}).get("state") or {}).get("waiting")
 
     def ended(state: State, outputs=None, reason=None) -> AttemptEnded:
         return AttemptEnded(taskrun_id, attempt, state, outputs, reason)
@@ -145,13 +168,28 @@ def pod_outcome(pod: dict[str, Any], deleted: bool = False) -> AttemptEnded | No
         return ended(State(result.state), result.outputs, result.reason)
     if phase == "Failed":
         return ended(State.FAILED, reason=_failure_reason(pod, status, terminated))
+    waiting, image = _waiting(pod, status)
     if waiting and waiting.get("reason") in _PULL_FAILURES | _CONFIG_FAILURES:
-        image = ((pod.get("spec") or {}).get("containers") or [{}])[0].get("image")
         what = f"image {image!r} cannot be pulled" if waiting["reason"] in _PULL_FAILURES else "the container cannot start"
         return ended(State.FAILED, reason=f"{what}: {waiting['reason']}: {waiting.get('message', '')}".rstrip(": "))
     if deleted:
         return ended(State.FAILED, reason=f"pod {pod['metadata']['name']} was deleted before the task ended")
     return None
+
+
+def pod_stuck(pod: dict[str, Any]) -> bool:
+    """A container cannot start (image pull, config): the pod will never end by itself."""
+    return _waiting(pod, pod.get("status") or {})[0] is not None
+
+
+def _waiting(pod: dict[str, Any], status: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
+    """A container of the pod stuck before starting (any of them: runner or script), and its image."""
+    images = {c.get("name"): c.get("image") for c in (pod.get("spec") or {}).get("containers") or []}
+    for container in status.get("containerStatuses") or []:
+        waiting = (container.get("state") or {}).get("waiting")
+        if waiting and waiting.get("reason") in _PULL_FAILURES | _CONFIG_FAILURES:
+            return waiting, images.get(container.get("name")) or container.get("image")
+    return None, None
 
 
 def _container_status(status: dict[str, Any]) -> dict[str, Any] | None:

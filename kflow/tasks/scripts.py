@@ -37,6 +37,9 @@ _OUTPUT_LINE = re.compile(r"^::(\{.*\})::\s*$")
 _STDERR_TAIL = 20
 # What a script does not inherit from the runner's environment: secrets reach it only through
 # `{{ secret() }}` in its properties, and storage credentials not at all.
+# Set by the operator in a pod whose task has a containerImage: the script runs in a second
+# container of that image, sharing this directory with the runner.
+CONTAINER_DIR_ENV = "KFLOW_SCRIPT_CONTAINER_DIR"
 _HIDDEN_ENV = ("SECRET_", "KFLOW_STORAGE_", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
 
@@ -70,7 +73,13 @@ class _ScriptTask(RunnableTask):
             lines.insert(0, "set -e")
         command = [*self.interpreter, "\n".join(lines)]
         env = self._environment(workdir, output_dir)
-        code, outputs, stderr_tail, stderr_seen = _run_process(command, workdir, env, ctx)
+        container = os.environ.get(CONTAINER_DIR_ENV)
+        if container and self.containerImage:
+            from kflow.tasks.script_container import run_in_container
+
+            code, outputs, stderr_tail, stderr_seen = run_in_container(command, workdir, self.env or {}, ctx)
+        else:
+            code, outputs, stderr_tail, stderr_seen = _run_process(command, workdir, env, ctx)
         if code != 0:
             tail = "\n".join(stderr_tail)
             raise TaskFailure(
@@ -145,53 +154,64 @@ def _inside(root: Path, name: str, what: str) -> Path:
     return target
 
 
+class ScriptOutput:
+    """What a script printed: `::{"outputs":...}::` lines become outputs, the rest the task log."""
+
+    def __init__(self, ctx: RunContext):
+        self.ctx = ctx
+        self.outputs: dict[str, Any] = {}
+        self.stderr_tail: deque[str] = deque(maxlen=_STDERR_TAIL)
+        self.stderr_seen = False
+        self._lock = threading.Lock()
+
+    def stdout(self, line: str) -> None:
+        match = _OUTPUT_LINE.match(line)
+        if match:
+            try:
+                message = json.loads(match.group(1))
+            except ValueError:
+                message = None
+            if isinstance(message, dict):
+                with self._lock:
+                    if isinstance(message.get("outputs"), dict):
+                        self.outputs.update(message["outputs"])
+                return
+        with self._lock:
+            self.ctx.log.info(line)
+
+    def stderr(self, line: str) -> None:
+        with self._lock:
+            self.stderr_seen = True
+            self.stderr_tail.append(self.ctx.log.mask(line))
+            self.ctx.log.warn(line)
+
+    def result(self, code: int):
+        return code, self.outputs, list(self.stderr_tail), self.stderr_seen
+
+
 def _run_process(command: list[str], workdir: Path, env: dict[str, str], ctx: RunContext):
     """Run, logging stdout (INFO) and stderr (WARN) as they come; parse `::{...}::` lines."""
-    outputs: dict[str, Any] = {}
-    stderr_tail: deque[str] = deque(maxlen=_STDERR_TAIL)
-    stderr_seen = False
-    lock = threading.Lock()
+    sink = ScriptOutput(ctx)
     try:
         proc = subprocess.Popen(command, cwd=workdir, env=env, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     except OSError as err:
         raise TaskFailure(f"cannot start {command[0]!r}: {err}") from None
 
-    def pump_stdout() -> None:
-        assert proc.stdout is not None
-        for raw in proc.stdout:
-            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-            match = _OUTPUT_LINE.match(line)
-            if match:
-                try:
-                    message = json.loads(match.group(1))
-                except ValueError:
-                    message = None
-                if isinstance(message, dict):
-                    with lock:
-                        if isinstance(message.get("outputs"), dict):
-                            outputs.update(message["outputs"])
-                    continue
-            with lock:
-                ctx.log.info(line)
+    def pump(stream, handle) -> None:
+        for raw in stream:
+            handle(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
 
-    def pump_stderr() -> None:
-        nonlocal stderr_seen
-        assert proc.stderr is not None
-        for raw in proc.stderr:
-            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-            with lock:
-                stderr_seen = True
-                stderr_tail.append(ctx.log.mask(line))
-                ctx.log.warn(line)
-
-    threads = [threading.Thread(target=pump_stdout, daemon=True), threading.Thread(target=pump_stderr, daemon=True)]
+    threads = [
+        threading.Thread(target=pump, args=(proc.stdout, sink.stdout), daemon=True),
+        threading.Thread(target=pump, args=(proc.stderr, sink.stderr), daemon=True),
+    ]
     for thread in threads:
         thread.start()
     code = proc.wait()
     for thread in threads:
         thread.join()
-    return code, outputs, list(stderr_tail), stderr_seen
+    return sink.result(code)
 
 
 class _ScriptFile(_ScriptTask):

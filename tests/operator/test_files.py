@@ -92,3 +92,30 @@ def test_large_outputs_go_to_storage(servers, kflow, storage_operator):
     runs = taskruns(execution)
     assert runs["get"]["outputs"]["body"].startswith("kestra:///t/large/executions/")
     assert runs["use"]["outputs"]["value"] == str(len(reddit_json("big").decode()))
+
+
+def test_container_image_runs_the_script_while_the_runner_stages_and_collects(kflow, storage_operator):
+    kflow.apply_flow(
+        "id: in-image\nnamespace: t\ntasks:\n"
+        "  - id: sh\n    type: io.kestra.plugin.scripts.shell.Commands\n    containerImage: localhost/kflow-test:busybox\n"
+        "    inputFiles: {in.txt: 'from the runner'}\n    outputFiles: [out.txt]\n    warningOnStdErr: false\n"
+        "    commands:\n"
+        "      - 'test -x /opt/kflow/bin/python && echo kflow-image || echo user-image > where.txt'\n"
+        "      - 'cat in.txt where.txt > out.txt'\n"
+        "      - 'echo \"::{\\\"outputs\\\":{\\\"where\\\":\\\"$(cat where.txt)\\\"}}::\"'\n"
+        "  - id: show\n    type: io.kestra.plugin.core.debug.Return\n    format: \"{{ read(outputs.sh.outputFiles['out.txt']) }}\"\n"
+        "  - id: fails\n    type: io.kestra.plugin.scripts.shell.Commands\n    containerImage: localhost/kflow-test:busybox\n"
+        "    commands: ['echo broken >&2', 'exit 3']\n"
+    )
+    kflow.execute("in-image", "in-image-1")
+    execution = kflow.wait("in-image-1", timeout=120)
+    runs = taskruns(execution)
+    assert runs["sh"]["state"]["current"] == "SUCCESS", runs["sh"]
+    assert runs["sh"]["outputs"]["vars"] == {"where": "user-image"}
+    assert runs["sh"]["outputs"]["exitCode"] == 0
+    assert runs["show"]["outputs"]["value"] == "from the runneruser-image\n"
+    assert runs["fails"]["state"]["current"] == "FAILED"
+    reason = runs["fails"]["attempts"][-1]["reason"]
+    assert "exited with code 3" in reason and "broken" in reason
+    pod = next(p for p in kflow.pods("in-image-1") if p.metadata.labels["kflow.io/task"] == "sh")
+    assert [c.image for c in pod.spec.containers] == ["localhost/kflow:dev", "localhost/kflow-test:busybox"]
