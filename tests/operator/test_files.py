@@ -5,6 +5,7 @@ pods reach, secrets from a mounted Secret, large outputs moved to storage."""
 from __future__ import annotations
 
 import base64
+import time
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,26 @@ def test_reddit_parallel_flow_moves_bytes_through_pods(servers, kflow, storage_o
         assert client.get_object(Bucket=GUIDE_BUCKET, Key=key)["Body"].read() == reddit_json(name)
     pods = {p.metadata.labels["kflow.io/task"]: p for p in kflow.pods("reddit-1")}
     assert len(pods) == 4, "each task ran in a pod of its own"
+
+    kflow.apply_flow((EXAMPLES / "kestra-reddit-aws-example.yaml").read_text())
+    kflow.execute("kestra-reddit-aws-example", "reddit-2", inputs={"subRedditUrl": http.url("/r/golang.json"), "subredditName": "golang.json"})
+    assert kflow.wait("reddit-2", timeout=120)["status"]["current"] == "SUCCESS"
+    assert client.get_object(Bucket=GUIDE_BUCKET, Key="golang.json")["Body"].read() == reddit_json("golang")
+
+
+def test_script_image_that_cannot_be_pulled(kflow, storage_operator):
+    kflow.apply_flow(
+        "id: bad-image\nnamespace: t\ntasks:\n"
+        "  - {id: sh, type: io.kestra.plugin.scripts.shell.Commands, containerImage: localhost/no-such-image:1, commands: ['true']}\n"
+    )
+    kflow.execute("bad-image", "bad-image-1")
+    execution = kflow.wait("bad-image-1", timeout=90)
+    reason = taskruns(execution)["sh"]["attempts"][-1]["reason"]
+    assert "image 'localhost/no-such-image:1' cannot be pulled" in reason
+    deadline = time.monotonic() + 30
+    while kflow.pods("bad-image-1"):  # a pod that would wait forever is removed
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
 
 
 def test_secrets_are_mounted_read_and_masked(kflow, storage_operator):
