@@ -32,6 +32,7 @@ TASK_TYPES: tuple[TaskType, ...] = (
     TaskType(f"{_CORE}.debug.Return", (f"{_OLD}.debugs.Return",), "kflow.tasks.debug:Return"),
     TaskType(f"{_CORE}.log.Log", (f"{_OLD}.log.Log", f"{_OLD}.debugs.Echo", f"{_CORE}.debug.Echo"), "kflow.tasks.debug:Log"),
     TaskType(f"{_CORE}.flow.Sleep", (f"{_OLD}.flows.Sleep",), "kflow.tasks.sleep:Sleep"),
+    TaskType(f"{_CORE}.execution.Fail", (f"{_OLD}.executions.Fail",), "kflow.tasks.fail:Fail"),
     TaskType(f"{_CORE}.flow.Sequential", (f"{_OLD}.flows.Sequential",), "kflow.tasks.sequential:Sequential"),
     TaskType(f"{_CORE}.flow.Parallel", (f"{_OLD}.flows.Parallel",), "kflow.tasks.parallel:Parallel"),
     # Files and the outside world (issue 5): HTTP, S3, scripts.

@@ -120,3 +120,11 @@ def test_bad_input_is_one_clear_message_and_exit_2(tmp_path, flow_text, args, ex
     assert proc.returncode == 2
     assert expected in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_fail_task_on_its_condition():
+    ok = run_json("fail-on-condition.yaml")
+    assert runs(ok)["done"]["outputs"]["value"] == "count 3 is fine"
+    failed = run_json("fail-on-condition.yaml", "--input", "count=9", expect=1)
+    assert runs(failed)["check"]["attempts"][-1]["reason"] == "task 'check': too many: 9 is more than 5"
+    assert "done" not in runs(failed)
