@@ -162,14 +162,14 @@ class Engine:
         run.execution.state.to(State.KILLING, now)
         result.execution_changed = True
         index = run.index
-        for taskrun_id in list(index.running_runnables):
-            taskrun = index.by_id[taskrun_id]
+        for running_id in list(index.running_runnables):
+            taskrun = index.by_id[running_id]
             attempt = taskrun.attempts[-1]
             if taskrun.state.current == State.RETRYING:
                 attempt.state.to(State.KILLED, now)
                 self._finish(run, taskrun, self.plan.task(taskrun.taskId), State.KILLED, result, dirty, now)
             else:
-                result.actions.append(KillTask(taskrun_id, len(taskrun.attempts) - 1))
+                result.actions.append(KillTask(running_id, len(taskrun.attempts) - 1))
         dirty.extend(index.running_flowables)
         dirty.append(ROOT)
 
@@ -177,11 +177,11 @@ class Engine:
         """Start the retries that are due; ask to be woken for the earliest that is not."""
         index = run.index
         earliest = None
-        for taskrun_id, due in list(index.retries.items()):
+        for retrying_id, due in list(index.retries.items()):
             if due > now:
                 earliest = due if earliest is None else min(earliest, due)
                 continue
-            taskrun = index.by_id[taskrun_id]
+            taskrun = index.by_id[retrying_id]
             self._start_attempt(run, taskrun, taskrun.attempts[-1], result, now)
         if earliest is not None:
             result.actions.append(WakeAt(earliest))
@@ -209,7 +209,7 @@ class Engine:
             if taskrun.state.current.terminal:
                 return []
             flowable = self.plan.task(taskrun.taskId)
-        node = Node(taskrun, index.branches.get(parent_id, {}), index.by_id.get, run.killing)
+        node = Node(taskrun, index.branches.get(parent_id, {}), run.killing)
         follow: list[str | None] = []
         if run.killing:
             state = State.KILLED if node.active == 0 else None

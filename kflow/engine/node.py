@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kflow.execution import FAILED_STATES, State, TaskRun, worst
 
@@ -51,25 +51,17 @@ _EMPTY = BranchStats()
 
 
 class Node:
-    def __init__(self, taskrun: TaskRun | None, branches: dict[str, BranchStats], lookup, killing: bool):
+    def __init__(self, taskrun: TaskRun | None, branches: dict[str, BranchStats], killing: bool):
         self.taskrun = taskrun
         self._branches = branches
-        self._lookup = lookup
         self.killing = killing
 
     def branch(self, name: str = "tasks") -> BranchStats:
         return self._branches.get(name, _EMPTY)
 
-    def last(self, name: str = "tasks") -> TaskRun | None:
-        ids = self.branch(name).ids
-        return self._lookup(ids[-1]) if ids else None
-
     @property
     def active(self) -> int:
         return sum(stats.active for stats in self._branches.values())
-
-    def context_value(self) -> Any:
-        return self.taskrun.value if self.taskrun else None
 
 
 def sequence_next(tasks: list[Task], node: Node, branch: str = "tasks") -> list[ChildSpec]:

@@ -10,6 +10,8 @@ from typing import Any
 
 from jinja2 import Undefined
 
+from kflow.execution.instants import format_instant
+
 UTC = _dt.timezone.utc
 
 
@@ -23,11 +25,8 @@ def _fraction(micro: int) -> str:
 
 
 def instant_str(value: _dt.datetime) -> str:
-    """Java ``Instant.toString()``: ISO-8601 in UTC with ``Z``."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S") + _fraction(value.microsecond) + "Z"
+    """Java ``Instant.toString()``: ISO-8601 in UTC with ``Z`` (one definition for kflow)."""
+    return format_instant(value)
 
 
 def datetime_str(value: _dt.datetime) -> str:

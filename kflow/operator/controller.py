@@ -31,7 +31,7 @@ from kflow.engine import (
     WakeAt,
 )
 from kflow.engine.ids import _base62
-from kflow.execution import Execution, State, StateInfo
+from kflow.execution import State, StateInfo
 from kflow.execution.instants import format_instant
 from kflow.flow import FlowError, parse_flow
 from kflow.flow.durations import format_duration
@@ -79,7 +79,6 @@ class ExecutionController:
         self._engines: dict[str, Engine] = {}
         self._running: dict[Key, asyncio.Task] = {}
         self._pending: set[Key] = set()
-        self.reconciles = 0
 
     # -- what kopf reports ----------------------------------------------------------------------
     def execution_event(self, event_type: str | None, body: dict[str, Any]) -> None:
@@ -161,7 +160,6 @@ class ExecutionController:
         tracked = self.tracked.get(key)
         if tracked is None or tracked.done and not tracked.spec.get("kill"):
             return
-        self.reconciles += 1
         now = _now()
         if tracked.run is None:
             status = tracked.status or {}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.operator.support import Kflow, Operator, apply_crds, taskruns  # noqa: F401 - taskruns for tests
+from tests.operator.support import Kflow, Operator, apply_crds
 
 
 @pytest.fixture(scope="session")

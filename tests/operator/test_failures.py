@@ -18,6 +18,13 @@ def flow(flow_id: str, tasks: str) -> str:
     return f"id: {flow_id}\nnamespace: t\ntasks:\n{tasks}"
 
 
+def run_to_end(kflow, flow_id: str, tasks: str, timeout: float = 120) -> dict:
+    """Apply a one-off flow, execute it once, and return the Execution once it has ended."""
+    kflow.apply_flow(flow(flow_id, tasks))
+    kflow.execute(flow_id, f"{flow_id}-1")
+    return kflow.wait(f"{flow_id}-1", timeout=timeout)
+
+
 def reason(execution, task_id: str, attempt: int = -1) -> str:
     return taskruns(execution)[task_id]["attempts"][attempt]["reason"]
 
@@ -33,9 +40,7 @@ def wait_for_pod(kflow, execution: str, phase: str = "Running", timeout: float =
 
 
 def test_task_failure_has_the_runner_reason_and_retries(kflow, operator):
-    kflow.apply_flow(flow("fails", f"  - {{id: bad, type: {RETURN}, format: '{{{{ outputs.nope.value }}}}', retry: {{type: constant, interval: PT1S, maxAttempt: 2}}}}\n"))
-    kflow.execute("fails", "fails-1")
-    execution = kflow.wait("fails-1")
+    execution = run_to_end(kflow, "fails", f"  - {{id: bad, type: {RETURN}, format: '{{{{ outputs.nope.value }}}}', retry: {{type: constant, interval: PT1S, maxAttempt: 2}}}}\n")
     assert execution["status"]["current"] == "FAILED"
     run = taskruns(execution)["bad"]
     assert len(run["attempts"]) == 2
@@ -44,27 +49,21 @@ def test_task_failure_has_the_runner_reason_and_retries(kflow, operator):
 
 
 def test_timeout_kills_the_pod(kflow, operator):
-    kflow.apply_flow(flow("too-slow", f"  - {{id: nap, type: {SLEEP}, duration: PT120S, timeout: PT3S}}\n"))
-    kflow.execute("too-slow", "too-slow-1")
-    execution = kflow.wait("too-slow-1", timeout=90)
+    execution = run_to_end(kflow, "too-slow", f"  - {{id: nap, type: {SLEEP}, duration: PT120S, timeout: PT3S}}\n", timeout=90)
     assert execution["status"]["current"] == "FAILED"
     assert "timed out" in reason(execution, "nap")
 
 
 def test_oom_killed(kflow, operator_factory):
     operator_factory(KFLOW_RUNNER_RESOURCES='{"limits": {"memory": "12Mi"}}')
-    kflow.apply_flow(flow("oom", f"  - {{id: r, type: {RETURN}, format: x}}\n"))
-    kflow.execute("oom", "oom-1")
-    execution = kflow.wait("oom-1", timeout=90)
+    execution = run_to_end(kflow, "oom", f"  - {{id: r, type: {RETURN}, format: x}}\n", timeout=90)
     assert execution["status"]["current"] == "FAILED"
     assert "OOMKilled" in reason(execution, "r")
 
 
 def test_image_that_cannot_be_pulled(kflow, operator_factory):
     operator_factory(KFLOW_IMAGE="localhost/kflow-missing:0")
-    kflow.apply_flow(flow("noimage", f"  - {{id: r, type: {RETURN}, format: x}}\n"))
-    kflow.execute("noimage", "noimage-1")
-    execution = kflow.wait("noimage-1", timeout=90)
+    execution = run_to_end(kflow, "noimage", f"  - {{id: r, type: {RETURN}, format: x}}\n", timeout=90)
     assert execution["status"]["current"] == "FAILED"
     assert "cannot be pulled" in reason(execution, "r") and "kflow-missing" in reason(execution, "r")
 
