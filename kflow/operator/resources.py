@@ -31,6 +31,8 @@ class ExecutionSpec(BaseModel):
     inputs: dict[str, Any] = Field(default_factory=dict, description="Values of the flow's inputs, by input id.")
     labels: dict[str, str] = Field(default_factory=dict, description="Kestra labels of this execution.")
     kill: bool = Field(False, description="Set to true to kill the execution: its pods are deleted, its state ends KILLED.")
+    restart: int = Field(0, ge=0, description="Raise by one to restart a FAILED or KILLED execution from its failed task runs (earlier outputs are kept).")
+    resume: int = Field(0, ge=0, description="Raise by one to resume the execution's PAUSED tasks.")
 
 
 class Condition(BaseModel):
@@ -71,6 +73,8 @@ class ExecutionStatus(BaseModel):
     startDate: str | None = None
     duration: str | None = Field(None, description="How long it ran, once it ended.")
     flow: dict[str, Any] | None = Field(None, description="The flow as it was when the execution started.")
+    restarted: int | None = Field(None, description="The spec.restart value last acted on.")
+    resumed: int | None = Field(None, description="The spec.resume value last acted on.")
     taskRuns: dict[str, dict[str, Any]] | None = Field(None, description="Task runs by id: taskId, parentTaskRunId, value, state, attempts, outputs.")
 
 
