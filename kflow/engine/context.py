@@ -13,7 +13,9 @@ def _referenced(task: Task, cache: dict[str, set[str] | None]) -> set[str] | Non
     if task.id not in cache:
         from kflow.expr import referenced_outputs
 
-        raw = task.model_dump(mode="json", by_alias=True, exclude_unset=True, exclude=set(task.task_lists))
+        # A flowable's children are resolved on their own; a runnable's (WorkingDirectory) run with it.
+        children = set(task.task_lists) if task.flowable else set()
+        raw = task.model_dump(mode="json", by_alias=True, exclude_unset=True, exclude=children)
         cache[task.id] = referenced_outputs(raw)
     return cache[task.id]
 
@@ -50,6 +52,7 @@ def expression_context(index: ExecutionIndex, taskrun: TaskRun | None, task: Tas
             "attemptsCount": max(len(taskrun.attempts) - 1, 0),
             "parentId": taskrun.parentTaskRunId,
             "value": taskrun.value,
+            "iteration": taskrun.iteration,
         }
         parents = index.parents(taskrun)
         if parents:

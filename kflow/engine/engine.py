@@ -17,13 +17,16 @@ from kflow.engine.events import (
     ExecutionEnded,
     KillRequested,
     KillTask,
+    RestartRequested,
+    ResumeRequested,
     RunTask,
+    StartSubflow,
     StepResult,
     WakeAt,
 )
 from kflow.engine.ids import taskrun_id
 from kflow.engine.index import ExecutionIndex
-from kflow.engine.node import ChildSpec, Node
+from kflow.engine.node import ChildSpec, Node, NodeServices
 from kflow.engine.plan import FlowPlan
 from kflow.engine.retry import next_attempt_at
 from kflow.engine.root import FlowRoot
@@ -41,6 +44,7 @@ class ExecutionRun:
     def __init__(self, execution: Execution, plan: FlowPlan):
         self.execution = execution
         self.index = ExecutionIndex(execution, plan)
+        self.memo: dict[str | None, dict[str, Any]] = {}  # per flowable task run: values computed once
 
     @property
     def killing(self) -> bool:
@@ -95,6 +99,11 @@ class Engine:
     def step(self, run: ExecutionRun, events: list[Event], now: datetime) -> StepResult:
         result = StepResult()
         if run.execution.state.current.terminal:
+            if any(isinstance(event, RestartRequested) for event in events):
+                from kflow.engine.restart import restart
+
+                dirty = restart(self, run, result, now)
+                self._settle(run, result, dirty, now)
             return result
         dirty: deque[str | None] = deque()
         for event in events:
@@ -102,7 +111,10 @@ class Engine:
                 self._attempt_ended(run, event, result, dirty, now)
             elif isinstance(event, KillRequested):
                 self._kill(run, event, result, dirty, now)
-        self._due_retries(run, result, now)
+            elif isinstance(event, ResumeRequested):
+                self._resume(run, result, dirty, now)
+        self._due_retries(run, result, dirty, now)
+        dirty.extend(run.index.paused)  # a pause may be due
         self._settle(run, result, dirty, now)
         return result
 
@@ -137,6 +149,10 @@ class Engine:
         state = event.state
         if run.killing and state == State.FAILED:
             state = State.KILLED
+        if event.children:
+            self._record_children(run, taskrun, event.children, result, now)
+        if state == State.FAILED and getattr(task, "transmitFailed", True) is False:
+            state = State.SUCCESS  # a Subflow told not to pass its child's failure on
         attempt.state.to(state, now)
         attempt.reason = event.reason
         result.changed.add(taskrun.id)
@@ -173,7 +189,39 @@ class Engine:
         dirty.extend(index.running_flowables)
         dirty.append(ROOT)
 
-    def _due_retries(self, run: ExecutionRun, result: StepResult, now: datetime) -> None:
+    def _resume(self, run: ExecutionRun, result: StepResult, dirty: deque, now: datetime) -> None:
+        for flowable_id in list(run.index.running_flowables):
+            taskrun = run.index.by_id[flowable_id]
+            if taskrun.state.current == State.PAUSED:
+                run.index.set_state(taskrun, State.RUNNING, now)
+                result.changed.add(flowable_id)
+                dirty.append(flowable_id)
+        self._unpause(run, result, now)
+
+    def _unpause(self, run: ExecutionRun, result: StepResult, now: datetime) -> None:
+        if run.execution.state.current == State.PAUSED:
+            run.execution.state.to(State.RUNNING, now)
+            result.execution_changed = True
+
+    def _record_children(self, run: ExecutionRun, parent: TaskRun, children, result: StepResult, now: datetime) -> None:
+        """Task runs for the tasks an attempt ran inside itself (WorkingDirectory), as reported."""
+        index = run.index
+        for child in children:
+            child_id = taskrun_id(run.execution.id, parent.id, child.taskId, None)
+            if child_id in index.by_id:  # an earlier attempt's: this attempt's report replaces it
+                index.remove(index.by_id[child_id])
+            started, ended = child.startDate or now, child.endDate or now
+            state = State(child.state)
+            info = StateInfo.new(State.CREATED, started)
+            info.to(State.RUNNING, started)
+            attempt = Attempt(state=info.model_copy(deep=True), reason=child.reason)
+            attempt.state.to(state, ended)
+            taskrun = TaskRun(id=child_id, taskId=child.taskId, parentTaskRunId=parent.id, state=info, attempts=[attempt], outputs=child.outputs)
+            taskrun.state.to(state, ended)
+            index.add(taskrun)
+            result.changed.add(child_id)
+
+    def _due_retries(self, run: ExecutionRun, result: StepResult, dirty: deque, now: datetime) -> None:
         """Start the retries that are due; ask to be woken for the earliest that is not."""
         index = run.index
         earliest = None
@@ -182,7 +230,7 @@ class Engine:
                 earliest = due if earliest is None else min(earliest, due)
                 continue
             taskrun = index.by_id[retrying_id]
-            self._start_attempt(run, taskrun, taskrun.attempts[-1], result, now)
+            dirty.extend(self._start_attempt(run, taskrun, taskrun.attempts[-1], result, now))
         if earliest is not None:
             result.actions.append(WakeAt(earliest))
 
@@ -209,7 +257,9 @@ class Engine:
             if taskrun.state.current.terminal:
                 return []
             flowable = self.plan.task(taskrun.taskId)
-        node = Node(taskrun, index.branches.get(parent_id, {}), run.killing)
+        services = _Services(self, run, result)
+        node = Node(taskrun, index.branches.get(parent_id, {}), run.killing, index.loops.get(parent_id), services, now,
+                    run.memo.setdefault(parent_id, {}))
         follow: list[str | None] = []
         if run.killing:
             state = State.KILLED if node.active == 0 else None
@@ -227,6 +277,7 @@ class Engine:
         if state is None:
             return follow
         if taskrun is None:
+            state = self._flow_outputs(run, state)
             run.execution.state.to(state, now)
             result.execution_changed = True
             result.actions.append(ExecutionEnded(state))
@@ -234,11 +285,30 @@ class Engine:
         self._finish(run, taskrun, flowable, state, result, follow, now)
         return follow
 
+    def _flow_outputs(self, run: ExecutionRun, state: State) -> State:
+        """Kestra renders the flow's `outputs` once the execution succeeded; a bad one fails it."""
+        outputs = self.flow.outputs
+        if not outputs or state not in (State.SUCCESS, State.WARNING):
+            return state
+        from kflow.expr import ExpressionError, render_value
+
+        context = expression_context(run.index, None, None, self._references)
+        values = {}
+        for output in outputs:
+            try:
+                values[output.id] = render_value(output.value, context)
+            except ExpressionError as err:
+                run.execution.error = f"flow output {output.id!r}: {err}"
+                return State.FAILED
+        run.execution.outputs = values
+        return state
+
     def _create(self, run: ExecutionRun, parent: TaskRun | None, spec: ChildSpec, result: StepResult, now: datetime) -> list[str | None]:
         """Create a child task run; returns the flowables to resolve next."""
         index = run.index
         parent_id = parent.id if parent else None
-        new_id = taskrun_id(run.execution.id, parent_id, spec.task.id, spec.value)
+        key = spec.value if spec.iteration is None else f"{spec.iteration}:{spec.value}"
+        new_id = taskrun_id(run.execution.id, parent_id, spec.task.id, key)
         if new_id in index.by_id:
             return []
         task = spec.task
@@ -260,13 +330,18 @@ class Engine:
             else:
                 index.set_state(taskrun, State.SKIPPED, now)
             return [parent_id]
+        if getattr(task, "pauses", False):
+            index.set_state(taskrun, State.PAUSED, now)
+            if run.execution.state.current == State.RUNNING:
+                run.execution.state.to(State.PAUSED, now)
+                result.execution_changed = True
+            return [new_id]
         if task.flowable:
             index.set_state(taskrun, State.RUNNING, now)
             return [new_id]
         attempt = Attempt(state=StateInfo.new(State.CREATED, now))
         taskrun.attempts.append(attempt)
-        self._start_attempt(run, taskrun, attempt, result, now)
-        return []
+        return self._start_attempt(run, taskrun, attempt, result, now)
 
     def _run_if(self, run: ExecutionRun, taskrun: TaskRun, task: Task) -> bool | str:
         """True to run, False to skip, or why the condition could not be evaluated."""
@@ -283,12 +358,31 @@ class Engine:
             return f"task {task.id!r}, property runIf: {err}"
         return rendered.strip().lower() not in ("false", "0", "", "null", "none")
 
-    def _start_attempt(self, run: ExecutionRun, taskrun: TaskRun, attempt: Attempt, result: StepResult, now: datetime) -> None:
+    def _start_attempt(self, run: ExecutionRun, taskrun: TaskRun, attempt: Attempt, result: StepResult, now: datetime) -> list[str | None]:
+        """Start an attempt; returns the flowables to resolve next (when it could not start)."""
         attempt.state.to(State.RUNNING, now)
         run.index.set_state(taskrun, State.RUNNING, now)
         result.changed.add(taskrun.id)
         task = self.plan.task(taskrun.taskId)
-        result.actions.append(RunTask(taskrun.id, len(taskrun.attempts) - 1, task.id, task.timeout_seconds()))
+        number = len(taskrun.attempts) - 1
+        if not getattr(task, "starts_execution", False):
+            result.actions.append(RunTask(taskrun.id, number, task.id, task.timeout_seconds()))
+            return []
+        from kflow.expr import ExpressionError, render_value
+
+        try:
+            rendered = render_value(
+                {"namespace": task.namespace, "flowId": task.flowId, "inputs": task.inputs or {}, "labels": task.labels or {}},
+                expression_context(run.index, taskrun, task, self._references),
+            )
+        except ExpressionError as err:
+            follow: list[str | None] = []
+            self._attempt_ended(run, AttemptEnded(taskrun.id, number, State.FAILED, reason=f"task {task.id!r}: {err}"), result, follow, now)
+            return follow
+        child_id = taskrun_id(run.execution.id, taskrun.id, f"attempt-{number}", None)
+        labels = {str(k): str(v) for k, v in (rendered["labels"] or {}).items()}
+        result.actions.append(StartSubflow(taskrun.id, number, task.id, child_id, rendered["namespace"], rendered["flowId"], rendered["inputs"], labels, task.wait))
+        return []
 
     def _finish(self, run: ExecutionRun, taskrun: TaskRun, task: Task, state: State, result: StepResult, dirty, now: datetime) -> None:
         """A task run's final state, after Kestra's allowFailure/allowWarning; wakes its parent."""
@@ -298,4 +392,30 @@ class Engine:
             state = State.SUCCESS
         run.index.set_state(taskrun, state, now)
         result.changed.add(taskrun.id)
+        if getattr(task, "pauses", False):
+            self._unpause(run, result, now)
         dirty.append(taskrun.parentTaskRunId)
+
+
+class _Services(NodeServices):
+    """The engine's answers to a flowable's questions, within one step."""
+
+    def __init__(self, engine: Engine, run: ExecutionRun, result: StepResult):
+        self.engine, self.run, self.result = engine, run, result
+
+    def render(self, taskrun: TaskRun | None, value: Any) -> Any:
+        from kflow.expr import render_value
+
+        task = self.engine.plan.task(taskrun.taskId) if taskrun else None
+        return render_value(value, expression_context(self.run.index, taskrun, task, self.engine._references))
+
+    def set_outputs(self, taskrun: TaskRun, outputs: dict[str, Any]) -> None:
+        self.run.index.set_outputs(taskrun, outputs)
+        self.result.changed.add(taskrun.id)
+
+    def child_state(self, taskrun: TaskRun | None, task_id: str) -> State | None:
+        child = self.run.index.by_id.get(taskrun_id(self.run.execution.id, taskrun.id if taskrun else None, task_id, None))
+        return child.state.current if child else None
+
+    def wake_at(self, at: datetime) -> None:
+        self.result.actions.append(WakeAt(at))

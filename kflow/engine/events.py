@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from kflow.execution import State
+from kflow.runner.invocation import ChildResult
 
 
 # -- events: observed by a shell -------------------------------------------------------------
@@ -19,6 +20,9 @@ class AttemptEnded:
     state: State  # SUCCESS, WARNING, FAILED or KILLED
     outputs: dict[str, Any] | None = None
     reason: str | None = None
+    # A WorkingDirectory's children as its runner ran them (in order; none after a failure):
+    # the engine records one child task run for each.
+    children: tuple[ChildResult, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -26,7 +30,17 @@ class KillRequested:
     reason: str | None = None
 
 
-Event = AttemptEnded | KillRequested
+@dataclass(frozen=True)
+class ResumeRequested:
+    """Resume every PAUSED task run (a user's `kflow resume`, or spec.resume raised)."""
+
+
+@dataclass(frozen=True)
+class RestartRequested:
+    """Restart a FAILED or KILLED execution from its failed task runs."""
+
+
+Event = AttemptEnded | KillRequested | ResumeRequested | RestartRequested
 
 
 # -- actions: for a shell to carry out ------------------------------------------------------
@@ -38,6 +52,25 @@ class RunTask:
     attempt: int
     task_id: str
     timeout: float | None = None  # seconds; the shell kills the attempt after it
+
+
+@dataclass(frozen=True)
+class StartSubflow:
+    """Start attempt `attempt` of a Subflow task run: a child execution of another flow.
+
+    The shell reports its end as an AttemptEnded with outputs {executionId, state, outputs};
+    with `wait` false, as soon as the child exists.
+    """
+
+    taskrun_id: str
+    attempt: int
+    task_id: str
+    execution_id: str  # deterministic: the same attempt always names the same child
+    namespace: str
+    flow_id: str
+    inputs: dict[str, Any] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    wait: bool = True
 
 
 @dataclass(frozen=True)
@@ -58,7 +91,7 @@ class ExecutionEnded:
     state: State
 
 
-Action = RunTask | KillTask | WakeAt | ExecutionEnded
+Action = RunTask | StartSubflow | KillTask | WakeAt | ExecutionEnded
 
 
 @dataclass

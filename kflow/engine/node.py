@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from kflow.execution import FAILED_STATES, State, TaskRun, worst
 
@@ -50,11 +51,58 @@ class BranchStats:
 _EMPTY = BranchStats()
 
 
+@dataclass
+class LoopStats:
+    """Children of a loop by iteration: which iterations started, which have no running child.
+
+    `idle` holds the iterations whose children all ended since the loop last looked, so a
+    loop of 10,000 values continues only the iterations that changed.
+    """
+
+    iterations: dict[int, BranchStats] = field(default_factory=dict)
+    idle: dict[int, None] = field(default_factory=dict)  # ordered set
+    active_iterations: int = 0
+
+    @property
+    def started(self) -> int:
+        return len(self.iterations)
+
+    def take_idle(self) -> list[int]:
+        out = list(self.idle)
+        self.idle.clear()
+        return out
+
+
+_NO_LOOP = LoopStats()
+
+
+class NodeServices:
+    """What a flowable may ask of the execution: all of it pure, given by the engine."""
+
+    def render(self, taskrun: TaskRun, value: Any) -> Any:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def set_outputs(self, taskrun: TaskRun, outputs: dict[str, Any]) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def child_state(self, taskrun: TaskRun, task_id: str) -> State | None:  # pragma: no cover
+        raise NotImplementedError
+
+    def wake_at(self, at: datetime) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+
 class Node:
-    def __init__(self, taskrun: TaskRun | None, branches: dict[str, BranchStats], killing: bool):
+    def __init__(self, taskrun: TaskRun | None, branches: dict[str, BranchStats], killing: bool,
+                 loop: LoopStats | None = None, services: NodeServices | None = None,
+                 now: datetime | None = None, memo: dict[str, Any] | None = None):
         self.taskrun = taskrun
         self._branches = branches
         self.killing = killing
+        self._loop = loop or _NO_LOOP
+        self._services = services
+        self.now = now
+        self.memo = memo if memo is not None else {}  # per task run, in memory only: values a flowable computed once
 
     def branch(self, name: str = "tasks") -> BranchStats:
         return self._branches.get(name, _EMPTY)
@@ -62,6 +110,28 @@ class Node:
     @property
     def active(self) -> int:
         return sum(stats.active for stats in self._branches.values())
+
+    @property
+    def loop(self) -> LoopStats:
+        return self._loop
+
+    @property
+    def outputs(self) -> dict[str, Any]:
+        return (self.taskrun.outputs if self.taskrun else None) or {}
+
+    def render(self, value: Any) -> Any:
+        """Render a property's expressions with this task run's variables."""
+        return self._services.render(self.taskrun, value)
+
+    def set_outputs(self, **outputs: Any) -> None:
+        self._services.set_outputs(self.taskrun, {**self.outputs, **outputs})
+
+    def child_state(self, task_id: str) -> State | None:
+        """The state of this task run's child of that task (None: not created)."""
+        return self._services.child_state(self.taskrun, task_id)
+
+    def wake_at(self, at: datetime) -> None:
+        self._services.wake_at(at)
 
 
 def sequence_next(tasks: list[Task], node: Node, branch: str = "tasks") -> list[ChildSpec]:
@@ -89,6 +159,11 @@ def errors_next(errors: list[Task] | None, node: Node, branch: str = "tasks") ->
 
 def resolve_with_errors(tasks: list[Task], errors: list[Task] | None, node: Node, branch: str = "tasks") -> State | None:
     """Kestra's rule: done when every child is done; FAILED after a failure (and its errors run)."""
+    return resolve_expected(len(tasks), errors, node, branch)
+
+
+def resolve_expected(expected: int, errors: list[Task] | None, node: Node, branch: str = "tasks") -> State | None:
+    """As resolve_with_errors, for a branch that is done once `expected` children have ended."""
     main = node.branch(branch)
     if main.active:
         return None
@@ -98,6 +173,6 @@ def resolve_with_errors(tasks: list[Task], errors: list[Task] | None, node: Node
             if handled.active or (not handled.failed and handled.created < len(errors)):
                 return None
         return main.final_state()
-    if main.created < len(tasks):
+    if main.created < expected:
         return None
-    return main.final_state()
+    return main.final_state() if expected else State.SUCCESS

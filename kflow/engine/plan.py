@@ -29,13 +29,7 @@ class FlowPlan:
         for task in tasks or []:
             if task.disabled:
                 continue
-            updates = {}
-            for name in task.task_lists:
-                children = getattr(task, name)
-                if children is not None:
-                    updates[name] = self._enabled(children, task.id, name)
-            if updates:
-                task = task.model_copy(update=updates)
+            task = task.map_branch_lists(lambda branch, children, parent=task.id: self._enabled(children, parent, branch))
             self.tasks[task.id] = task
             self.places[task.id] = Place(parent, branch)
             out.append(task)

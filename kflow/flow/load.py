@@ -43,6 +43,8 @@ def parse_flow(data: Any, source: str = "<flow>") -> Flow:
     for key in _FLOW_TASK_LISTS:
         if key in fields:
             fields[key] = parser.task_list(fields[key], key)
+    if "triggers" in fields:
+        fields["triggers"] = parser.trigger_list(fields["triggers"])
     if not parser.problems:
         try:
             flow = Flow.model_validate(fields)
@@ -85,6 +87,11 @@ class _Parser:
         tasks = [self.task(item, join_path(path, i)) for i, item in enumerate(raw)]
         return [task for task in tasks if task is not None]
 
+    def trigger_list(self, raw: Any) -> Any:
+        from kflow.triggers.parse import parse_triggers
+
+        return parse_triggers(raw, self.problems, self.add_validation)
+
     def task(self, raw: Any, path: str) -> Task | None:
         if not isinstance(raw, dict):
             self.problems.append(Problem(path, "expected a task: a mapping with `id` and `type`"))
@@ -109,8 +116,9 @@ class _Parser:
         fields = dict(raw)
         before = len(self.problems)
         for name in cls.task_lists:
-            if name in fields:
-                fields[name] = self.task_list(fields[name], join_path(path, name))
+            key = cls.model_fields[name].alias or name  # If's `else` is the field else_
+            if key in fields:
+                fields[key] = self._task_lists(cls, fields[key], join_path(path, key))
         if len(self.problems) > before:
             return None
         try:
@@ -118,6 +126,23 @@ class _Parser:
         except ValidationError as err:
             self.add_validation(err, path, cls)
             return None
+
+    def _task_lists(self, cls: type[Task], raw: Any, path: str) -> Any:
+        """A task list, a map of them (Switch cases), or items wrapping a task (Dag's `task`)."""
+        if isinstance(raw, dict):
+            return {key: self.task_list(tasks, join_path(path, key)) for key, tasks in raw.items()}
+        wrapper = cls.wrapped_task_key
+        if wrapper is None or not isinstance(raw, list):
+            return self.task_list(raw, path)
+        items = []
+        for i, item in enumerate(raw):
+            if not isinstance(item, dict) or wrapper not in item:
+                self.problems.append(Problem(join_path(path, i), f"expected a mapping with `{wrapper}` (a task) and `dependsOn`"))
+                continue
+            task = self.task(item[wrapper], join_path(path, i, wrapper))
+            if task is not None:
+                items.append({**item, wrapper: task})
+        return items
 
     def add_validation(self, err: ValidationError, path: str, model: type) -> None:
         for error in err.errors():

@@ -6,7 +6,7 @@ Kept apart from the Flow model so the runner imports only what one task needs.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, field_validator, model_validator
 
@@ -88,8 +88,11 @@ class Task(BaseModel):
 
     # Set on each registered class: its canonical type name.
     type_name: ClassVar[str] = ""
-    # Properties that hold child tasks; the loader parses them through the registry.
+    # Properties that hold child tasks; the loader parses them through the registry. Each is
+    # a list of tasks or a map of lists (Switch `cases`: every case is in the same branch).
     task_lists: ClassVar[tuple[str, ...]] = ()
+    # Set when items of the task lists wrap a task under this key (Dag: {task, dependsOn}).
+    wrapped_task_key: ClassVar[str | None] = None
     # Properties the runner must not render (the engine reads them, or they hold templates
     # rendered later on purpose).
     unrendered: ClassVar[frozenset[str]] = frozenset(
@@ -129,10 +132,29 @@ class Task(BaseModel):
 
     def children(self) -> list[Task]:
         """Every task directly under this one, in all of its task lists."""
-        out: list[Task] = []
+        return [task for _, tasks in self.branch_lists() for task in tasks]
+
+    def branch_lists(self) -> list[tuple[str, list[Task]]]:
+        """(branch name, tasks) for each task list; a map of lists gives one pair per key."""
+        out: list[tuple[str, list[Task]]] = []
         for name in self.task_lists:
-            out.extend(getattr(self, name) or [])
+            value = getattr(self, name)
+            if isinstance(value, dict):
+                out.extend((name, tasks or []) for tasks in value.values())
+            elif value:
+                out.append((name, value))
         return out
+
+    def map_branch_lists(self, change: Callable[[str, list[Task]], list[Task]]) -> Task:
+        """A copy with each task list replaced by `change(branch, tasks)`."""
+        updates: dict[str, Any] = {}
+        for name in self.task_lists:
+            value = getattr(self, name)
+            if isinstance(value, dict):
+                updates[name] = {key: change(name, tasks or []) for key, tasks in value.items()}
+            elif value is not None:
+                updates[name] = change(name, value)
+        return self.model_copy(update=updates) if updates else self
 
     def timeout_seconds(self) -> float | None:
         return parse_duration(self.timeout) if self.timeout else None

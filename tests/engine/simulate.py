@@ -10,7 +10,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from kflow.engine import AttemptEnded, Engine, KillRequested, KillTask, RunTask, WakeAt
+from kflow.engine import AttemptEnded, Engine, KillRequested, KillTask, ResumeRequested, RunTask, WakeAt
 from kflow.execution import Execution, State
 from kflow.flow import load_flow
 
@@ -43,7 +43,7 @@ class Trace:
 
 
 def simulate(flow_yaml: str, outcomes: dict | None = None, *, seed: int | None = None, kill_at: int | None = None,
-             batch: int = 1, max_ticks: int = 100_000) -> Trace:
+             batch: int = 1, max_ticks: int = 100_000, resume_at: int | None = None) -> Trace:
     """Run the flow; `outcomes[task_id]` is a State or a list of States per attempt (default SUCCESS).
 
     With a seed, running attempts end in random order (several at once up to `batch`).
@@ -72,7 +72,9 @@ def simulate(flow_yaml: str, outcomes: dict | None = None, *, seed: int | None =
         if run.execution.state.current.terminal:
             break
         events: list = []
-        if kill_at is not None and tick == kill_at:
+        if resume_at is not None and tick == resume_at:
+            events.append(ResumeRequested())
+        elif kill_at is not None and tick == kill_at:
             events.append(KillRequested())
         elif running:
             count = 1 if seed is None else rng.randint(1, min(batch, len(running)))
@@ -88,7 +90,7 @@ def simulate(flow_yaml: str, outcomes: dict | None = None, *, seed: int | None =
                 events.append(AttemptEnded(action.taskrun_id, action.attempt, state, outputs, None if outputs else "boom"))
         elif wake is not None:
             now = wake
-        else:
+        elif resume_at is None or tick > resume_at:
             raise AssertionError(f"engine stuck: nothing running, nothing due, execution {run.execution.state.current}")
         now = now + timedelta(milliseconds=1)
         result = engine.step(run, events, now)
