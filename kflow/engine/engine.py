@@ -93,7 +93,8 @@ class Engine:
         if run.execution.state.current == State.CREATED:
             run.execution.state.to(State.RUNNING, now)
             result.execution_changed = True
-        self._settle(run, result, deque([ROOT]), now)
+        # A replayed execution starts with reopened flowables: resolve them too.
+        self._settle(run, result, deque([*run.index.running_flowables, ROOT]), now)
         return result
 
     def step(self, run: ExecutionRun, events: list[Event], now: datetime) -> StepResult:

@@ -391,3 +391,66 @@ def test_a_flow_output_that_cannot_render_fails_the_execution():
     trace = simulate(text)
     assert trace.execution.state.current == F
     assert "flow output 'final'" in trace.execution.error
+
+
+# -- restart and replay ------------------------------------------------------------------------
+RESTARTABLE = flow(f"""
+  - {{id: first, type: {RETURN}, format: x}}
+  - id: par
+    type: {CORE}.Parallel
+    tasks:
+      - {{id: ok, type: {RETURN}, format: x}}
+      - {{id: flaky, type: {RETURN}, format: x}}
+  - {{id: last, type: {RETURN}, format: x}}
+errors:
+  - {{id: alert, type: {RETURN}, format: x}}
+""")
+
+
+def drive(engine, run, result, now, outcome=lambda task_id: S):
+    started = []
+    while not run.execution.state.current.terminal:
+        starts = [a for a in result.actions if isinstance(a, RunTask)]
+        assert starts, "stuck"
+        started += [a.task_id for a in starts]
+        now += timedelta(seconds=1)
+        result = engine.step(run, [AttemptEnded(a.taskrun_id, a.attempt, outcome(a.task_id), {"value": a.task_id}) for a in starts], now)
+    return started
+
+
+def test_restart_reruns_failed_task_runs_keeps_outputs_and_drops_errors_runs():
+    from kflow.engine import RestartRequested
+
+    engine = Engine(load_flow(RESTARTABLE))
+    run = engine.load(engine.new_execution("e", {}, T0))
+    started = drive(engine, run, engine.start(run, T0), T0, lambda t: F if t == "flaky" else S)
+    assert "alert" in started and run.execution.state.current == F
+    first_id = next(tr.id for tr in run.execution.taskRunList if tr.taskId == "first")
+    result = engine.step(run, [RestartRequested()], T0 + timedelta(minutes=1))
+    assert [a.task_id for a in result.actions if isinstance(a, RunTask)] == ["flaky"]
+    assert all(tr.taskId != "alert" for tr in run.execution.taskRunList)
+    again = drive(engine, run, result, T0 + timedelta(minutes=1))
+    assert again == ["flaky", "last"]
+    assert run.execution.state.current == S
+    flaky = next(tr for tr in run.execution.taskRunList if tr.taskId == "flaky")
+    assert [a.state.current for a in flaky.attempts] == [F, S]
+    assert run.index.outputs["first"] == {"value": "first"} and run.index.by_id[first_id].attempts[0].state.current == S
+    histories = [h.state for h in run.execution.state.histories]
+    assert histories[-3:] == [State.RESTARTED, State.RUNNING, S]
+
+
+def test_replay_from_a_task_run_keeps_what_ran_before_in_a_new_execution():
+    from kflow.engine.restart import replay
+
+    engine = Engine(load_flow(RESTARTABLE))
+    run = engine.load(engine.new_execution("e", {}, T0))
+    drive(engine, run, engine.start(run, T0), T0)
+    flaky = next(tr for tr in run.execution.taskRunList if tr.taskId == "flaky")
+    copy = replay(engine, run.execution, flaky.id, "e2", T0 + timedelta(hours=1))
+    assert copy.originalId == "e" and copy.id == "e2"
+    assert {tr.taskId for tr in copy.taskRunList} >= {"first", "par"}
+    assert "flaky" not in {tr.taskId for tr in copy.taskRunList} and "last" not in {tr.taskId for tr in copy.taskRunList}
+    replayed = engine.load(copy)
+    started = drive(engine, replayed, engine.start(replayed, T0 + timedelta(hours=1)), T0 + timedelta(hours=1))
+    assert "first" not in started and set(started) >= {"flaky", "last"}
+    assert replayed.execution.state.current == S

@@ -1,0 +1,101 @@
+"""Restart (the same execution, from its failed task runs) and replay (a new execution).
+
+Kestra's rules: a restart gives each failed task run a new attempt and reopens its failed
+parents; task runs of `errors` branches are dropped; outputs of what succeeded are kept.
+A replay copies what ran before the chosen task run into a new execution (`originalId`
+set) and runs the rest again.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from kflow.engine.events import StepResult
+from kflow.engine.ids import taskrun_id
+from kflow.execution import Attempt, Execution, State, StateInfo, TaskRun
+
+if TYPE_CHECKING:
+    from kflow.engine.engine import Engine, ExecutionRun
+
+_KEPT = {State.SUCCESS, State.WARNING, State.SKIPPED}
+
+
+class ReplayError(ValueError):
+    pass
+
+
+def restart(engine: Engine, run: ExecutionRun, result: StepResult, now: datetime) -> deque:
+    """Reopen a FAILED or KILLED execution; returns the flowables to resolve."""
+    execution, index = run.execution, run.index
+    dirty: deque = deque()
+    if execution.state.current not in (State.FAILED, State.KILLED):
+        return dirty
+    for taskrun in [tr for tr in execution.taskRunList if engine.plan.places[tr.taskId].branch == "errors"]:
+        if taskrun.id in index.by_id:
+            _drop(run, taskrun)
+    execution.state.to(State.RESTARTED, now)
+    execution.state.to(State.RUNNING, now)
+    execution.error = None
+    execution.outputs = None
+    result.execution_changed = True
+    for taskrun in list(execution.taskRunList):
+        if not taskrun.state.current.failed:
+            continue
+        task = engine.plan.task(taskrun.taskId)
+        if task.flowable:
+            run.memo.pop(taskrun.id, None)
+            index.set_state(taskrun, State.RUNNING, now)
+            dirty.append(taskrun.id)
+        else:
+            taskrun.attempts.append(Attempt(state=StateInfo.new(State.CREATED, now)))
+            index.set_state(taskrun, State.RESTARTED, now)
+            dirty.extend(engine._start_attempt(run, taskrun, taskrun.attempts[-1], result, now))
+        result.changed.add(taskrun.id)
+    dirty.append(None)
+    return dirty
+
+
+def _drop(run: ExecutionRun, taskrun: TaskRun) -> None:
+    for stats in run.index.branches.get(taskrun.id, {}).values():
+        for child_id in list(stats.ids):
+            _drop(run, run.index.by_id[child_id])
+    run.index.remove(taskrun)
+
+
+def replay(engine: Engine, execution: Execution, from_taskrun_id: str, new_id: str, now: datetime) -> Execution:
+    """A new execution that keeps what ran before `from_taskrun_id` and runs the rest again."""
+    runs = {tr.id: tr for tr in execution.taskRunList}
+    chosen = runs.get(from_taskrun_id)
+    if chosen is None:
+        raise ReplayError(f"execution {execution.id} has no task run {from_taskrun_id!r}")
+    ancestors = set()
+    parent = chosen.parentTaskRunId
+    while parent is not None:
+        ancestors.add(parent)
+        parent = runs[parent].parentTaskRunId
+    position = execution.taskRunList.index(chosen)
+    kept_ids = set(ancestors)
+    for tr in execution.taskRunList[:position]:
+        if tr.state.current in _KEPT and (tr.parentTaskRunId is None or tr.parentTaskRunId in kept_ids) \
+                and engine.plan.places[tr.taskId].branch != "errors":
+            kept_ids.add(tr.id)
+    new_ids: dict[str, str] = {}
+    copied: list[TaskRun] = []
+    for tr in execution.taskRunList:  # parents come before their children
+        if tr.id not in kept_ids:
+            continue
+        parent_id = new_ids.get(tr.parentTaskRunId) if tr.parentTaskRunId else None
+        key = tr.value if tr.iteration is None else f"{tr.iteration}:{tr.value}"
+        new_ids[tr.id] = taskrun_id(new_id, parent_id, tr.taskId, key)
+        copy = tr.model_copy(deep=True, update={"id": new_ids[tr.id], "parentTaskRunId": parent_id})
+        if tr.id in ancestors:
+            copy.state.to(State.RUNNING, now)
+            copy.outputs = None
+        copied.append(copy)
+    state = StateInfo.new(State.CREATED, now)
+    return execution.model_copy(deep=True, update={
+        "id": new_id, "state": state, "taskRunList": copied, "outputs": None, "error": None,
+        "originalId": execution.originalId or execution.id,
+    })
