@@ -18,12 +18,14 @@ from kflow.engine import (
     KillRequested,
     KillTask,
     RunTask,
+    StartSubflow,
     WakeAt,
     new_execution_id,
 )
 from kflow.execution import Execution
 from kflow.flow import Flow
 from kflow.local.processes import LogLine, RunnerProcesses, scratch_dir
+from kflow.local.subflows import FlowCatalog, LocalSubflows
 from kflow.storage import StorageConfig
 
 
@@ -47,8 +49,10 @@ def _now() -> datetime:
 
 
 class LocalExecutor:
-    def __init__(self, flow: Flow, observer: Observer | None = None, storage: StorageConfig | None = None):
+    def __init__(self, flow: Flow, observer: Observer | None = None, storage: StorageConfig | None = None,
+                 catalog: FlowCatalog | None = None):
         self.engine = Engine(flow)
+        self.catalog = catalog or FlowCatalog([])  # where Subflow tasks find their flows
         self.observer = observer
         # Every runner is told where internal storage is (default: KFLOW_STORAGE, else ~/.kflow/storage).
         self.storage = storage or StorageConfig.from_env().resolved()
@@ -64,6 +68,7 @@ class LocalExecutor:
         run = engine.load(execution)
         workdir = scratch_dir()
         processes = RunnerProcesses(workdir)
+        self._subflows = LocalSubflows(self.catalog, self.storage, processes.events)
         wake: datetime | None = None
         previous = _install_sigint(self.request_kill)
         try:
@@ -83,7 +88,9 @@ class LocalExecutor:
                 result = engine.step(run, events, now)
         finally:
             processes.kill_all()
-            signal.signal(signal.SIGINT, previous)
+            self._subflows.close()
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGINT, previous)
             shutil.rmtree(workdir, ignore_errors=True)
 
     def _apply(self, run, actions: list[Action], processes: RunnerProcesses, wake: datetime | None) -> datetime | None:
@@ -91,8 +98,11 @@ class LocalExecutor:
             if isinstance(action, RunTask):
                 invocation = self.engine.invocation(run, action).model_copy(update={"storage": self.storage})
                 processes.start(invocation, action.timeout)
+            elif isinstance(action, StartSubflow):
+                self._subflows.start(action)
             elif isinstance(action, KillTask):
                 processes.kill(action.taskrun_id, action.attempt)
+                self._subflows.kill(action.taskrun_id)
             elif isinstance(action, WakeAt):
                 wake = action.at if wake is None else min(wake, action.at)
             elif isinstance(action, ExecutionEnded):
