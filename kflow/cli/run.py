@@ -22,21 +22,33 @@ def add_parser(subparsers) -> None:
         help="a flow input (repeatable); a FILE input takes @path (uploaded to internal storage) or a kestra:// URI",
     )
     parser.add_argument("--label", action="append", default=[], metavar="KEY=VALUE", help="a label of the execution")
+    parser.add_argument(
+        "--flows", action="append", default=[], metavar="DIR",
+        help="a directory of flows that Subflow tasks may start (repeatable; the flow file's directory is always searched)",
+    )
     parser.add_argument("--json", action="store_true", help="print the final execution as JSON on stdout")
     parser.add_argument("--plain", action="store_true", help="plain progress lines instead of the live tree")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress, only the summary")
+    parser.add_argument("--gantt", metavar="FILE.svg|FILE.html", help="write a Gantt chart of the execution to this file")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from kflow.flow import load_flow_file
     from kflow.flow.inputs import resolve_inputs
+    from pathlib import Path
+
     from kflow.local import LocalExecutor, RunOptions
+    from kflow.local.subflows import FlowCatalog
     from kflow.local.view import LiveView, PlainView, summary
 
     from kflow.engine import new_execution_id
 
     flow = load_flow_file(args.flow)
+    if args.gantt:
+        from kflow.cli.gantt import check_output
+
+        check_output(args.gantt)
     storage = storage_config()
     execution_id = new_execution_id()
     files = FileUploader(storage, flow.namespace, flow.id, execution_id)
@@ -49,12 +61,18 @@ def run(args: argparse.Namespace) -> int:
     else:
         view = LiveView()
     try:
-        execution = LocalExecutor(flow, view, storage=storage).run(
+        catalog = FlowCatalog([Path(args.flow).resolve().parent, *map(Path, args.flows)])
+        execution = LocalExecutor(flow, view, storage=storage, catalog=catalog).run(
             RunOptions(inputs=inputs, labels=labels, execution_id=execution_id)
         )
     finally:
         if view is not None:
             view.close()
+    if args.gantt:
+        from kflow.cli.gantt import write_chart
+        from kflow.gantt import build_chart
+
+        write_chart(build_chart(execution, flow), args.gantt)
     if args.json:
         json.dump(execution.to_json(), sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from kflow.flow.inputs import Input
 from kflow.flow.task import FlowableTask, Retry, RunnableTask, Task, TaskList
+from kflow.triggers.models import Trigger
 
 __all__ = ["Flow", "FlowableTask", "Output", "Retry", "RunnableTask", "Task", "TaskList"]
 
@@ -41,7 +42,7 @@ class Flow(BaseModel):
     errors: TaskList = Field(default_factory=list, description="Tasks run when the flow fails.")
     finally_: TaskList = Field(default_factory=list, alias="finally", description="Tasks run at the end in any case.")
     outputs: list[Output] = Field(default_factory=list)
-    triggers: list[dict[str, Any]] = Field(default_factory=list)
+    triggers: list[Trigger] = Field(default_factory=list, description="Schedule and Flow triggers (run by the operator; `kflow run` ignores them).")
     pluginDefaults: list[dict[str, Any]] = Field(default_factory=list)
     concurrency: dict[str, Any] | None = None
     disabled: bool = False

@@ -97,7 +97,8 @@ def _ended(key: tuple[str, int], code: int, result_path: Path, why_killed: str |
         result = TaskResult.model_validate_json(result_path.read_text(encoding="utf-8"))
     except (OSError, ValueError, json.JSONDecodeError):
         return AttemptEnded(taskrun_id, attempt, State.FAILED, reason=f"the runner exited with code {code} and no result")
-    return AttemptEnded(taskrun_id, attempt, State(result.state), result.outputs, result.reason)
+    children = tuple(result.children) if result.children is not None else None
+    return AttemptEnded(taskrun_id, attempt, State(result.state), result.outputs, result.reason, children=children)
 
 
 def scratch_dir() -> Path:

@@ -97,7 +97,6 @@ FIELD_DOCS: dict[tuple[str, str], str] = {
     ("Flow", "description"): "What the flow does, for people.",
     ("Flow", "variables"): "Values the tasks read as `{{ vars.<name> }}`.",
     ("Flow", "outputs"): "Flow outputs, rendered from task outputs when the execution ends.",
-    ("Flow", "triggers"): "Kestra triggers (kept as written; not run by kflow yet).",
     ("Flow", "pluginDefaults"): "Default properties of tasks by type: each item has `type`, `values` and optionally `forced`.",
     ("Flow", "concurrency"): "Kestra's concurrency limit of the flow's executions (kept as written).",
     ("Flow", "disabled"): "A disabled flow starts no execution.",
@@ -345,6 +344,8 @@ class _Converter:
                 properties[name] = self._order(merged)
             elif len(kinds) == 1 and None not in kinds:
                 properties[name] = {"type": kinds.pop(), **({"description": first["description"]} if "description" in first else {})}
+                if properties[name]["type"] == "array":  # a structural schema needs items
+                    properties[name]["items"] = _any()
             else:
                 properties[name] = _any(first.get("description"))
         key = (discriminator or {}).get("propertyName") if isinstance(discriminator, dict) else None

@@ -19,6 +19,7 @@ from kflow.operator.kube import KubeApi
 from kflow.operator.names import MANAGED_BY
 from kflow.operator.resources import GROUP, VERSION
 from kflow.operator.settings import OperatorSettings
+from kflow.operator.triggers import Triggers
 
 _state: dict[str, Any] = {}
 
@@ -38,6 +39,7 @@ async def _startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     config = OperatorSettings.from_env()
     _state["pods"] = None
     _state["controller"] = ExecutionController(_api(), config, pods_of=_pods_of)
+    _state["triggers"] = Triggers(_state["controller"].api)
 
 
 def _api() -> KubeApi:
@@ -103,3 +105,20 @@ async def _flow_event(event: dict, **_: Any) -> None:
         await controller().api.patch_status("flows", meta["namespace"], meta["name"], patch)
     except Exception as err:  # the flow may be gone already
         kopf.warn(body, reason="StatusFailed", message=str(err))
+
+
+# -- triggers: separate handlers, so each sees every event whatever the others skip -----------
+@kopf.on.event(GROUP, VERSION, "flows")
+async def _flow_trigger_event(event: dict, **_: Any) -> None:
+    _state["triggers"].flow_event(event.get("type"), event["object"])
+
+
+@kopf.on.event(GROUP, VERSION, "executions")
+async def _execution_trigger_event(event: dict, **_: Any) -> None:
+    await _state["triggers"].execution_event(event.get("type"), event["object"])
+
+
+@kopf.on.cleanup()
+async def _stop_triggers(**_: Any) -> None:
+    if "triggers" in _state:
+        await _state["triggers"].close()

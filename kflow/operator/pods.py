@@ -158,16 +158,18 @@ def pod_outcome(pod: dict[str, Any], deleted: bool = False) -> AttemptEnded | No
     container = _container_status(status)
     terminated = ((container or {}).get("state") or {}).get("terminated")
 
-    def ended(state: State, outputs=None, reason=None) -> AttemptEnded:
-        return AttemptEnded(taskrun_id, attempt, state, outputs, reason)
+    def ended(state: State, outputs=None, reason=None, children=None) -> AttemptEnded:
+        return AttemptEnded(taskrun_id, attempt, state, outputs, reason, children=tuple(children) if children is not None else None)
 
     if phase == "Succeeded" or (terminated and terminated.get("exitCode") == 0 and phase != "Failed"):
         result = _result(terminated)
         if result is None:
             return ended(State.FAILED, reason="the task pod succeeded but left no result in its termination message")
-        return ended(State(result.state), result.outputs, result.reason)
+        return ended(State(result.state), result.outputs, result.reason, result.children)
     if phase == "Failed":
-        return ended(State.FAILED, reason=_failure_reason(pod, status, terminated))
+        # A WorkingDirectory that failed still reports the children it ran (the failed one last).
+        failed = _result(terminated) if terminated and terminated.get("reason") != "OOMKilled" else None
+        return ended(State.FAILED, reason=_failure_reason(pod, status, terminated), children=failed.children if failed else None)
     waiting, image = _waiting(pod, status)
     if waiting and waiting.get("reason") in _PULL_FAILURES | _CONFIG_FAILURES:
         what = f"image {image!r} cannot be pulled" if waiting["reason"] in _PULL_FAILURES else "the container cannot start"

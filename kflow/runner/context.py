@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
+    from kflow.runner.invocation import ChildResult
     from kflow.storage import Storage, StorageConfig
 
 MASK = "******"
@@ -22,10 +23,11 @@ _LEVELS = {"TRACE": 0, "DEBUG": 1, "INFO": 2, "WARN": 3, "ERROR": 4}
 class TaskLogger:
     """Log lines on stdout, `<instant> <LEVEL> <message>`, with secret values masked."""
 
-    def __init__(self, stream: TextIO = sys.stdout, min_level: str = "INFO"):
+    def __init__(self, stream: TextIO = sys.stdout, min_level: str = "INFO", tee: TextIO | None = None):
         self.stream = stream
         self.min_level = _LEVELS.get(min_level, 2)
         self.masked: set[str] = set()
+        self.tee = tee  # a copy of every line, stored as the attempt's log once it ends
 
     def emit(self, level: str, message: str) -> None:
         if _LEVELS.get(level, 2) < self.min_level:
@@ -34,6 +36,8 @@ class TaskLogger:
         stamp = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         for line in message.splitlines() or [""]:
             self.stream.write(f"{stamp} {level:<5} {line}\n")
+            if self.tee is not None:
+                self.tee.write(f"{stamp} {level:<5} {line}\n")
         self.stream.flush()
 
     def mask(self, text: str) -> str:
@@ -102,6 +106,13 @@ class TaskLocation:
     taskId: str
     taskRunId: str
 
+    def log_uri(self, attempt: int) -> str:
+        """Where attempt N's log is kept, next to the task run's files: `kflow logs` reads it
+        once the pod is gone."""
+        from kflow.storage.uris import task_uri
+
+        return task_uri(self.namespace, self.flowId, self.executionId, self.taskId, self.taskRunId, f"logs/attempt-{attempt}.log")
+
 
 class RunContext:
     def __init__(
@@ -120,6 +131,8 @@ class RunContext:
         self._storage = storage
         self.state = "SUCCESS"  # a task may lower it to WARNING with warning()
         self.warnings: list[str] = []
+        # Set by a task that runs child tasks itself (WorkingDirectory): how each ended.
+        self.children: list[ChildResult] | None = None
 
     # -- secrets and rendering ---------------------------------------------------------------
     def secret(self, name: str) -> str:

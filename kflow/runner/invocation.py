@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,6 +27,23 @@ class Invocation(BaseModel):
     )
 
 
+class ChildResult(BaseModel):
+    """How one child of a task that runs its children itself (WorkingDirectory) ended.
+
+    `state` is the child task run's final state, after its allowFailure / allowWarning (a
+    failure allowed is WARNING, its reason kept); SKIPPED: its runIf was false.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    taskId: str
+    state: Literal["SUCCESS", "WARNING", "FAILED", "SKIPPED"]
+    outputs: dict[str, Any] | None = None
+    reason: str | None = None
+    startDate: datetime
+    endDate: datetime
+
+
 class TaskResult(BaseModel):
     """Compact enough for a pod's 4 KiB termination message in the common case."""
 
@@ -34,6 +52,9 @@ class TaskResult(BaseModel):
     state: Literal["SUCCESS", "WARNING", "FAILED"]
     outputs: dict[str, Any] | None = None
     reason: str | None = None
+    children: list[ChildResult] | None = Field(
+        None, description="The children a WorkingDirectory ran, in order; those after a failure are absent."
+    )
 
     def to_json(self) -> str:
         return self.model_dump_json(exclude_none=True)

@@ -11,41 +11,79 @@ from kflow.runner.invocation import Invocation, TaskResult
 
 
 def execute(invocation: Invocation, log: TaskLogger | None = None) -> TaskResult:
-    """Never raises for a task's own failure: that is a FAILED result with the reason."""
+    """Never raises for a task's own failure: that is a FAILED result with the reason.
+
+    With internal storage configured, the attempt's log lines are also kept there (see
+    TaskLocation.log_uri), so they outlive the pod that printed them.
+    """
+    task_def = invocation.task
+    log = log or TaskLogger(min_level=task_def.get("logLevel") or "INFO")
+    location = TaskLocation(invocation.namespace, invocation.flowId, invocation.executionId, str(task_def.get("id", "?")), invocation.taskRunId)
+    if invocation.storage is None:
+        return _execute(invocation, log, location)
+    with tempfile.SpooledTemporaryFile(max_size=1 << 20, mode="w+", encoding="utf-8") as copy:
+        log.tee = copy
+        try:
+            return _execute(invocation, log, location)
+        finally:  # also when killed (SIGTERM unwinds as SystemExit)
+            log.tee = None
+            _store_log(copy, invocation, location, log)
+
+
+def _store_log(copy, invocation: Invocation, location: TaskLocation, log: TaskLogger) -> None:
+    """Best effort: a log that cannot be stored never changes the task's result."""
+    from kflow.storage import open_storage
+
+    try:
+        copy.seek(0)
+        open_storage(invocation.storage).put_bytes(copy.read().encode("utf-8"), location.log_uri(invocation.attempt))
+    except Exception as err:
+        log.warn(f"could not keep this log in internal storage: {type(err).__name__}: {err}")
+
+
+def _execute(invocation: Invocation, log: TaskLogger, location: TaskLocation) -> TaskResult:
+    task_def = invocation.task
+    context = {**invocation.context, "envs": env_variables()}
+    with tempfile.TemporaryDirectory(prefix=f"kflow-{task_def.get('id', '?')}-") as workdir:
+        context.setdefault("workingDir", workdir)
+        context.setdefault("outputDir", os.path.join(workdir, "outputs"))
+        return run_task(task_def, context, log, workdir, location, invocation.storage)
+
+
+def run_task(
+    task_def: dict[str, Any], context: dict[str, Any], log: TaskLogger, workdir: str, location: TaskLocation, storage: Any
+) -> TaskResult:
+    """Render, validate and run one task definition in `workdir` (which the caller owns).
+
+    Apart from `execute`, so a WorkingDirectory runs each child the same way in one directory.
+    """
     from pydantic import ValidationError
 
     from kflow.expr import ExpressionError
     from kflow.flow.registry import UnknownTaskType, task_class
 
-    task_def = invocation.task
     task_id = task_def.get("id", "?")
-    log = log or TaskLogger(min_level=task_def.get("logLevel") or "INFO")
-    context = {**invocation.context, "envs": env_variables()}
     try:
         cls = task_class(task_def["type"])
     except UnknownTaskType as err:
         return TaskResult(state="FAILED", reason=f"task {task_id!r}: {err}")
-    location = TaskLocation(invocation.namespace, invocation.flowId, invocation.executionId, str(task_id), invocation.taskRunId)
-    with tempfile.TemporaryDirectory(prefix=f"kflow-{task_id}-") as workdir:
-        context.setdefault("workingDir", workdir)
-        context.setdefault("outputDir", os.path.join(workdir, "outputs"))
-        ctx = RunContext(context, log, workdir, location=location, storage=invocation.storage)
-        try:
-            properties = _render(task_def, cls, ctx)
-            task = cls.model_validate(properties)
-        except ExpressionError as err:
-            where = f", property {err.property}" if err.property else ""
-            return _failed(log, f'task {task_id!r}{where}: cannot render "{err.expression}": {err.message}')
-        except ValidationError as err:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
-            return _failed(log, f"task {task_id!r}: invalid properties after rendering: {problems}")
-        try:
-            outputs = task.run(ctx)
-        except Exception as err:  # the task failed: say so, in its log and its result
-            return _failed(log, f"task {task_id!r}: {_describe(err)}")
+    ctx = RunContext(context, log, workdir, location=location, storage=storage)
+    try:
+        properties = _render(task_def, cls, ctx)
+        task = cls.model_validate(properties)
+    except ExpressionError as err:
+        where = f", property {err.property}" if err.property else ""
+        return _failed(log, f'task {task_id!r}{where}: cannot render "{err.expression}": {err.message}')
+    except ValidationError as err:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
+        return _failed(log, f"task {task_id!r}: invalid properties after rendering: {problems}")
+    try:
+        outputs = task.run(ctx)
+    except Exception as err:  # the task failed: say so, in its log and its result
+        return _failed(log, f"task {task_id!r}: {_describe(err)}").model_copy(update={"children": ctx.children})
     # Secret values never leave the runner, whatever a task put in its outputs.
     reason = log.mask("; ".join(ctx.warnings)) if ctx.warnings else None
-    return TaskResult(state=ctx.state, outputs=log.mask_value(outputs) or None, reason=reason)
+    return TaskResult(state=ctx.state, outputs=log.mask_value(outputs) or None, reason=reason, children=ctx.children)
 
 
 def _describe(err: Exception) -> str:

@@ -151,7 +151,7 @@ def test_rbac_is_least_privilege(helm_env):
         assert "nonResourceURLs" not in rule
     assert verbs(docs, "kflow.io", "flows") == {"get", "list", "watch"}
     assert verbs(docs, "kflow.io", "flows/status") == {"get", "patch", "update"}
-    assert verbs(docs, "kflow.io", "executions") == {"get", "list", "watch", "patch", "delete"}
+    assert verbs(docs, "kflow.io", "executions") == {"get", "list", "watch", "create", "patch", "delete"}  # create: triggers
     assert verbs(docs, "kflow.io", "executions/status") == {"get", "patch", "update"}
     assert verbs(docs, "", "pods") == {"get", "list", "watch", "create", "delete", "patch"}
     assert verbs(docs, "", "events") == {"create", "patch"}
@@ -206,11 +206,11 @@ def test_deployment(helm_env):
     assert spec["replicas"] == 1 and spec["strategy"] == {"type": "Recreate"}
     pod = spec["template"]["spec"]
     container = operator_container(docs)
-    assert container["command"] == ["python", "-m", "kflow.operator", "--liveness", "http://0.0.0.0:8080/healthz", "--all-namespaces"]
-    assert {"name": "health", "containerPort": 8080, "protocol": "TCP"} in container["ports"]
+    assert container["command"] == ["python", "-m", "kflow.operator", "--liveness", "http://0.0.0.0:8081/healthz", "--all-namespaces"]
+    assert {"name": "health", "containerPort": 8081, "protocol": "TCP"} in container["ports"]
     for probe in ("livenessProbe", "readinessProbe"):
         assert container[probe]["httpGet"]["path"] == "/healthz"
-        assert container[probe]["httpGet"]["port"] in (8080, "health")
+        assert container[probe]["httpGet"]["port"] in (8081, "health")
     # Restricted security context.
     assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["runAsUser"] == 65532
     assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}

@@ -1,0 +1,200 @@
+"""Watching a cluster Execution until it ends: a live task tree with Gantt bars on a terminal,
+one line per task-run change elsewhere, then every task run's outputs.
+
+`kflow execute --watch` calls `watch_execution`. Changes arrive through the API server's watch
+(no polling); the live view redraws a few times a second so running bars grow.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from typing import Any
+
+from kflow.execution import Execution, State, TaskRun
+
+_FINAL = frozenset(s.value for s in State if s.terminal)
+_WATCH_SECONDS = 60  # each watch request's length; a new one resumes from the last version seen
+
+
+def watch_execution(client, namespace: str, name: str, console=None) -> dict[str, Any]:
+    """Draw the Execution `name` until its state is final; return its final resource body.
+
+    `client` is a kubernetes ApiClient. The view goes to `console` (default: a rich Console on
+    stderr); the final outputs go to the same console's file when one is given, else stdout.
+    """
+    from rich.console import Console
+
+    stream = console.file if console is not None else sys.stdout
+    console = console or Console(stderr=True)
+    display = LiveDisplay(console) if console.is_terminal else PlainDisplay(console)
+    body: dict[str, Any] = {}
+    try:
+        for body in execution_bodies(client, namespace, name):
+            display.update(body)
+            if ended(body):
+                break
+    finally:
+        display.close()
+    execution = _execution(body)
+    if execution is not None:
+        from kflow.local.view import summary
+
+        summary(execution, stream)
+    return body
+
+
+def ended(body: dict[str, Any]) -> bool:
+    return (body.get("status") or {}).get("current") in _FINAL
+
+
+def execution_bodies(client, namespace: str, name: str) -> Iterator[dict[str, Any]]:
+    """The Execution now, then each new version of it, as the API server's watch reports them."""
+    from kubernetes import client as k8s
+    from kubernetes import watch
+    from kubernetes.client.rest import ApiException
+
+    from kflow.cli.kube import CONNECT_TIMEOUT, GROUP, VERSION, NotFound, api_error
+
+    api = k8s.CustomObjectsApi(client)
+    what = f"execution {name!r} in namespace {namespace!r}"
+    try:
+        while True:
+            body = api.get_namespaced_custom_object(GROUP, VERSION, namespace, "executions", name, _request_timeout=(CONNECT_TIMEOUT, 60))
+            yield body
+            version = body["metadata"]["resourceVersion"]
+            try:
+                while True:  # one watch request per round; resume where the last one stopped
+                    events = watch.Watch().stream(
+                        api.list_namespaced_custom_object, GROUP, VERSION, namespace, "executions",
+                        field_selector=f"metadata.name={name}", resource_version=version,
+                        timeout_seconds=_WATCH_SECONDS, _request_timeout=(CONNECT_TIMEOUT, _WATCH_SECONDS + 30),
+                    )
+                    for event in events:
+                        obj = event["object"]
+                        version = (obj.get("metadata") or {}).get("resourceVersion", version)
+                        if event["type"] == "DELETED":
+                            raise NotFound(f"{what} was deleted while being watched")
+                        if event["type"] in ("ADDED", "MODIFIED"):
+                            yield obj
+            except ApiException as err:
+                if err.status != 410:  # 410 Gone: our version is too old; read it afresh
+                    raise
+    except ApiException as err:
+        raise api_error(err, what) from None
+
+
+class LiveDisplay:
+    """The task tree with state, attempts, duration and a bar per task run, redrawn live."""
+
+    def __init__(self, console):
+        from rich.live import Live
+
+        self.console = console
+        self.body: dict[str, Any] = {}
+        self.execution: Execution | None = None
+        self.order: dict[str, int] = {}
+        self.live = Live(console=console, refresh_per_second=4, get_renderable=self._render, transient=False)
+        self.live.start()
+
+    def update(self, body: dict[str, Any]) -> None:
+        self.body = body
+        self.execution, self.order = _execution_and_order(body, self.order)
+        self.live.refresh()
+
+    def close(self) -> None:
+        self.live.stop()
+
+    def _render(self):
+        from rich.text import Text
+
+        from kflow.gantt import GanttView, build_chart
+
+        if self.execution is None:
+            name = (self.body.get("metadata") or {}).get("name", "execution")
+            return Text(f"{name}: waiting for the operator to start it…", style="dim")
+        chart = build_chart(self.execution, now=datetime.now(timezone.utc), order=self.order)
+        return GanttView(chart, max_rows=max(self.console.height - 3, 5))
+
+
+class PlainDisplay:
+    """One line per change of the execution's or a task run's state (or attempt): for logs and pipes."""
+
+    def __init__(self, console):
+        self.console = console
+        self.seen: dict[str, tuple[str, int]] = {}
+        self.state: str | None = None
+
+    def update(self, body: dict[str, Any]) -> None:
+        from kflow.local.view import duration
+
+        status = body.get("status") or {}
+        name = (body.get("metadata") or {}).get("name", "?")
+        runs = [tr for tr in (status.get("taskRuns") or {}).values() if tr]
+        changed = []
+        for taskrun in runs:
+            state = (taskrun.get("state") or {}).get("current", "CREATED")
+            key = (state, len(taskrun.get("attempts") or []))
+            if self.seen.get(taskrun["id"]) != key:
+                self.seen[taskrun["id"]] = key
+                changed.append(TaskRun.model_validate(taskrun))
+        current = status.get("current")
+        announce = bool(current) and current != self.state
+        if announce and current not in _FINAL:
+            self._execution_line(name, status)
+        for taskrun in _in_time_order(changed):
+            state = taskrun.state.current
+            label = taskrun.taskId + (f"[{taskrun.value}]" if taskrun.value is not None else "")
+            attempt = f" (attempt {len(taskrun.attempts)})" if len(taskrun.attempts) > 1 else ""
+            took = f" in {duration(taskrun):.2f}s" if state.terminal else ""
+            reason = taskrun.attempts[-1].reason if taskrun.attempts and state.failed else None
+            self._line(f"{label:<30} {state.value}{attempt}{took}{': ' + reason if reason else ''}")
+        if announce and current in _FINAL:  # after the task runs that ended it
+            self._execution_line(name, status)
+
+    def _execution_line(self, name: str, status: dict[str, Any]) -> None:
+        self.state = current = status["current"]
+        error = f": {status['error']}" if status.get("error") and current in ("FAILED", "KILLED") else ""
+        took = f" in {status['duration']}" if status.get("duration") and current in _FINAL else ""
+        self._line(f"execution {name} {current}{took}{error}")
+
+    def _line(self, text: str) -> None:
+        self.console.file.write(text + "\n")
+        self.console.file.flush()
+
+    def close(self) -> None:
+        pass
+
+
+def _in_time_order(changed: list[TaskRun]) -> list[TaskRun]:
+    """As things happened; at one instant, ends first (they start what follows), children's
+    before their parent's (created later), then starts in creation order. (The API server
+    returns `taskRuns` sorted by id, not in creation order.)"""
+    def key(taskrun: TaskRun):
+        histories, ended = taskrun.state.histories, taskrun.state.current.terminal
+        if not histories:
+            return (0.0, True, 0.0)
+        created = histories[0].date.timestamp()
+        return (histories[-1].date.timestamp(), not ended, -created if ended else created)
+
+    return sorted(changed, key=key)
+
+
+def _execution(body: dict[str, Any]) -> Execution | None:
+    return _execution_and_order(body, {})[0] if body else None
+
+
+def _execution_and_order(body: dict[str, Any], order: dict[str, int]) -> tuple[Execution | None, dict[str, int]]:
+    """The Execution of a status (None until the operator started it); the flow order is kept
+    from the first body that has it: the flow snapshot never changes."""
+    from kflow.cli.gantt import execution_from_body
+
+    status = body.get("status") or {}
+    if not status.get("id") or not status.get("state"):
+        return None, order
+    if order:
+        from kflow.operator.resources import execution_from_status
+
+        return execution_from_status(status, order), order
+    return execution_from_body(body)
