@@ -24,7 +24,7 @@ from kflow.engine.events import (
     StepResult,
     WakeAt,
 )
-from kflow.engine.ids import taskrun_id
+from kflow.engine.ids import subflow_execution_id, taskrun_id
 from kflow.engine.index import ExecutionIndex
 from kflow.engine.node import ChildSpec, Node, NodeServices
 from kflow.engine.plan import FlowPlan
@@ -380,7 +380,7 @@ class Engine:
             follow: list[str | None] = []
             self._attempt_ended(run, AttemptEnded(taskrun.id, number, State.FAILED, reason=f"task {task.id!r}: {err}"), result, follow, now)
             return follow
-        child_id = taskrun_id(run.execution.id, taskrun.id, f"attempt-{number}", None)
+        child_id = subflow_execution_id(run.execution.id, taskrun.id, number)
         labels = {str(k): str(v) for k, v in (rendered["labels"] or {}).items()}
         result.actions.append(StartSubflow(taskrun.id, number, task.id, child_id, rendered["namespace"], rendered["flowId"], rendered["inputs"], labels, task.wait))
         return []

@@ -25,6 +25,11 @@ def taskrun_id(execution_id: str, parent_id: str | None, task_id: str, value: st
     return _base62(int.from_bytes(hashlib.sha256(key.encode()).digest()[:17], "big"))
 
 
+def subflow_execution_id(execution_id: str, taskrun_id_: str, attempt: int) -> str:
+    """The child execution of a Subflow attempt: the same attempt always names the same child."""
+    return taskrun_id(execution_id, taskrun_id_, f"attempt-{attempt}", None)
+
+
 def new_execution_id() -> str:
     """A random Kestra-style id (22 base62 characters) for a new execution."""
     return _base62(secrets.randbits(131))

@@ -75,8 +75,7 @@ class ExecutionIndex:
             found[0].active_iterations += found[1].active == 0
             found[0].idle.pop(taskrun.iteration, None)
             found[1].ids.append(taskrun.id)
-        self._count(taskrun, taskrun.state.current, 1)
-        self.terminal_count += taskrun.state.current.terminal
+        self._count(taskrun, taskrun.state.current, 1)  # counts terminal_count too
         self._track(taskrun)
         if taskrun.outputs is not None:
             self._record_outputs(taskrun)

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from kflow.flow.errors import FlowError, Problem, join_path
 from kflow.flow.model import Flow, Task
-from kflow.flow.registry import UnknownTaskType, task_class
+from kflow.flow.registry import UnknownTaskType, canonical_name, task_class
 
 _FLOW_TASK_LISTS = {"tasks": "tasks", "errors": "errors", "finally": "finally_"}
 
@@ -38,7 +38,7 @@ def load_flow(text: str, source: str = "<flow>") -> Flow:
 def parse_flow(data: Any, source: str = "<flow>") -> Flow:
     if not isinstance(data, dict):
         raise FlowError(source, [Problem("", "a flow is a YAML mapping with at least `id`, `namespace` and `tasks`")])
-    parser = _Parser()
+    parser = _Parser(data.get("pluginDefaults"))
     fields = dict(data)
     for key in _FLOW_TASK_LISTS:
         if key in fields:
@@ -74,9 +74,10 @@ def _describe(source: str, data: dict) -> str:
 
 
 class _Parser:
-    def __init__(self) -> None:
+    def __init__(self, plugin_defaults: Any = None) -> None:
         self.problems: list[Problem] = []
         self.seen_ids: dict[str, str] = {}
+        self.defaults = [d for d in plugin_defaults or [] if isinstance(d, dict) and isinstance(d.get("type"), str)]
 
     def task_list(self, raw: Any, path: str) -> list[Task] | Any:
         if raw is None:
@@ -113,7 +114,7 @@ class _Parser:
                 )
             else:
                 self.seen_ids[task_id] = path
-        fields = dict(raw)
+        fields = apply_plugin_defaults(dict(raw), self.defaults, cls.type_name)
         before = len(self.problems)
         for name in cls.task_lists:
             key = cls.model_fields[name].alias or name  # If's `else` is the field else_
@@ -149,6 +150,30 @@ class _Parser:
             loc = [part for part in error["loc"] if not _is_union_tag(part)]
             where = join_path(path, *loc)
             self.problems.append(Problem(where, _message(error, model, loc)))
+
+
+def apply_plugin_defaults(fields: dict[str, Any], defaults: list[dict[str, Any]], canonical: str) -> dict[str, Any]:
+    """Kestra's pluginDefaults: values for every task whose type is, or starts with, `type`.
+
+    The task's own values win, unless the default is `forced`; maps merge key by key.
+    """
+    written = str(fields.get("type"))
+    for default in defaults:
+        prefix = default["type"]
+        try:  # a full type name given under Kestra's old spelling
+            prefix = canonical_name(prefix)
+        except UnknownTaskType:
+            pass
+        if not (written.startswith(prefix) or canonical.startswith(prefix)):
+            continue
+        forced = bool(default.get("forced"))
+        for key, value in (default.get("values") or {}).items():
+            mine = fields.get(key)
+            if isinstance(mine, dict) and isinstance(value, dict):
+                fields[key] = {**mine, **value} if forced else {**value, **mine}
+            elif forced or key not in fields:
+                fields[key] = value
+    return fields
 
 
 def _is_union_tag(part: Any) -> bool:
