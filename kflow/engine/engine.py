@@ -7,7 +7,7 @@ No clock, no I/O: `now` is given, actions are returned. Both shells (the operato
 from __future__ import annotations
 
 from collections import deque
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from kflow.engine.context import expression_context
@@ -115,6 +115,7 @@ class Engine:
             elif isinstance(event, ResumeRequested):
                 self._resume(run, result, dirty, now)
         self._due_retries(run, result, dirty, now)
+        self._due_timeouts(run, result, dirty, now)
         dirty.extend(run.index.paused)  # a pause may be due
         self._settle(run, result, dirty, now)
         return result
@@ -148,7 +149,7 @@ class Engine:
             return
         task = self.plan.task(taskrun.taskId)
         state = event.state
-        if run.killing and state == State.FAILED:
+        if state == State.FAILED and (run.killing or self._timed_out(run, taskrun)):
             state = State.KILLED
         if event.children:
             self._record_children(run, taskrun, event.children, result, now)
@@ -189,6 +190,45 @@ class Engine:
                 result.actions.append(KillTask(running_id, len(taskrun.attempts) - 1))
         dirty.extend(index.running_flowables)
         dirty.append(ROOT)
+
+    def _due_timeouts(self, run: ExecutionRun, result: StepResult, dirty: deque, now: datetime) -> None:
+        """A flowable past its `timeout`: its running descendants are killed, then it FAILS."""
+        index = run.index
+        earliest = None
+        for flowable_id in list(index.running_flowables):
+            taskrun = index.by_id[flowable_id]
+            seconds = self.plan.task(taskrun.taskId).timeout_seconds()
+            if seconds is None or flowable_id in index.timed_out:
+                continue
+            due = taskrun.state.start_date + timedelta(seconds=seconds)
+            if due > now:
+                earliest = due if earliest is None else min(earliest, due)
+                continue
+            index.timed_out.add(flowable_id)
+            reason = f"task {taskrun.taskId!r} timed out after {self.plan.task(taskrun.taskId).timeout}"
+            taskrun.attempts.append(Attempt(state=StateInfo.new(State.FAILED, now), reason=reason))
+            result.changed.add(flowable_id)
+            for running_id in list(index.running_runnables):
+                running = index.by_id[running_id]
+                if any(parent.id == flowable_id for parent in index.parents(running)):
+                    if running.state.current == State.RETRYING:
+                        running.attempts[-1].state.to(State.KILLED, now)
+                        self._finish(run, running, self.plan.task(running.taskId), State.KILLED, result, dirty, now)
+                    else:
+                        result.actions.append(KillTask(running_id, len(running.attempts) - 1))
+            dirty.append(flowable_id)
+            dirty.extend(f for f in index.running_flowables if any(p.id == flowable_id for p in index.parents(index.by_id[f])))
+        if earliest is not None:
+            result.actions.append(WakeAt(earliest))
+
+    def _timed_out(self, run: ExecutionRun, taskrun: TaskRun) -> str | None:
+        """The id of this task run or its nearest ancestor past its timeout, if any."""
+        timed_out = run.index.timed_out
+        if not timed_out:
+            return None
+        if taskrun.id in timed_out:
+            return taskrun.id
+        return next((parent.id for parent in run.index.parents(taskrun) if parent.id in timed_out), None)
 
     def _resume(self, run: ExecutionRun, result: StepResult, dirty: deque, now: datetime) -> None:
         for flowable_id in list(run.index.running_flowables):
@@ -259,11 +299,14 @@ class Engine:
                 return []
             flowable = self.plan.task(taskrun.taskId)
         services = _Services(self, run, result)
-        node = Node(taskrun, index.branches.get(parent_id, {}), run.killing, index.loops.get(parent_id), services, now,
+        stopping = run.killing or (taskrun is not None and self._timed_out(run, taskrun) is not None)
+        node = Node(taskrun, index.branches.get(parent_id, {}), stopping, index.loops.get(parent_id), services, now,
                     run.memo.setdefault(parent_id, {}))
         follow: list[str | None] = []
-        if run.killing:
-            state = State.KILLED if node.active == 0 else None
+        if stopping:
+            # Killed, or inside a flowable past its timeout: start nothing, end once children ended.
+            timed_out = None if run.killing else self._timed_out(run, taskrun)
+            state = None if node.active else (State.FAILED if timed_out is not None and timed_out == taskrun.id else State.KILLED)
         else:
             try:
                 for spec in flowable.next_children(node):
@@ -339,6 +382,8 @@ class Engine:
             return [new_id]
         if task.flowable:
             index.set_state(taskrun, State.RUNNING, now)
+            if task.timeout_seconds() is not None:
+                result.actions.append(WakeAt(now + timedelta(seconds=task.timeout_seconds())))
             return [new_id]
         attempt = Attempt(state=StateInfo.new(State.CREATED, now))
         taskrun.attempts.append(attempt)

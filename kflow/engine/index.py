@@ -25,11 +25,15 @@ class ExecutionIndex:
         self.running_runnables: dict[str, None] = {}  # ordered set: an attempt is running
         self.running_flowables: dict[str, None] = {}
         self.retries: dict[str, datetime] = {}  # task run id -> when its next attempt is due
+        self.timed_out: set[str] = set()  # flowables past their timeout, killing what runs under them
         self.paused: dict[str, None] = {}  # PAUSED task runs: looked at every step (their timers)
         self.outputs: dict[str, Any] = {}
         self.terminal_count = 0  # task runs in a final state
         for taskrun in execution.taskRunList:
             self._register(taskrun)
+            if taskrun.attempts and not taskrun.state.current.terminal and self.plan.task(taskrun.taskId).flowable \
+                    and taskrun.attempts[-1].state.current == State.FAILED:
+                self.timed_out.add(taskrun.id)  # it was timing out when saved
 
     def _stats(self, taskrun: TaskRun) -> BranchStats:
         branch = self.plan.places[taskrun.taskId].branch

@@ -454,3 +454,30 @@ def test_replay_from_a_task_run_keeps_what_ran_before_in_a_new_execution():
     started = drive(engine, replayed, engine.start(replayed, T0 + timedelta(hours=1)), T0 + timedelta(hours=1))
     assert "first" not in started and set(started) >= {"flaky", "last"}
     assert replayed.execution.state.current == S
+
+
+# -- timeout on a flowable ------------------------------------------------------------------------
+def test_a_flowable_past_its_timeout_kills_what_runs_under_it_and_fails():
+    text = flow(f"""
+  - id: seq
+    type: {CORE}.Sequential
+    timeout: PT10S
+    tasks:
+      - {{id: slow, type: {RETURN}, format: x}}
+      - {{id: never, type: {RETURN}, format: x}}
+""")
+    engine = Engine(load_flow(text))
+    run = engine.load(engine.new_execution("e", {}, T0))
+    result = engine.start(run, T0)
+    (slow,) = [a for a in result.actions if isinstance(a, RunTask)]
+    from kflow.engine import KillTask, WakeAt
+
+    assert any(isinstance(a, WakeAt) and a.at == T0 + timedelta(seconds=10) for a in result.actions)
+    result = engine.step(run, [], T0 + timedelta(seconds=11))
+    assert [a for a in result.actions if isinstance(a, KillTask)] == [KillTask(slow.taskrun_id, 0)]
+    result = engine.step(run, [AttemptEnded(slow.taskrun_id, 0, F, reason="killed")], T0 + timedelta(seconds=12))
+    seq = next(tr for tr in run.execution.taskRunList if tr.taskId == "seq")
+    assert seq.state.current == F and "timed out after PT10S" in seq.attempts[-1].reason
+    assert next(tr for tr in run.execution.taskRunList if tr.taskId == "slow").state.current == K
+    assert "never" not in {tr.taskId for tr in run.execution.taskRunList}
+    assert run.execution.state.current == F
