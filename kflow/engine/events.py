@@ -98,4 +98,5 @@ Action = RunTask | StartSubflow | KillTask | WakeAt | ExecutionEnded
 class StepResult:
     actions: list[Action] = field(default_factory=list)
     changed: set[str] = field(default_factory=set)  # ids of task runs created or changed
+    removed: set[str] = field(default_factory=set)  # ids of task runs dropped (a restart's `errors` runs)
     execution_changed: bool = False

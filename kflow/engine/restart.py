@@ -34,7 +34,7 @@ def restart(engine: Engine, run: ExecutionRun, result: StepResult, now: datetime
         return dirty
     for taskrun in [tr for tr in execution.taskRunList if engine.plan.places[tr.taskId].branch == "errors"]:
         if taskrun.id in index.by_id:
-            _drop(run, taskrun)
+            _drop(run, taskrun, result)
     execution.state.to(State.RESTARTED, now)
     execution.state.to(State.RUNNING, now)
     execution.error = None
@@ -57,11 +57,13 @@ def restart(engine: Engine, run: ExecutionRun, result: StepResult, now: datetime
     return dirty
 
 
-def _drop(run: ExecutionRun, taskrun: TaskRun) -> None:
+def _drop(run: ExecutionRun, taskrun: TaskRun, result: StepResult) -> None:
     for stats in run.index.branches.get(taskrun.id, {}).values():
         for child_id in list(stats.ids):
-            _drop(run, run.index.by_id[child_id])
+            _drop(run, run.index.by_id[child_id], result)
     run.index.remove(taskrun)
+    result.removed.add(taskrun.id)
+    result.changed.discard(taskrun.id)
 
 
 def replay(engine: Engine, execution: Execution, from_taskrun_id: str, new_id: str, now: datetime) -> Execution:

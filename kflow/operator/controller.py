@@ -26,21 +26,26 @@ from kflow.engine import (
     ExecutionRun,
     KillRequested,
     KillTask,
+    RestartRequested,
+    ResumeRequested,
     RunTask,
+    StartSubflow,
     StepResult,
     WakeAt,
 )
-from kflow.engine.ids import _base62
-from kflow.execution import State, StateInfo
+from kflow.engine.ids import _base62, subflow_execution_id
+from kflow.execution import State, StateInfo, TaskRun
 from kflow.execution.instants import format_instant
 from kflow.flow import FlowError, parse_flow
 from kflow.flow.durations import format_duration
-from kflow.operator import names
+from kflow.operator import metrics, names
 from kflow.operator.flows import flow_from_resource
 from kflow.operator.kube import Conflict, KubeApi, NotFound
 from kflow.operator.pods import pod_attempt, pod_manifest, pod_outcome, pod_stuck
 from kflow.operator.resources import execution_from_status
 from kflow.operator.settings import OperatorSettings
+from kflow.operator.subflows import child_manifest, child_name, child_outcome, find_flow, parent_of
+from kflow.operator.status_archive import StatusArchive
 
 log = logging.getLogger("kflow.operator")
 
@@ -65,6 +70,11 @@ class Tracked:
     events: list[Event] = field(default_factory=list)
     timer: asyncio.TimerHandle | None = None
     done: bool = False
+    restarted: int = 0  # the spec.restart value acted on (status.restarted)
+    resumed: int = 0  # the spec.resume value acted on (status.resumed)
+    slot: tuple[str, str] | None = None  # (namespace, flow) whose concurrency slot it holds
+    removed: set[str] = field(default_factory=set)  # status.removed: task runs a restart dropped
+    archive: StatusArchive | None = None  # which finished task runs status.taskRuns still holds
 
     def involved(self) -> dict[str, Any]:
         return {"apiVersion": "kflow.io/v1alpha1", "kind": "Execution", "metadata": self.meta}
@@ -79,6 +89,9 @@ class ExecutionController:
         self._engines: dict[str, Engine] = {}
         self._running: dict[Key, asyncio.Task] = {}
         self._pending: set[Key] = set()
+        self._slots: dict[tuple[str, str], set[Key]] = {}  # (namespace, flow) -> executions running
+        self._queued: dict[tuple[str, str], dict[Key, None]] = {}  # ... and those waiting, oldest first
+        self.metrics = metrics.attach(self)  # Prometheus: counted per persisted step, gauges read at scrape
 
     # -- what kopf reports ----------------------------------------------------------------------
     def execution_event(self, event_type: str | None, body: dict[str, Any]) -> None:
@@ -90,6 +103,7 @@ class ExecutionController:
                 tracked.timer.cancel()
             return
         status = body.get("status") or {}
+        self._notify_parent(body)
         tracked = self.tracked.get(key)
         if tracked is None or tracked.meta.get("uid") != meta.get("uid"):
             tracked = self.tracked[key] = Tracked(meta=_meta(meta), spec=body.get("spec") or {}, resource_version=meta["resourceVersion"], status=status, step=-1)
@@ -100,6 +114,10 @@ class ExecutionController:
                 tracked.resource_version = meta["resourceVersion"]
             if step > tracked.step and tracked.step >= 0:  # written by someone else: reload from it
                 tracked.run, tracked.status, tracked.step, tracked.done = None, status, -1, False
+        tracked.restarted = max(tracked.restarted, status.get("restarted") or 0)
+        tracked.resumed = max(tracked.resumed, status.get("resumed") or 0)
+        if tracked.done and _wants(tracked, "restart"):  # reopen from the final status
+            tracked.run, tracked.status, tracked.step, tracked.done = None, status, -1, False
         if tracked.done and not tracked.spec.get("kill"):
             return
         self.kick(key)
@@ -128,12 +146,13 @@ class ExecutionController:
             while True:
                 self._pending.discard(key)
                 try:
-                    await self.reconcile(key)
+                    await self.metrics.timed(self.reconcile(key))
                 except Conflict:
                     await self._refresh(key)
                     self._pending.add(key)
                 except Exception:
                     log.exception("reconciling execution %s/%s failed; will retry", *key)
+                    self.metrics.reconcile_failed()
                     await asyncio.sleep(1)
                     self._pending.add(key)
                 if key not in self._pending:
@@ -163,13 +182,14 @@ class ExecutionController:
         now = _now()
         if tracked.run is None:
             status = tracked.status or {}
-            if not status.get("id"):
+            if not status.get("id") or status.get("current") == State.QUEUED.value:
                 await self._start(key, tracked, now)
                 return
             if not self._load(tracked, status):
                 return
             log.debug("%s/%s: loaded from status step %d", *key, tracked.step)
             events = self._observe_all(key, tracked)
+            events.extend(await self._observe_subflows(key, tracked))
         else:
             events = []
         events.extend(tracked.events)
@@ -177,15 +197,25 @@ class ExecutionController:
         run = tracked.run
         if tracked.spec.get("kill") and not run.killing and not run.execution.state.current.terminal:
             events.append(KillRequested())
+        control: dict[str, Any] = {}
+        if _wants(tracked, "restart"):
+            events.append(RestartRequested())
+            control["restarted"] = tracked.restarted = tracked.spec["restart"]
+        if _wants(tracked, "resume"):
+            events.append(ResumeRequested())
+            control["resumed"] = tracked.resumed = tracked.spec["resume"]
         result = tracked.engine.step(run, events, now)
         log.debug("%s/%s: %d events -> %d actions, %d task runs changed", *key, len(events), len(result.actions), len(result.changed))
-        await self._apply(key, tracked, result)
+        await self._apply(key, tracked, result, extra=control or None)
 
     async def _start(self, key: Key, tracked: Tracked, now: datetime) -> None:
         from kflow.flow.inputs import InputsError, resolve_inputs
 
         ref = (tracked.spec.get("flowRef") or {}).get("name")
         execution_id = _execution_id(tracked.meta["uid"])
+        if tracked.spec.get("replay"):  # the original's flow snapshot and inputs, not the Flow's today
+            await self._start_replay(key, tracked, execution_id, ref, now)
+            return
         try:
             if not ref:
                 raise _StartError("spec.flowRef.name is required: the name of the Flow to run")
@@ -198,32 +228,41 @@ class ExecutionController:
         except (_StartError, FlowError, InputsError) as err:
             await self._fail_to_start(key, tracked, execution_id, ref, str(err), now)
             return
+        if not await self._take_slot(key, tracked, flow, ref, execution_id, now):
+            return
         snapshot = flow.model_dump(mode="json", by_alias=True, exclude_unset=True)
         engine = self._engine(snapshot)
-        execution = engine.new_execution(execution_id, inputs, now, labels=tracked.spec.get("labels") or {})
+        trigger = tracked.spec.get("trigger") or None
+        execution = engine.new_execution(execution_id, inputs, now, labels=tracked.spec.get("labels") or {}, trigger=trigger)
         tracked.engine, tracked.run = engine, engine.load(execution)
+        tracked.archive = StatusArchive(self.settings.status_chunk_size)
         tracked.status, tracked.step = None, 0
         result = engine.start(tracked.run, now)
-        await self._apply(key, tracked, result, extra={"flow": snapshot, "inputs": inputs, "labels": execution.labels, "id": execution.id, "namespace": execution.namespace, "flowId": execution.flowId, "flowRevision": execution.flowRevision})
+        await self._apply(key, tracked, result, extra={"flow": snapshot, "inputs": inputs, "labels": execution.labels, "id": execution.id, "namespace": execution.namespace, "flowId": execution.flowId, "flowRevision": execution.flowRevision, **({"trigger": trigger} if trigger else {})})
         await self.api.event(tracked.involved(), "Started", f"execution {execution.id} of flow {flow.namespace}.{flow.id} started")
 
-    async def _fail_to_start(self, key: Key, tracked: Tracked, execution_id: str, ref: str | None, message: str, now: datetime) -> None:
+    async def _fail_to_start(self, key: Key, tracked: Tracked, execution_id: str, ref: str | None, message: str, now: datetime,
+                             final: State = State.FAILED) -> None:
         state = StateInfo.new(State.CREATED, now)
-        state.to(State.FAILED, now)
+        state.to(final, now)
         patch = {
             "metadata": {"resourceVersion": tracked.resource_version},
-            "status": {"id": execution_id, "flowId": ref, "state": state.model_dump(mode="json"), "current": "FAILED", "error": message, "step": 1, "progress": "0/0", "startDate": format_instant(now), "duration": "PT0S"},
+            "status": {"id": execution_id, "flowId": ref, "state": state.model_dump(mode="json"), "current": final.value, "error": message, "step": 1, "progress": "0/0", "startDate": format_instant(now), "duration": "PT0S"},
         }
         tracked.step, tracked.done = 1, True
         body = await self.api.patch_status("executions", *key, patch)
         tracked.resource_version = body["metadata"]["resourceVersion"]
-        await self.api.event(tracked.involved(), "Failed", message, "Warning")
+        self.metrics.execution_ended(key[0], ref or "", final, 0.0)
+        await self.api.event(tracked.involved(), final.value.title(), message, "Warning")
 
     def _load(self, tracked: Tracked, status: dict[str, Any]) -> bool:
         """Rebuild the engine state from a stored status (after a restart or a foreign write)."""
         tracked.step = status.get("step", 0)
         tracked.status = None
-        if State(status.get("current") or "CREATED").terminal:
+        # What the stored status says was acted on: a write lost to a conflict is redone.
+        tracked.restarted, tracked.resumed = status.get("restarted") or 0, status.get("resumed") or 0
+        tracked.removed = set(status.get("removed") or ())
+        if State(status.get("current") or "CREATED").terminal and not _wants(tracked, "restart"):
             tracked.done = True
             return False
         engine = self._engine(status.get("flow") or {})
@@ -232,6 +271,7 @@ class ExecutionController:
             execution.inputs.setdefault(declared.id, None)
         tracked.engine = engine
         tracked.run = engine.load(execution)
+        tracked.archive = StatusArchive.from_status(status, self.settings.status_chunk_size)
         return True
 
     def _observe_all(self, key: Key, tracked: Tracked) -> list[Event]:
@@ -263,10 +303,18 @@ class ExecutionController:
         starts = [a for a in result.actions if isinstance(a, RunTask)]
         if starts:
             await asyncio.gather(*(self._create_pod(tracked, run, action) for action in starts))
+        subflows = [a for a in result.actions if isinstance(a, StartSubflow)]
+        if subflows:
+            await asyncio.gather(*(self._start_subflow(key, tracked, action) for action in subflows))
         if result.changed or result.execution_changed or extra:
             await self._write_status(key, tracked, result, extra)
+            if self.settings.collect_finished_pods == "WhenRecorded":
+                self._collect_recorded(key, run, result.changed)
+        self.metrics.step(key[0], tracked.engine, run, result)  # after the write: a conflict recomputes the step
         for action in result.actions:
-            if isinstance(action, KillTask):
+            if isinstance(action, KillTask) and getattr(tracked.engine.plan.task(run.taskrun(action.taskrun_id).taskId), "starts_execution", False):
+                await self._kill_subflow(key, tracked, run, action)
+            elif isinstance(action, KillTask):
                 taskrun = run.taskrun(action.taskrun_id)
                 await self.api.delete_pod(key[0], names.pod_name(key[1], taskrun.taskId, action.taskrun_id, action.attempt))
             elif isinstance(action, WakeAt):
@@ -287,6 +335,7 @@ class ExecutionController:
             final = execution.state.current
             await self.api.event(tracked.involved(), f"Execution{final.value.title()}", f"execution {execution.id} ended {final.value}", "Warning" if final.failed else "Normal")
             await self._collect_pods(key, run)
+            self._free_slot(tracked)
             tracked.done, tracked.run, tracked.engine = True, None, None
             if tracked.timer:
                 tracked.timer.cancel()
@@ -296,6 +345,7 @@ class ExecutionController:
         body = {"metadata": tracked.meta}
         manifest = pod_manifest(body, action, invocation, self.settings, tracked.engine.plan.task(action.task_id))
         if await self.api.create_pod(tracked.meta["namespace"], manifest):
+            self.metrics.pod_created(tracked.meta["namespace"])
             return
         # Adopted: made before a crash, it may have ended while no one watched; its end event
         # is then long gone, so judge it from the pod index now.
@@ -318,8 +368,18 @@ class ExecutionController:
             "current": execution.state.current.value,
             "progress": f"{index.terminal_count}/{len(index.by_id)}",
             "startDate": format_instant(execution.state.start_date),
-            "taskRuns": {i: run.taskrun(i).model_dump(mode="json", exclude_none=True) for i in result.changed},
+            "outputs": execution.outputs,  # None removes them (a restart)
+            "error": execution.error,
         }
+        # Finished task runs move to sealed chunks of status.archive in the same patch (status_archive.py).
+        delta = tracked.archive.update({i: run.taskrun(i).model_dump(mode="json", exclude_none=True) for i in result.changed})
+        status.update(delta.fragment())
+        if result.removed:
+            tracked.removed |= result.removed
+            status["removed"] = sorted(tracked.removed)
+            for taskrun_id in result.removed:
+                status["taskRuns"][taskrun_id] = None
+                tracked.archive.pending.pop(taskrun_id, None)
         if execution.state.current.terminal:
             seconds = (execution.state.end_date - execution.state.start_date).total_seconds()
             status["duration"] = format_duration(round(seconds, 3))
@@ -329,6 +389,24 @@ class ExecutionController:
         body = await self.api.patch_status("executions", *key, patch)
         tracked.step += 1
         tracked.resource_version = body["metadata"]["resourceVersion"]
+        tracked.archive.commit(delta)
+
+    def _collect_recorded(self, key: Key, run: ExecutionRun, changed: Iterable[str]) -> None:
+        """Delete, per the keep policy, the pods of attempts whose end the status now records."""
+        policy = self.settings.keep_finished_pods
+        doomed = []
+        for taskrun_id in changed:
+            taskrun = run.taskrun(taskrun_id)
+            attempt = _ended_attempt(taskrun)
+            if attempt is not None and policy != "Always" and (policy == "Never" or not taskrun.attempts[attempt].state.current.failed):
+                doomed.append(names.pod_name(key[1], taskrun.taskId, taskrun_id, attempt))
+        if doomed:
+            asyncio.get_running_loop().create_task(self._delete_pods(key[0], doomed))
+
+    async def _delete_pods(self, namespace: str, doomed: list[str]) -> None:
+        for outcome in await asyncio.gather(*(self.api.delete_pod(namespace, name) for name in doomed), return_exceptions=True):
+            if isinstance(outcome, Exception):  # left for _collect_pods at the end
+                log.warning("deleting a finished pod in %s failed: %s", namespace, outcome)
 
     async def _collect_pods(self, key: Key, run: ExecutionRun) -> None:
         """Delete finished pods per the keep policy, once the execution's status holds their results."""
@@ -352,6 +430,136 @@ class ExecutionController:
         delay = max((at - _now()).total_seconds(), 0)
         tracked.timer = asyncio.get_running_loop().call_later(delay, self.kick, key)
 
+    async def _start_replay(self, key: Key, tracked: Tracked, execution_id: str, ref: str | None, now: datetime) -> None:
+        """A new execution from another's status: what ran before the chosen task run is kept."""
+        from kflow.engine.restart import ReplayError, replay
+
+        source = tracked.spec["replay"]
+        try:
+            original = await self.api.get_execution(key[0], source["execution"])
+        except NotFound:
+            await self._fail_to_start(key, tracked, execution_id, ref, f"spec.replay.execution: no Execution {source['execution']!r} in namespace {key[0]!r}", now)
+            return
+        status = original.get("status") or {}
+        if not status.get("flow") or not State(status.get("current") or "CREATED").terminal:
+            await self._fail_to_start(key, tracked, execution_id, ref, f"spec.replay.execution: {source['execution']!r} has not ended; replay an ended execution", now)
+            return
+        engine = self._engine(status["flow"])
+        try:
+            execution = replay(engine, execution_from_status(status, engine.plan.order), source["taskRunId"], execution_id, now)
+        except ReplayError as err:
+            await self._fail_to_start(key, tracked, execution_id, ref, f"spec.replay.taskRunId: {err}", now)
+            return
+        execution.labels = {**execution.labels, **(tracked.spec.get("labels") or {})}
+        tracked.engine, tracked.run = engine, engine.load(execution)
+        tracked.archive = StatusArchive(self.settings.status_chunk_size)
+        tracked.status, tracked.step = None, 0
+        result = engine.start(tracked.run, now)
+        result.changed.update(tr.id for tr in execution.taskRunList)  # the copied task runs are new here
+        await self._apply(key, tracked, result, extra={"flow": status["flow"], "inputs": execution.inputs, "labels": execution.labels, "id": execution.id,
+                                                       "namespace": execution.namespace, "flowId": execution.flowId, "flowRevision": execution.flowRevision,
+                                                       "originalId": execution.originalId})
+        await self.api.event(tracked.involved(), "Started", f"execution {execution.id} replays {source['execution']} from task run {source['taskRunId']}")
+
+    # -- subflows: child Execution resources ------------------------------------------------------------
+    def _notify_parent(self, body: dict[str, Any]) -> None:
+        """A child Execution ended: its parent's Subflow attempt ended with it."""
+        outcome = child_outcome(body)
+        if outcome is None:
+            return
+        parent_key = (body["metadata"]["namespace"], parent_of(body)[0])
+        parent = self.tracked.get(parent_key)
+        if parent is not None and not parent.done:
+            parent.events.append(outcome)
+            self.kick(parent_key)
+
+    async def _start_subflow(self, key: Key, tracked: Tracked, action: StartSubflow) -> None:
+        flows = await self.api.list_flows(key[0])
+        flow_name = find_flow(flows, action.namespace, action.flow_id)
+        if flow_name is None:
+            reason = f"task {action.task_id!r}: no Flow of namespace {action.namespace!r} and id {action.flow_id!r} in Kubernetes namespace {key[0]!r}; apply it first"
+            tracked.events.append(AttemptEnded(action.taskrun_id, action.attempt, State.FAILED, reason=reason))
+            self.kick(key)
+            return
+        manifest = child_manifest(tracked.meta, action, flow_name)
+        await self.api.create_execution(key[0], manifest)  # False: made before a crash, adopted
+        if not action.wait:
+            tracked.events.append(AttemptEnded(action.taskrun_id, action.attempt, State.SUCCESS, {"executionId": manifest["metadata"]["name"]}))
+            self.kick(key)
+            return
+        try:  # it may have ended while no one watched
+            outcome = child_outcome(await self.api.get_execution(key[0], manifest["metadata"]["name"]))
+        except NotFound:
+            outcome = None
+        if outcome is not None:
+            tracked.events.append(outcome)
+            self.kick(key)
+
+    async def _observe_subflows(self, key: Key, tracked: Tracked) -> list[Event]:
+        """After a load: did a running Subflow's child end while we were away?"""
+        run, events = tracked.run, []
+        for taskrun_id in list(run.index.running_runnables):
+            taskrun = run.taskrun(taskrun_id)
+            task = tracked.engine.plan.task(taskrun.taskId)
+            if not getattr(task, "starts_execution", False) or taskrun.state.current != State.RUNNING:
+                continue
+            attempt = len(taskrun.attempts) - 1
+            name = child_name(key[1], task.id, subflow_execution_id(run.execution.id, taskrun_id, attempt))
+            try:
+                outcome = child_outcome(await self.api.get_execution(key[0], name))
+            except NotFound:
+                outcome = AttemptEnded(taskrun_id, attempt, State.FAILED, reason=f"its child execution {name} is gone (deleted?)")
+            if outcome is not None:
+                events.append(outcome)
+        return events
+
+    async def _kill_subflow(self, key: Key, tracked: Tracked, run: ExecutionRun, action: KillTask) -> None:
+        taskrun = run.taskrun(action.taskrun_id)
+        name = child_name(key[1], taskrun.taskId, subflow_execution_id(run.execution.id, action.taskrun_id, action.attempt))
+        try:
+            await self.api.patch_execution(key[0], name, {"spec": {"kill": True}})
+        except NotFound:
+            tracked.events.append(AttemptEnded(action.taskrun_id, action.attempt, State.KILLED))
+            self.kick(key)
+
+    # -- flow concurrency: limit, QUEUE / CANCEL / FAIL ----------------------------------------------
+    async def _take_slot(self, key: Key, tracked: Tracked, flow, ref: str, execution_id: str, now: datetime) -> bool:
+        """True when the execution may start now; else it is queued, cancelled or failed per the flow."""
+        limit = (flow.concurrency or {}).get("limit")
+        slot = (key[0], ref)
+        holders = self._slots.setdefault(slot, set())
+        if not limit or key in holders or len(holders) < int(limit):
+            holders.add(key)
+            tracked.slot = slot
+            self._queued.get(slot, {}).pop(key, None)
+            return True
+        behavior = str((flow.concurrency or {}).get("behavior") or "QUEUE").upper()
+        message = f"flow {flow.namespace}.{flow.id} already runs {len(holders)} execution(s), its concurrency limit"
+        if behavior == "QUEUE":
+            self._queued.setdefault(slot, {})[key] = None
+            if (tracked.status or {}).get("current") != State.QUEUED.value:
+                state = StateInfo.new(State.CREATED, now)
+                state.to(State.QUEUED, now)
+                patch = {"metadata": {"resourceVersion": tracked.resource_version},
+                         "status": {"id": execution_id, "flowId": flow.id, "state": state.model_dump(mode="json"), "current": "QUEUED", "progress": "0/0"}}
+                body = await self.api.patch_status("executions", *key, patch)
+                tracked.resource_version = body["metadata"]["resourceVersion"]
+                tracked.status = body.get("status") or {}
+                await self.api.event(tracked.involved(), "Queued", f"{message}; queued until one ends")
+            return False
+        await self._fail_to_start(key, tracked, execution_id, ref, f"{message}; behavior {behavior}", now,
+                                  State.CANCELLED if behavior == "CANCEL" else State.FAILED)
+        return False
+
+    def _free_slot(self, tracked: Tracked) -> None:
+        slot, tracked.slot = tracked.slot, None
+        if slot is None:
+            return
+        self._slots.get(slot, set()).discard((tracked.meta["namespace"], tracked.meta["name"]))
+        queued = self._queued.get(slot)
+        if queued:
+            self.kick(next(iter(queued)))  # the oldest waiting execution tries again
+
     def _engine(self, snapshot: dict[str, Any]) -> Engine:
         """One engine per distinct flow snapshot, shared by its executions."""
         digest = hashlib.sha256(json.dumps(snapshot, sort_keys=True).encode()).hexdigest()
@@ -365,6 +573,12 @@ class _StartError(Exception):
     pass
 
 
+def _wants(tracked: Tracked, what: str) -> bool:
+    """Has the user raised spec.restart / spec.resume past the value last acted on?"""
+    acted = tracked.restarted if what == "restart" else tracked.resumed
+    return int(tracked.spec.get(what) or 0) > acted
+
+
 def _meta(meta: dict[str, Any]) -> dict[str, Any]:
     return {k: meta.get(k) for k in ("name", "namespace", "uid")}
 
@@ -374,6 +588,16 @@ def _owner(pod: dict[str, Any]) -> Key | None:
     for ref in meta.get("ownerReferences") or []:
         if ref.get("kind") == "Execution" and ref.get("controller"):
             return meta.get("namespace"), ref.get("name")
+    return None
+
+
+def _ended_attempt(taskrun: TaskRun) -> int | None:
+    """The attempt that ended in the step that changed `taskrun`: the last, or the one before a retry just made."""
+    attempts = taskrun.attempts
+    if attempts and attempts[-1].state.current.terminal:
+        return len(attempts) - 1
+    if len(attempts) > 1 and attempts[-1].state.current == State.CREATED and attempts[-2].state.current.terminal:
+        return len(attempts) - 2
     return None
 
 

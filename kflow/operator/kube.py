@@ -63,6 +63,22 @@ class KubeApi:
     async def get_execution(self, namespace: str, name: str) -> dict[str, Any]:
         return await self._call(self.custom.get_namespaced_custom_object, GROUP, VERSION, namespace, "executions", name)
 
+    async def list_flows(self, namespace: str) -> list[dict[str, Any]]:
+        body = await self._call(self.custom.list_namespaced_custom_object, GROUP, VERSION, namespace, "flows")
+        return body.get("items") or []
+
+    async def create_execution(self, namespace: str, body: dict[str, Any]) -> bool:
+        """True when created, False when an Execution of that name exists (a trigger's repeat)."""
+        try:
+            await self._call(self.custom.create_namespaced_custom_object, GROUP, VERSION, namespace, "executions", body)
+            return True
+        except Conflict:
+            return False
+
+    async def patch_execution(self, namespace: str, name: str, patch: dict[str, Any]) -> dict[str, Any]:
+        """A JSON merge patch of an Execution's spec or metadata (a child's kill)."""
+        return await self._call(self.custom.patch_namespaced_custom_object, GROUP, VERSION, namespace, "executions", name, patch)
+
     async def patch_status(self, plural: str, namespace: str, name: str, patch: dict[str, Any]) -> dict[str, Any]:
         """A JSON merge patch of the status; `metadata.resourceVersion` in it makes it conditional."""
         return await self._call(self.custom.patch_namespaced_custom_object_status, GROUP, VERSION, namespace, plural, name, patch)

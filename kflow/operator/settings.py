@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -19,6 +19,12 @@ class OperatorSettings(BaseModel):
         default_factory=lambda: {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "512Mi"}}
     )
     keep_finished_pods: str = Field("OnFailure", description="Always, Never or OnFailure: which finished pods are kept.")
+    collect_finished_pods: Literal["AtEnd", "WhenRecorded"] = Field(
+        "AtEnd",
+        description="When the finished pods keep_finished_pods does not keep are deleted: at the end of the execution, "
+        "or as soon as the status records their attempt's end (loops of thousands of tasks: pods do not pile up).",
+    )
+    status_chunk_size: int = Field(100, ge=1, description="Finished task runs per sealed chunk of an Execution's status.archive.")
     namespaces: list[str] = Field(default_factory=list, description="Kubernetes namespaces watched; empty for all.")
     api_server: str | None = Field(None, description="API server URL given to pods that need one.")
     storage: StorageConfig | None = Field(None, description="Internal storage of task files (an S3 bucket on a cluster).")
@@ -29,6 +35,7 @@ class OperatorSettings(BaseModel):
     secrets_secret: str | None = Field(
         None, description="Secret, in each namespace where executions run, whose keys are what secret('NAME') reads."
     )
+    metrics_port: int = Field(8080, ge=0, le=65535, description="Port of the Prometheus metrics endpoint (/metrics on 0.0.0.0); 0 disables it.")
 
     @classmethod
     def from_env(cls) -> OperatorSettings:

@@ -64,6 +64,7 @@ class Operator:
             "KFLOW_IMAGE": "localhost/kflow:dev",
             "KFLOW_IMAGE_PULL_POLICY": "Never",
             "KFLOW_KEEP_FINISHED_PODS": "Always",
+            "KFLOW_METRICS_PORT": "0",  # operators of parallel tests share this host's ports
             **self.env,
         }
         self.proc = subprocess.Popen(

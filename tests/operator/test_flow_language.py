@@ -156,3 +156,24 @@ tasks:
     assert refused["status"]["current"] == "FAILED"
     assert "concurrency limit" in refused["status"]["error"]
     assert kflow.wait("f-1", timeout=60)["status"]["current"] == "SUCCESS"
+
+
+def test_replay_from_a_task_run_into_a_new_execution(kflow, operator):
+    kflow.apply_flow(f"""id: replayable
+namespace: t
+tasks:
+  - {{id: first, type: {RETURN}, format: "{{{{ execution.id }}}}"}}
+  - {{id: second, type: {RETURN}, format: "{{{{ outputs.first.value }}}} again"}}
+""")
+    kflow.execute("replayable", "rp-1")
+    original = kflow.wait("rp-1", timeout=300)
+    assert original["status"]["current"] == "SUCCESS"
+    second = by_task(original)["second"]
+    kflow.execute("replayable", "rp-2", replay={"execution": "rp-1", "taskRunId": second["id"]})
+    replayed = kflow.wait("rp-2", timeout=300)
+    assert replayed["status"]["current"] == "SUCCESS", replayed["status"].get("error")
+    assert replayed["status"]["originalId"] == original["status"]["id"]
+    runs = by_task(replayed)
+    assert runs["first"]["outputs"] == by_task(original)["first"]["outputs"]  # kept, not run again
+    assert runs["second"]["outputs"]["value"] == f"{original['status']['id']} again"
+    assert {p.metadata.labels["kflow.io/task"] for p in kflow.pods("rp-2")} <= {"second"}
