@@ -81,6 +81,7 @@ class ExecutionStatus(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    step: int | None = Field(None, description="Engine steps recorded so far: the operator tells its own writes from others' by it.")
     id: str | None = Field(None, description="The Kestra execution id.")
     namespace: str | None = Field(None, description="Kestra's (dotted) namespace of the flow.")
     flowId: str | None = None
