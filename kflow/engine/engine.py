@@ -153,7 +153,7 @@ class Engine:
             state = State.KILLED
         if event.children:
             self._record_children(run, taskrun, event.children, result, now)
-        if state == State.FAILED and getattr(task, "transmitFailed", True) is False:
+        if state == State.FAILED and task.starts_execution and not task.transmitFailed:
             state = State.SUCCESS  # a Subflow told not to pass its child's failure on
         attempt.state.to(state, now)
         attempt.reason = event.reason
@@ -374,7 +374,7 @@ class Engine:
             else:
                 index.set_state(taskrun, State.SKIPPED, now)
             return [parent_id]
-        if getattr(task, "pauses", False):
+        if task.pauses:
             index.set_state(taskrun, State.PAUSED, now)
             if run.execution.state.current == State.RUNNING:
                 run.execution.state.to(State.PAUSED, now)
@@ -411,7 +411,7 @@ class Engine:
         result.changed.add(taskrun.id)
         task = self.plan.task(taskrun.taskId)
         number = len(taskrun.attempts) - 1
-        if not getattr(task, "starts_execution", False):
+        if not task.starts_execution:
             result.actions.append(RunTask(taskrun.id, number, task.id, task.timeout_seconds()))
             return []
         from kflow.expr import ExpressionError, render_value
@@ -438,7 +438,7 @@ class Engine:
             state = State.SUCCESS
         run.index.set_state(taskrun, state, now)
         result.changed.add(taskrun.id)
-        if getattr(task, "pauses", False):
+        if task.pauses:
             self._unpause(run, result, now)
         dirty.append(taskrun.parentTaskRunId)
 

@@ -93,6 +93,9 @@ class Task(BaseModel):
     task_lists: ClassVar[tuple[str, ...]] = ()
     # Set when items of the task lists wrap a task under this key (Dag: {task, dependsOn}).
     wrapped_task_key: ClassVar[str | None] = None
+    # Resolved by the engine without a runner: it waits PAUSED (Pause) / starts an execution (Subflow).
+    pauses: ClassVar[bool] = False
+    starts_execution: ClassVar[bool] = False
     # Properties the runner must not render (the engine reads them, or they hold templates
     # rendered later on purpose).
     unrendered: ClassVar[frozenset[str]] = frozenset(

@@ -312,7 +312,7 @@ class ExecutionController:
                 self._collect_recorded(key, run, result.changed)
         self.metrics.step(key[0], tracked.engine, run, result)  # after the write: a conflict recomputes the step
         for action in result.actions:
-            if isinstance(action, KillTask) and getattr(tracked.engine.plan.task(run.taskrun(action.taskrun_id).taskId), "starts_execution", False):
+            if isinstance(action, KillTask) and tracked.engine.plan.task(run.taskrun(action.taskrun_id).taskId).starts_execution:
                 await self._kill_subflow(key, tracked, run, action)
             elif isinstance(action, KillTask):
                 taskrun = run.taskrun(action.taskrun_id)
@@ -501,7 +501,7 @@ class ExecutionController:
         for taskrun_id in list(run.index.running_runnables):
             taskrun = run.taskrun(taskrun_id)
             task = tracked.engine.plan.task(taskrun.taskId)
-            if not getattr(task, "starts_execution", False) or taskrun.state.current != State.RUNNING:
+            if not task.starts_execution or taskrun.state.current != State.RUNNING:
                 continue
             attempt = len(taskrun.attempts) - 1
             name = child_name(key[1], task.id, subflow_execution_id(run.execution.id, taskrun_id, attempt))
