@@ -271,7 +271,12 @@ class Engine:
                 earliest = due if earliest is None else min(earliest, due)
                 continue
             taskrun = index.by_id[retrying_id]
-            dirty.extend(self._start_attempt(run, taskrun, taskrun.attempts[-1], result, now))
+            if self.plan.task(taskrun.taskId).flowable:
+                from kflow.engine.restart import retry_flowable
+
+                dirty.extend(retry_flowable(self, run, taskrun, result, now))
+            else:
+                dirty.extend(self._start_attempt(run, taskrun, taskrun.attempts[-1], result, now))
         if earliest is not None:
             result.actions.append(WakeAt(earliest))
 
@@ -295,7 +300,7 @@ class Engine:
                 return []
         else:
             taskrun = index.by_id[parent_id]
-            if taskrun.state.current.terminal:
+            if taskrun.state.current.terminal or taskrun.state.current == State.RETRYING:
                 return []
             flowable = self.plan.task(taskrun.taskId)
         services = _Services(self, run, result)
@@ -326,8 +331,26 @@ class Engine:
             result.execution_changed = True
             result.actions.append(ExecutionEnded(state))
             return follow
+        if state.failed and not stopping and flowable.retry is not None and self._retry_later(run, taskrun, flowable, result, now):
+            return follow
         self._finish(run, taskrun, flowable, state, result, follow, now)
         return follow
+
+    def _retry_later(self, run: ExecutionRun, taskrun: TaskRun, flowable: Task, result: StepResult, now: datetime) -> bool:
+        """A failed flowable with `retry`: its failed task runs will run again (RETRYING until due)."""
+        done = 1 + sum(1 for a in taskrun.attempts if a.state.current == State.FAILED)  # this try and the failed ones
+        first = taskrun.state.start_date or now
+        due = next_attempt_at(flowable.retry, done, first, now, taskrun.id)
+        if due is None:
+            return False
+        ended = Attempt(state=StateInfo.new(State.RUNNING, taskrun.state.date_of(State.RUNNING) or first))
+        ended.state.to(State.FAILED, now)
+        taskrun.attempts.append(ended)
+        taskrun.attempts.append(Attempt(state=StateInfo.new(State.CREATED, now), notBefore=due))
+        run.index.set_state(taskrun, State.RETRYING, now)
+        result.changed.add(taskrun.id)
+        result.actions.append(WakeAt(due))
+        return True
 
     def _flow_outputs(self, run: ExecutionRun, state: State) -> State:
         """Kestra renders the flow's `outputs` once the execution succeeded; a bad one fails it."""

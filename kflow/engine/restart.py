@@ -40,7 +40,39 @@ def restart(engine: Engine, run: ExecutionRun, result: StepResult, now: datetime
     execution.error = None
     execution.outputs = None
     result.execution_changed = True
-    for taskrun in list(execution.taskRunList):
+    dirty.extend(_reopen(engine, run, list(execution.taskRunList), result, now))
+    dirty.append(None)
+    return dirty
+
+
+def retry_flowable(engine: Engine, run: ExecutionRun, flowable: TaskRun, result: StepResult, now: datetime) -> list:
+    """A flowable's retry is due: the failed task runs under it run again, as a restart would."""
+    index = run.index
+    flowable.attempts[-1].state.to(State.RUNNING, now)
+    index.set_state(flowable, State.RUNNING, now)
+    result.changed.add(flowable.id)
+    run.memo.pop(flowable.id, None)
+    below = _descendants(run, flowable)
+    for taskrun in below:
+        if taskrun.id in index.by_id and engine.plan.places[taskrun.taskId].branch == "errors":
+            _drop(run, taskrun, result)
+    return [*_reopen(engine, run, [tr for tr in below if tr.id in index.by_id], result, now), flowable.id]
+
+
+def _descendants(run: ExecutionRun, taskrun: TaskRun) -> list[TaskRun]:
+    out, stack = [], [taskrun.id]
+    while stack:
+        for stats in run.index.branches.get(stack.pop(), {}).values():
+            for child_id in stats.ids:
+                out.append(run.index.by_id[child_id])
+                stack.append(child_id)
+    return out
+
+
+def _reopen(engine: Engine, run: ExecutionRun, taskruns: list[TaskRun], result: StepResult, now: datetime) -> list:
+    """New attempts for the failed runnables among `taskruns`; their failed flowables run again."""
+    index, dirty = run.index, []
+    for taskrun in taskruns:
         if not taskrun.state.current.failed:
             continue
         task = engine.plan.task(taskrun.taskId)
@@ -53,7 +85,6 @@ def restart(engine: Engine, run: ExecutionRun, result: StepResult, now: datetime
             index.set_state(taskrun, State.RESTARTED, now)
             dirty.extend(engine._start_attempt(run, taskrun, taskrun.attempts[-1], result, now))
         result.changed.add(taskrun.id)
-    dirty.append(None)
     return dirty
 
 

@@ -481,3 +481,37 @@ def test_a_flowable_past_its_timeout_kills_what_runs_under_it_and_fails():
     assert next(tr for tr in run.execution.taskRunList if tr.taskId == "slow").state.current == K
     assert "never" not in {tr.taskId for tr in run.execution.taskRunList}
     assert run.execution.state.current == F
+
+
+def test_retry_on_a_flowable_reruns_its_failed_task_runs_after_the_interval():
+    text = flow(f"""
+  - id: seq
+    type: {CORE}.Sequential
+    retry: {{type: constant, interval: PT30S, maxAttempt: 2}}
+    tasks:
+      - {{id: ok, type: {RETURN}, format: x}}
+      - {{id: flaky, type: {RETURN}, format: x}}
+    errors:
+      - {{id: handler, type: {RETURN}, format: x}}
+""")
+    trace = simulate(text, {"flaky": [F, S]})
+    assert trace.started() == ["ok", "flaky", "handler", "flaky"]
+    assert trace.execution.state.current == S
+    seq = runs(trace, "seq")[0]
+    assert [a.state.current for a in seq.attempts] == [F, State.RUNNING]
+    assert not runs(trace, "handler")  # the errors run of the failed try is dropped
+    flaky_starts = [e[4] for e in trace.events if e[0] == "start" and e[1] == "flaky"]
+    assert len(flaky_starts) == 2
+
+
+def test_retry_on_a_flowable_gives_up_after_its_attempts():
+    text = flow(f"""
+  - id: seq
+    type: {CORE}.Sequential
+    retry: {{type: constant, interval: PT1S, maxAttempt: 3}}
+    tasks:
+      - {{id: bad, type: {RETURN}, format: x}}
+""")
+    trace = simulate(text, {"bad": F})
+    assert trace.started() == ["bad"] * 3
+    assert trace.state("seq") == F
