@@ -62,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
         view = LiveView()
     try:
         catalog = FlowCatalog([Path(args.flow).resolve().parent, *map(Path, args.flows)])
-        execution = LocalExecutor(flow, view, storage=storage, catalog=catalog).run(
+        executor = LocalExecutor(flow, view, storage=storage, catalog=catalog)
+        _resume_on_signal(executor)
+        execution = executor.run(
             RunOptions(inputs=inputs, labels=labels, execution_id=execution_id)
         )
     finally:
@@ -79,6 +81,20 @@ def run(args: argparse.Namespace) -> int:
     else:
         summary(execution, sys.stdout)
     return 0 if execution.state.current == State.SUCCESS else 1
+
+
+def _resume_on_signal(executor) -> None:
+    """A Pause without a duration waits for SIGUSR1 (`kill -USR1 <pid>`), or Enter on a terminal."""
+    import signal
+    import threading
+
+    signal.signal(signal.SIGUSR1, lambda *_: executor.request_resume())
+    if sys.stdin is not None and sys.stdin.isatty():
+        def read_lines() -> None:
+            for _ in sys.stdin:
+                executor.request_resume()
+
+        threading.Thread(target=read_lines, name="resume-on-enter", daemon=True).start()
 
 
 def storage_config():

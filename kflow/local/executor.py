@@ -17,6 +17,7 @@ from kflow.engine import (
     ExecutionEnded,
     KillRequested,
     KillTask,
+    ResumeRequested,
     RunTask,
     StartSubflow,
     WakeAt,
@@ -57,9 +58,14 @@ class LocalExecutor:
         # Every runner is told where internal storage is (default: KFLOW_STORAGE, else ~/.kflow/storage).
         self.storage = storage or StorageConfig.from_env().resolved()
         self._kill = threading.Event()
+        self._resume = threading.Event()
 
     def request_kill(self) -> None:
         self._kill.set()
+
+    def request_resume(self) -> None:
+        """Resume the PAUSED tasks (kflow run: Enter on the terminal, or SIGUSR1)."""
+        self._resume.set()
 
     def run(self, options: RunOptions) -> Execution:
         """Run the flow to its end; Ctrl-C kills it (running tasks are stopped, state KILLED)."""
@@ -82,6 +88,9 @@ class LocalExecutor:
                 if self._kill.is_set() and not run.killing:
                     events.append(KillRequested())
                     self._kill.clear()
+                if self._resume.is_set():
+                    events.append(ResumeRequested())
+                    self._resume.clear()
                 now = _now()
                 if wake is not None and wake <= now:
                     wake = None
@@ -119,7 +128,7 @@ class LocalExecutor:
             try:
                 item = processes.events.get(timeout=timeout)
             except queue.Empty:
-                if self._kill.is_set() or (wake is not None and wake <= _now()):
+                if self._kill.is_set() or self._resume.is_set() or (wake is not None and wake <= _now()):
                     return events
                 continue
             self._take(item, events)

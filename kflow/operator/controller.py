@@ -118,7 +118,7 @@ class ExecutionController:
         tracked.resumed = max(tracked.resumed, status.get("resumed") or 0)
         if tracked.done and _wants(tracked, "restart"):  # reopen from the final status
             tracked.run, tracked.status, tracked.step, tracked.done = None, status, -1, False
-        if tracked.done and not tracked.spec.get("kill"):
+        if tracked.done:  # ended: only a restart (above) wakes it
             return
         self.kick(key)
 
@@ -177,7 +177,7 @@ class ExecutionController:
     # -- one reconcile ------------------------------------------------------------------------------
     async def reconcile(self, key: Key) -> None:
         tracked = self.tracked.get(key)
-        if tracked is None or tracked.done and not tracked.spec.get("kill"):
+        if tracked is None or tracked.done:
             return
         now = _now()
         if tracked.run is None:

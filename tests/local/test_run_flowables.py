@@ -28,3 +28,30 @@ def test_subflow_runs_the_child_flow_found_next_to_the_parent():
     assert by_task["call_child"]["outputs"]["state"] == "SUCCESS"
     assert by_task["call_child"]["outputs"]["outputs"] == {"greeting": "hello subflow-parent"}
     assert by_task["use_output"]["outputs"]["value"] == "child said: hello subflow-parent"
+
+
+def test_a_paused_local_run_resumes_on_sigusr1(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    flow = tmp_path / "gate.yaml"
+    flow.write_text("""id: gate
+namespace: t
+tasks:
+  - {id: approve, type: io.kestra.plugin.core.flow.Pause}
+  - {id: after, type: io.kestra.plugin.core.debug.Return, format: resumed}
+""")
+    proc = subprocess.Popen([sys.executable, "-m", "kflow", "run", str(flow), "--plain", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = ""
+    for line in proc.stderr:  # plain progress lines, until the pause shows
+        seen += line
+        if "PAUSED" in line:
+            break
+    assert "PAUSED" in seen, seen
+    proc.send_signal(signal.SIGUSR1)
+    out, _ = proc.communicate(timeout=60)
+    import json
+    execution = json.loads(out)
+    assert proc.returncode == 0
+    assert {tr["taskId"]: tr["state"]["current"] for tr in execution["taskRunList"]} == {"approve": "SUCCESS", "after": "SUCCESS"}

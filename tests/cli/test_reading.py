@@ -1,0 +1,47 @@
+"""Pure helpers of the CLI: Flow names from flow ids, task trees and durations from a status."""
+
+from __future__ import annotations
+
+from kflow.cli.executions import human_duration, span, tree
+from kflow.cli.kube import resource_name
+from kflow.cli.logs import attempts
+
+
+def test_resource_names_are_dns_1123_and_stable_for_dns_ids():
+    assert resource_name("sample-parallel-task") == "sample-parallel-task"
+    assert resource_name("My_Flow.v2") == "my-flow-v2"
+    assert resource_name("_x_") == "x"
+    assert len(resource_name("a" * 300)) == 253
+
+
+def _run(id_, task, start, parent=None, value=None, state="SUCCESS", attempts=1):
+    histories = [{"state": "CREATED", "date": start}, {"state": "RUNNING", "date": start}, {"state": state, "date": start[:-3] + "9Z"}]
+    return {"id": id_, "taskId": task, "parentTaskRunId": parent, "value": value,
+            "state": {"current": state, "histories": histories},
+            "attempts": [{"state": {"current": state, "histories": histories}} for _ in range(attempts)]}
+
+
+def test_tree_puts_children_under_parents_in_flow_order():
+    status = {
+        "flow": {"tasks": [{"id": "par", "type": "io.kestra.plugin.core.flow.Parallel", "tasks": [
+            {"id": "b", "type": "io.kestra.plugin.core.log.Log", "message": "x"},
+            {"id": "a", "type": "io.kestra.plugin.core.log.Log", "message": "x"}]}]},
+        "taskRuns": {
+            "3": _run("3", "a", "2024-01-01T00:00:01Z", parent="1"),
+            "2": _run("2", "b", "2024-01-01T00:00:01Z", parent="1", attempts=2),
+            "1": _run("1", "par", "2024-01-01T00:00:00Z"),
+        },
+    }
+    assert [(depth, run["taskId"]) for depth, run in tree(status)] == [(0, "par"), (1, "b"), (1, "a")]
+    # Logs: runnable tasks only (no Parallel), each attempt, retries marked.
+    assert [ref.prefix for ref in attempts(status)] == ["[b]", "[b #1]", "[a]"]
+    assert [ref.prefix for ref in attempts(status, "a")] == ["[a]"]
+
+
+def test_durations():
+    state = {"current": "SUCCESS", "histories": [
+        {"state": "CREATED", "date": "2024-01-01T00:00:00Z"}, {"state": "RUNNING", "date": "2024-01-01T00:00:02Z"},
+        {"state": "SUCCESS", "date": "2024-01-01T00:01:05.500Z"}]}
+    assert span(state) == 63.5
+    assert human_duration(63.5) == "1m03s" and human_duration(2.25) == "2.2s" and human_duration(None) == "-"
+    assert human_duration(3 * 3600 + 120) == "3h02m"
