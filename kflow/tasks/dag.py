@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, model_validat
 
 from kflow.engine.node import ChildSpec, Node, errors_next, resolve_with_errors
 from kflow.execution import State
-from kflow.flow.task import FlowableTask, Task, TaskList
+from kflow.flow.task import FlowableTask, Task
 
 _DONE = {State.SUCCESS, State.WARNING, State.SKIPPED}
 

@@ -95,25 +95,7 @@ class _ScriptTask(RunnableTask):
         return result
 
     def _write_input_files(self, ctx: RunContext, workdir: Path) -> None:
-        files = self.inputFiles
-        if isinstance(files, str):
-            try:
-                files = json.loads(files)
-            except ValueError:
-                raise TaskFailure("inputFiles is a string but not a JSON map of name to content") from None
-            if not isinstance(files, dict):
-                raise TaskFailure("inputFiles must be a map of file name to content")
-        for name, content in (files or {}).items():
-            target = _inside(workdir, name, "inputFiles")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            content = "" if content is None else str(content)
-            if content.strip().startswith("kestra://") and "\n" not in content.strip():
-                try:
-                    ctx.fetch(content.strip(), target)
-                except Exception as err:  # noqa: BLE001 - name the file and the cause
-                    raise TaskFailure(f"inputFiles[{name!r}]: {err}") from None
-            else:
-                target.write_text(content, encoding="utf-8")
+        write_input_files(ctx, workdir, self.inputFiles)
 
     def _environment(self, workdir: Path, output_dir: Path) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(_HIDDEN_ENV)}
@@ -249,3 +231,25 @@ class ShellScript(_ScriptFile):
 
 class ShellCommands(_Commands):
     """Runs `commands` with the interpreter (a shell)."""
+
+
+def write_input_files(ctx: RunContext, workdir: Path, files: Any) -> None:
+    """Kestra's `inputFiles`: a map (or its JSON) of name to content or to a kestra:// URI to fetch."""
+    if isinstance(files, str):
+        try:
+            files = json.loads(files)
+        except ValueError:
+            raise TaskFailure("inputFiles is a string but not a JSON map of name to content") from None
+    if not isinstance(files, (dict, type(None))):
+        raise TaskFailure("inputFiles must be a map of file name to content")
+    for name, content in (files or {}).items():
+        target = _inside(workdir, name, "inputFiles")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        content = "" if content is None else str(content)
+        if content.strip().startswith("kestra://") and "\n" not in content.strip():
+            try:
+                ctx.fetch(content.strip(), target)
+            except Exception as err:  # noqa: BLE001 - name the file and the cause
+                raise TaskFailure(f"inputFiles[{name!r}]: {err}") from None
+        else:
+            target.write_text(content, encoding="utf-8")

@@ -26,7 +26,6 @@ cluster). Its runner runs the children here, in order, and reports how each ende
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -187,25 +186,9 @@ class WorkingDirectory(RunnableTask):
 
     # -- files of the whole group ----------------------------------------------------------
     def _write_input_files(self, ctx: RunContext, workdir: Path) -> None:
-        files = self.inputFiles
-        if isinstance(files, str):
-            try:
-                files = json.loads(files)
-            except ValueError:
-                raise TaskFailure("inputFiles is a string but not a JSON map of name to content") from None
-        if not isinstance(files, (dict, type(None))):
-            raise TaskFailure("inputFiles must be a map of file name to content")
-        for name, content in (files or {}).items():
-            target = _inside(workdir, name, "inputFiles")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            text = "" if content is None else str(content)
-            if text.strip().startswith("kestra://") and "\n" not in text.strip():
-                try:
-                    ctx.fetch(text.strip(), target)
-                except Exception as err:  # noqa: BLE001 - name the file and the cause
-                    raise TaskFailure(f"inputFiles[{name!r}]: {err}") from None
-            else:
-                target.write_text(text, encoding="utf-8")
+        from kflow.tasks.scripts import write_input_files
+
+        write_input_files(ctx, workdir, self.inputFiles)
 
     def _store_output_files(self, ctx: RunContext, workdir: Path) -> dict[str, str]:
         stored: dict[str, str] = {}
@@ -243,13 +226,6 @@ def _final_state(state: str, child: Task) -> str:
     if state == "WARNING" and child.allowWarning:
         state = "SUCCESS"
     return state
-
-
-def _inside(root: Path, name: str, what: str) -> Path:
-    target = (root / name).resolve()
-    if root.resolve() not in target.parents:
-        raise TaskFailure(f"{what}: {name!r} is not a path inside the working directory")
-    return target
 
 
 def _now() -> datetime:
