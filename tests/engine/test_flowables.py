@@ -42,20 +42,10 @@ SWITCH = flow(f"""
 
 
 def run_with_inputs(text: str, inputs: dict, outcomes: dict | None = None):
-    """Like simulate(), with inputs: a small driver of its own (every attempt succeeds)."""
+    """Like simulate(), with inputs; every attempt ends as `outcomes` says (default SUCCESS)."""
     engine = Engine(load_flow(text))
     run = engine.load(engine.new_execution("e", inputs, T0))
-    result = engine.start(run, T0)
-    now = T0
-    started = []
-    for _ in range(10_000):
-        if run.execution.state.current.terminal:
-            break
-        starts = [a for a in result.actions if isinstance(a, RunTask)]
-        started += [a.task_id for a in starts]
-        now += timedelta(seconds=1)
-        events = [AttemptEnded(a.taskrun_id, a.attempt, (outcomes or {}).get(a.task_id, S), {"value": a.task_id}) for a in starts]
-        result = engine.step(run, events, now)
+    started = drive(engine, run, engine.start(run, T0), T0, lambda task_id: (outcomes or {}).get(task_id, S))
     return run.execution, started
 
 
