@@ -24,7 +24,7 @@ class OperatorSettings(BaseModel):
         description="When the finished pods keep_finished_pods does not keep are deleted: at the end of the execution, "
         "or as soon as the status records their attempt's end (loops of thousands of tasks: pods do not pile up).",
     )
-    status_chunk_size: int = Field(100, ge=1, description="Finished task runs per sealed chunk of an Execution's status.archive.")
+    status_chunk_size: int = Field(50, ge=1, description="Finished task runs per sealed chunk of an Execution's status.archive.")
     namespaces: list[str] = Field(default_factory=list, description="Kubernetes namespaces watched; empty for all.")
     api_server: str | None = Field(None, description="API server URL given to pods that need one.")
     storage: StorageConfig | None = Field(None, description="Internal storage of task files (an S3 bucket on a cluster).")

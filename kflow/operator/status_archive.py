@@ -4,11 +4,11 @@ An Execution is stored whole in etcd (about 1.5 MiB at most) and every status wr
 whole to every watcher, so a loop of thousands of task runs cannot keep them all as plain
 JSON. Live task runs, and fewer than `chunk_size` finished ones, stay in `status.taskRuns`
 (readable with kubectl); once `chunk_size` finished ones gather, they are sealed into
-`status.archive["<n>"]`: base64 of gzip of their JSON list. A run is sealed only after a write
-showed it finished in `taskRuns`, so a watcher of the object sees every transition. A chunk is written once, by the
-same merge patch that sets those task runs to null in `taskRuns`, so each write only ADDS a
-key (append-only: O(change), amortized), and no state exists in which a task run is in
-neither place: a crash between writes loses nothing.
+`status.archive["<n>"]`: base64 of gzip of their JSON list. A run is sealed only after a
+write showed it finished in `taskRuns`, so a watcher of the object sees every transition.
+A chunk is written once, by the same merge patch that sets those task runs to null in
+`taskRuns`, so each write only ADDS a key (append-only: O(change), amortized), and no state
+exists in which a task run is in neither place: a crash between writes loses nothing.
 
 Reading: chunks in key order, later ones winning, then `taskRuns` on top (a task run changed
 after it was archived, by a restart, is written to `taskRuns` again and wins).
@@ -25,7 +25,7 @@ from typing import Any, Mapping
 
 from kflow.execution import TERMINAL_STATES
 
-CHUNK_SIZE = 500
+CHUNK_SIZE = 50  # small: finished runs wait in plain JSON until a chunk's worth has gathered
 _TERMINAL = frozenset(state.value for state in TERMINAL_STATES)
 
 
