@@ -10,6 +10,10 @@ A chunk is written once, by the same merge patch that sets those task runs to nu
 `taskRuns`, so each write only ADDS a key (append-only: O(change), amortized), and no state
 exists in which a task run is in neither place: a crash between writes loses nothing.
 
+One exception keeps a single write bounded: a step that changes more than `BURST` task runs
+(a loop whose iterations end without pods, hundreds at once) seals its new finished runs into
+chunks in that same write, unseen in `taskRuns`.
+
 Reading: chunks in key order, later ones winning, then `taskRuns` on top (a task run changed
 after it was archived, by a restart, is written to `taskRuns` again and wins).
 """
@@ -26,6 +30,7 @@ from typing import Any, Mapping
 from kflow.execution import TERMINAL_STATES
 
 CHUNK_SIZE = 50  # small: finished runs wait in plain JSON until a chunk's worth has gathered
+BURST = 200  # changed task runs in one step beyond which its finished ones are sealed at once
 _TERMINAL = frozenset(state.value for state in TERMINAL_STATES)
 
 
@@ -137,6 +142,15 @@ class StatusArchive:
                 if len(batch) == self.chunk_size:
                     archive[str(self.next_key + len(archive))] = encode_chunk(batch)
                     batch = []
+        if len(changed) > BURST:  # a burst: as plain JSON this one patch could pass the size limit
+            fresh = [(i, tr) for i, tr in terminal.items() if i not in self.pending]
+            whole = len(fresh) - len(fresh) % self.chunk_size
+            for start in range(0, whole, self.chunk_size):
+                batch = fresh[start : start + self.chunk_size]
+                archive[str(self.next_key + len(archive))] = encode_chunk([tr for _, tr in batch])
+                for taskrun_id, _ in batch:
+                    del taskruns[taskrun_id]
+                    del terminal[taskrun_id]
         return StatusDelta(taskruns, archive, terminal, leaving, sealed)
 
     def commit(self, delta: StatusDelta) -> None:

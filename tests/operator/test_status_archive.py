@@ -307,3 +307,21 @@ def test_ended_attempt_is_the_one_whose_pod_may_go():
 def test_status_model_accepts_the_archive():
     status = ExecutionStatus.model_validate({"taskRuns": {}, "archive": {"0": encode_chunk([])}})
     assert status.archive == {"0": encode_chunk([])}
+
+
+def test_a_burst_of_finished_task_runs_is_sealed_in_the_same_write():
+    from kflow.operator.status_archive import BURST
+
+    archive = StatusArchive(50)
+    changed = {}
+    for i in range(BURST * 3 + 7):
+        changed[f"r{i}"] = {"id": f"r{i}", "taskId": "pick", "state": {"current": "SUCCESS", "histories": [{"state": "SUCCESS", "date": "2026-03-01T12:00:00Z"}]}}
+    changed["live"] = {"id": "live", "taskId": "work", "state": {"current": "RUNNING", "histories": [{"state": "RUNNING", "date": "2026-03-01T12:00:00Z"}]}}
+    delta = archive.update(changed)
+    fragment = delta.fragment()
+    assert len(fragment["archive"]) == (BURST * 3 + 7) // 50
+    assert len(fragment["taskRuns"]) == (BURST * 3 + 7) % 50 + 1  # the rest, and the live one, stay readable
+    assert set(taskruns_by_id({**fragment})) == set(changed)
+    archive.commit(delta)
+    assert archive.next_key == len(fragment["archive"]) and len(archive.pending) == (BURST * 3 + 7) % 50
+    assert len(json.dumps(fragment)) < 20 * len(changed)  # compressed, not 600 bytes a run
