@@ -101,6 +101,10 @@ class ExecutionController:
             tracked = self.tracked.pop(key, None)
             if tracked and tracked.timer:
                 tracked.timer.cancel()
+            for queued in self._queued.values():
+                queued.pop(key, None)
+            if tracked:
+                self._free_slot(tracked)
             return
         status = body.get("status") or {}
         self._notify_parent(body)
@@ -271,6 +275,9 @@ class ExecutionController:
             execution.inputs.setdefault(declared.id, None)
         tracked.engine = engine
         tracked.run = engine.load(execution)
+        if (engine.flow.concurrency or {}).get("limit") and tracked.slot is None:  # a running one holds its slot again
+            tracked.slot = (tracked.meta["namespace"], (tracked.spec.get("flowRef") or {}).get("name"))
+            self._slots.setdefault(tracked.slot, set()).add((tracked.meta["namespace"], tracked.meta["name"]))
         tracked.archive = StatusArchive.from_status(status, self.settings.status_chunk_size)
         return True
 
@@ -558,7 +565,7 @@ class ExecutionController:
         self._slots.get(slot, set()).discard((tracked.meta["namespace"], tracked.meta["name"]))
         queued = self._queued.get(slot)
         if queued:
-            self.kick(next(iter(queued)))  # the oldest waiting execution tries again
+            self.kick(next(iter(queued)))  # the oldest waiting execution tries again (it takes the slot or waits on)
 
     def _engine(self, snapshot: dict[str, Any]) -> Engine:
         """One engine per distinct flow snapshot, shared by its executions."""
