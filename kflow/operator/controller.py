@@ -295,6 +295,8 @@ class ExecutionController:
             attempt = len(taskrun.attempts) - 1
             if taskrun.state.current != State.RUNNING:
                 continue  # waiting for a retry: the engine's timer side
+            if tracked.engine.plan.task(taskrun.taskId).starts_execution:
+                continue  # a Subflow has a child Execution, no pod: _observe_subflows
             pod = pods.get((taskrun_id, attempt))
             if pod is None:
                 events.append(AttemptEnded(taskrun_id, attempt, State.FAILED, reason="the task's pod is gone (deleted while the operator was away)"))
@@ -481,10 +483,9 @@ class ExecutionController:
             self.kick(parent_key)
 
     async def _start_subflow(self, key: Key, tracked: Tracked, action: StartSubflow) -> None:
-        flows = await self.api.list_flows(key[0])
-        flow_name = find_flow(flows, action.namespace, action.flow_id)
+        flow_name = find_flow(await self.api.list_flows(key[0]), action.namespace, action.flow_id)
         if flow_name is None:
-            reason = f"task {action.task_id!r}: no Flow of namespace {action.namespace!r} and id {action.flow_id!r} in Kubernetes namespace {key[0]!r}; apply it first"
+            reason = _no_flow(action.task_id, action.namespace, action.flow_id, key[0])
             tracked.events.append(AttemptEnded(action.taskrun_id, action.attempt, State.FAILED, reason=reason))
             self.kick(key)
             return
@@ -514,8 +515,11 @@ class ExecutionController:
             name = child_name(key[1], task.id, subflow_execution_id(run.execution.id, taskrun_id, attempt))
             try:
                 outcome = child_outcome(await self.api.get_execution(key[0], name))
-            except NotFound:
-                outcome = AttemptEnded(taskrun_id, attempt, State.FAILED, reason=f"its child execution {name} is gone (deleted?)")
+            except NotFound:  # never made (its flow is missing), or deleted since
+                reason = f"its child execution {name} is gone (deleted?)"
+                if find_flow(await self.api.list_flows(key[0]), task.namespace, task.flowId) is None:
+                    reason = _no_flow(task.id, task.namespace, task.flowId, key[0])
+                outcome = AttemptEnded(taskrun_id, attempt, State.FAILED, reason=reason)
             if outcome is not None:
                 events.append(outcome)
         return events
@@ -578,6 +582,11 @@ class ExecutionController:
 
 class _StartError(Exception):
     pass
+
+
+def _no_flow(task_id: str, namespace: str, flow_id: str, k8s_namespace: str) -> str:
+    return (f"task {task_id!r}: no Flow of namespace {namespace!r} and id {flow_id!r} in Kubernetes namespace "
+            f"{k8s_namespace!r}; apply it first")
 
 
 def _wants(tracked: Tracked, what: str) -> bool:

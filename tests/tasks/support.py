@@ -7,6 +7,11 @@ def runs(execution: dict) -> dict[str, dict]:
     return {tr["taskId"]: tr for tr in execution["taskRunList"]}
 
 
+def task_files(storage_dir) -> list:
+    """Files tasks left in storage: each attempt's log (`.../logs/attempt-N.log`) aside."""
+    return [p for p in storage_dir.rglob("*") if p.is_file() and p.parent.name != "logs"]
+
+
 def reason(taskrun: dict) -> str:
     """The last attempt's reason (why it failed)."""
     return (taskrun.get("attempts") or [{}])[-1].get("reason") or ""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tests.servers.fixtures import ROOT
 from tests.servers.http_server import expected_digest, reddit_json
-from tests.tasks.support import reason, run_measured, runs
+from tests.tasks.support import reason, run_measured, runs, task_files
 
 FLOW = """
 id: http
@@ -32,7 +32,7 @@ def flow(uri: str, type: str = "io.kestra.plugin.core.http.Download", extra: str
 
 
 def stored_files(storage_dir: Path) -> list[Path]:
-    return [p for p in storage_dir.rglob("*") if p.is_file()]
+    return task_files(storage_dir)
 
 
 def test_download_outputs(run_flow, http_server, storage_dir):
@@ -112,7 +112,7 @@ def test_killed_download_leaves_nothing_in_storage(run_flow, http_server, storag
     """A task timeout kills the runner mid-download: no file, not even a partial one, stays."""
     execution, _ = run_flow(flow(http_server.url(f"/bytes/{GIB}"), extra="    timeout: PT2S"), expect=1)
     assert "timed out" in reason(runs(execution)["fetch"])
-    assert [p for p in storage_dir.rglob("*") if p.is_file()] == []
+    assert task_files(storage_dir) == []
 
 
 def test_connection_refused_fails_naming_the_url(run_flow):

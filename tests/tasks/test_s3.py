@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.servers.fixtures import GUIDE_ACCESS_KEY, GUIDE_BUCKET, GUIDE_REGION, GUIDE_SECRET_KEY
 from tests.servers.http_server import reddit_json
-from tests.tasks.support import reason, runs
+from tests.tasks.support import reason, runs, task_files
 
 CONNECTION = f"""    accessKeyId: {GUIDE_ACCESS_KEY}
     secretKeyId: {{secret}}
@@ -122,7 +122,7 @@ tasks:
     message = reason(runs(execution)["download"])
     assert f"bucket '{GUIDE_BUCKET}'" in message and "key 'does/not/exist.json'" in message
     assert "NoSuchKey" in message, message
-    assert [p for p in storage_dir.rglob("*") if p.is_file()] == []
+    assert task_files(storage_dir) == []
 
 
 def test_upload_of_a_missing_kestra_uri_fails_naming_it(run_flow, s3_server):
