@@ -40,14 +40,11 @@ def _taskrun(parent: str, i: int, created: datetime, ended: datetime | None) -> 
     return run
 
 
-def run(n: int, concurrency: int = 100, chunk_size: int = CHUNK_SIZE) -> dict:
+def steps(n: int, concurrency: int = 100):
+    """(i, task runs changed) for each write of a ForEach over n values, `concurrency` at once:
+    each write starts one task run and finishes the oldest running one."""
     parent = taskrun_id(EXECUTION, None, "each", None)
-    archive = StatusArchive(chunk_size)
-    plain: dict[str, int] = {}  # id -> bytes of its JSON, for the uncompacted size
-    stored_runs: dict[str, int] = {}
-    chunks: dict[str, int] = {}
     now, running = T0, []
-    patch_bytes, seconds, writes = 0, 0.0, 0
     for i in range(n + concurrency):
         now += timedelta(milliseconds=37, microseconds=i * 7919 % 1000)
         changed = {}
@@ -59,6 +56,16 @@ def run(n: int, concurrency: int = 100, chunk_size: int = CHUNK_SIZE) -> dict:
             j, created = running.pop(0)
             done = _taskrun(parent, j, created, now)
             changed[done["id"]] = done
+        yield i, changed
+
+
+def run(n: int, concurrency: int = 100, chunk_size: int = CHUNK_SIZE) -> dict:
+    archive = StatusArchive(chunk_size)
+    plain: dict[str, int] = {}  # id -> bytes of its JSON, for the uncompacted size
+    stored_runs: dict[str, int] = {}
+    chunks: dict[str, int] = {}
+    patch_bytes, seconds, writes = 0, 0.0, 0
+    for i, changed in steps(n, concurrency):
         begin = time.perf_counter()
         delta = archive.update(changed)
         archive.commit(delta)

@@ -17,13 +17,11 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.status_size import T0, EXECUTION, _taskrun  # noqa: E402
-from kflow.engine.ids import taskrun_id  # noqa: E402
+from bench.status_size import steps  # noqa: E402
 from kflow.operator.status_archive import CHUNK_SIZE, StatusArchive  # noqa: E402
 
 
@@ -46,20 +44,9 @@ def main(argv: list[str]) -> None:
         custom.create_namespaced_custom_object("kflow.io", "v1alpha1", namespace, "executions", {
             "apiVersion": "kflow.io/v1alpha1", "kind": "Execution", "metadata": {"name": "big"}, "spec": {"flowRef": {"name": "many"}}})
         archive = StatusArchive(10**9 if plain else CHUNK_SIZE)
-        parent = taskrun_id(EXECUTION, None, "each", None)
-        now, running, latencies = T0, [], []
+        latencies = []
         refused = None
-        for i in range(n + 100):
-            now += timedelta(milliseconds=37, microseconds=i * 7919 % 1000)
-            changed = {}
-            if i < n:
-                started = _taskrun(parent, i, now, None)
-                changed[started["id"]] = started
-                running.append((i, now))
-            if len(running) > 100 or (i >= n and running):
-                j, created = running.pop(0)
-                done = _taskrun(parent, j, created, now)
-                changed[done["id"]] = done
+        for i, changed in steps(n, 100):
             delta = archive.update(changed)
             patch = {"status": {"current": "RUNNING", "progress": f"{max(0, i - 100)}/{min(i + 1, n)}", **delta.fragment()}}
             begin = time.perf_counter()
