@@ -181,23 +181,27 @@ class Engine:
         result.execution_changed = True
         index = run.index
         for running_id in list(index.running_runnables):
-            taskrun = index.by_id[running_id]
-            attempt = taskrun.attempts[-1]
-            if taskrun.state.current == State.RETRYING:
-                attempt.state.to(State.KILLED, now)
-                self._finish(run, taskrun, self.plan.task(taskrun.taskId), State.KILLED, result, dirty, now)
-            else:
-                result.actions.append(KillTask(running_id, len(taskrun.attempts) - 1))
+            self._stop(run, index.by_id[running_id], result, dirty, now)
         dirty.extend(index.running_flowables)
         dirty.append(ROOT)
+
+    def _stop(self, run: ExecutionRun, taskrun: TaskRun, result: StepResult, dirty: deque, now: datetime) -> None:
+        """A running attempt is asked to die; one waiting for its retry is KILLED at once."""
+        if taskrun.state.current == State.RETRYING:
+            taskrun.attempts[-1].state.to(State.KILLED, now)
+            self._finish(run, taskrun, self.plan.task(taskrun.taskId), State.KILLED, result, dirty, now)
+        else:
+            result.actions.append(KillTask(taskrun.id, len(taskrun.attempts) - 1))
 
     def _due_timeouts(self, run: ExecutionRun, result: StepResult, dirty: deque, now: datetime) -> None:
         """A flowable past its `timeout`: its running descendants are killed, then it FAILS."""
         index = run.index
         earliest = None
+        if not self.plan.flowable_timeouts:
+            return  # the common case: no step walks the running flowables for nothing
         for flowable_id in list(index.running_flowables):
             taskrun = index.by_id[flowable_id]
-            seconds = self.plan.task(taskrun.taskId).timeout_seconds()
+            seconds = self.plan.flowable_timeouts.get(taskrun.taskId)
             if seconds is None or flowable_id in index.timed_out:
                 continue
             due = taskrun.state.start_date + timedelta(seconds=seconds)
@@ -211,11 +215,7 @@ class Engine:
             for running_id in list(index.running_runnables):
                 running = index.by_id[running_id]
                 if any(parent.id == flowable_id for parent in index.parents(running)):
-                    if running.state.current == State.RETRYING:
-                        running.attempts[-1].state.to(State.KILLED, now)
-                        self._finish(run, running, self.plan.task(running.taskId), State.KILLED, result, dirty, now)
-                    else:
-                        result.actions.append(KillTask(running_id, len(running.attempts) - 1))
+                    self._stop(run, running, result, dirty, now)
             dirty.append(flowable_id)
             dirty.extend(f for f in index.running_flowables if any(p.id == flowable_id for p in index.parents(index.by_id[f])))
         if earliest is not None:

@@ -23,6 +23,10 @@ class FlowPlan:
         self.root_finally = self._enabled(flow.finally_, None, "finally")
         # Each task's place in the flow, depth first: the order its runs are created in.
         self.order: dict[str, int] = {task.id: i for i, task in enumerate(flow.all_tasks())}
+        # Flowables with a `timeout`: the only ones each step must check against the clock.
+        self.flowable_timeouts: dict[str, float] = {
+            task.id: task.timeout_seconds() for task in self.tasks.values() if task.flowable and task.timeout
+        }
 
     def _enabled(self, tasks: list[Task] | None, parent: str | None, branch: str) -> list[Task]:
         out = []
