@@ -31,7 +31,9 @@ from .build import CACHE, log
 PAUSE_IMAGE = "localhost/kflow-pause:1"
 TEST_IMAGE = "localhost/kflow-test:busybox"
 BASE_IMAGE = "localhost/kflow-base:bookworm-py3"
-PROJECT_IMAGE = "localhost/kflow:dev"
+# KFLOW_TEST_IMAGE lets several checkouts share one test cluster without clobbering each
+# other's image (each builds and loads its own tag).
+PROJECT_IMAGE = os.environ.get("KFLOW_TEST_IMAGE", "localhost/kflow:dev")
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BUILDAH_DIR = CACHE / "buildah"

@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from tests.cluster.images import PROJECT_IMAGE
+
 ROOT = Path(__file__).parents[2]
 
 
@@ -61,7 +63,7 @@ class Operator:
         env = {
             **os.environ,
             "KUBECONFIG": self.kubeconfig,
-            "KFLOW_IMAGE": "localhost/kflow:dev",
+            "KFLOW_IMAGE": PROJECT_IMAGE,
             "KFLOW_IMAGE_PULL_POLICY": "Never",
             "KFLOW_KEEP_FINISHED_PODS": "Always",
             "KFLOW_METRICS_PORT": "0",  # operators of parallel tests share this host's ports

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.cluster.harness import BRIDGE_IP
+from tests.cluster.images import PROJECT_IMAGE
 from tests.operator.support import taskruns
 from tests.servers.fixtures import GUIDE_ACCESS_KEY, GUIDE_BUCKET, GUIDE_REGION, GUIDE_SECRET_KEY
 from tests.servers.http_server import HttpServer, reddit_json
@@ -139,4 +140,4 @@ def test_container_image_runs_the_script_while_the_runner_stages_and_collects(kf
     reason = runs["fails"]["attempts"][-1]["reason"]
     assert "exited with code 3" in reason and "broken" in reason
     pod = next(p for p in kflow.pods("in-image-1") if p.metadata.labels["kflow.io/task"] == "sh")
-    assert [c.image for c in pod.spec.containers] == ["localhost/kflow:dev", "localhost/kflow-test:busybox"]
+    assert [c.image for c in pod.spec.containers] == [PROJECT_IMAGE, "localhost/kflow-test:busybox"]
