@@ -17,13 +17,16 @@ ENV VIRTUAL_ENV=/opt/kflow \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1
 
-# Dependency layer: only pyproject.toml goes in, so it is rebuilt only when that changes.
-COPY pyproject.toml /src/pyproject.toml
+# Dependency layer: only the lock goes in, so it is rebuilt only when that changes. Every
+# package, setuptools included, is the exact version and file hash requirements.lock names
+# (`tests/lock` regenerates it from pyproject.toml's ranges): an image built any day is the
+# one the tests passed with.
+COPY requirements.lock /src/requirements.lock
 RUN python3 -m venv /opt/kflow \
- && python3 -c "import tomllib; print('\n'.join(tomllib.load(open('/src/pyproject.toml', 'rb'))['project']['dependencies']))" > /src/requirements.txt \
- && /opt/kflow/bin/pip install "setuptools>=70.1" -r /src/requirements.txt
+ && /opt/kflow/bin/pip install --require-hashes --no-deps -r /src/requirements.lock
 
 # The code layer: seconds to rebuild.
+COPY pyproject.toml /src/pyproject.toml
 COPY kflow /src/kflow
 RUN /opt/kflow/bin/pip install --no-deps --no-build-isolation /src \
  && rm -rf /src/build /src/*.egg-info

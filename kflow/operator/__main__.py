@@ -36,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
 
     async def run() -> None:
         async with metrics.serving(metrics_port):
-            await kopf.operator(clusterwide=not args.namespace, namespaces=args.namespace or None, liveness_endpoint=args.liveness, standalone=True)
+            # kopf iterates `namespaces` even when cluster-wide (1.45 fails on None): [] means all.
+            await kopf.operator(clusterwide=not args.namespace, namespaces=args.namespace, liveness_endpoint=args.liveness, standalone=True)
 
     try:
         asyncio.run(run())

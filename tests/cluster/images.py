@@ -168,10 +168,10 @@ def ensure_base_image() -> None:
 
 
 def _build_context() -> Path:
-    """A clean build context: Dockerfile, pyproject.toml, README.md and kflow/ (no caches)."""
+    """A clean build context: Dockerfile, requirements.lock, pyproject.toml, README.md and kflow/ (no caches)."""
     CACHE.mkdir(parents=True, exist_ok=True)
     ctx = Path(tempfile.mkdtemp(prefix="context-", dir=CACHE))
-    for f in ("Dockerfile", "pyproject.toml", "README.md"):
+    for f in ("Dockerfile", "requirements.lock", "pyproject.toml", "README.md"):
         if (REPO_ROOT / f).exists():
             shutil.copy2(REPO_ROOT / f, ctx / f)
     shutil.copytree(REPO_ROOT / "kflow", ctx / "kflow",
