@@ -1,9 +1,10 @@
-"""`python -m kflow.operator [--namespace NS ...|--all-namespaces] [--liveness URL] [--metrics-port N]`."""
+"""`python -m kflow.operator [--namespace NS ...|--all-namespaces] [--liveness URL] [--metrics-port N] [--lease NAME]`."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 
@@ -13,6 +14,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--all-namespaces", "-A", action="store_true", help="watch every namespace (the default)")
     parser.add_argument("--liveness", default=None, help="serve a health endpoint, e.g. http://0.0.0.0:8080/healthz")
     parser.add_argument("--metrics-port", type=int, default=None, help="Prometheus /metrics on this port; 0 disables (default: $KFLOW_METRICS_PORT or 8080)")
+    parser.add_argument("--lease", default=os.environ.get("KFLOW_LEASE") or None,
+                        help="act only while holding this coordination.k8s.io Lease (leader election between replicas; default: $KFLOW_LEASE)")
+    parser.add_argument("--lease-namespace", default=os.environ.get("KFLOW_OPERATOR_NAMESPACE") or "default",
+                        help="namespace of the Lease (default: $KFLOW_OPERATOR_NAMESPACE or default)")
     parser.add_argument("--verbose", "-v", action="store_true")
     args = parser.parse_args(argv)
 
@@ -29,15 +34,25 @@ def main(argv: list[str] | None = None) -> int:
     import kopf
 
     import kflow.operator.handlers  # noqa: F401 - registers the handlers
+    from kflow.operator import kube, leader
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.verbose:
         logging.getLogger("kflow").setLevel(logging.DEBUG)
 
+    async def operate(stop: asyncio.Event | None = None, liveness: str | None = args.liveness) -> None:
+        # kopf iterates `namespaces` even when cluster-wide (1.45 fails on None): [] means all.
+        await kopf.operator(clusterwide=not args.namespace, namespaces=args.namespace, liveness_endpoint=liveness,
+                            standalone=True, stop_flag=stop)
+
     async def run() -> None:
         async with metrics.serving(metrics_port):
-            # kopf iterates `namespaces` even when cluster-wide (1.45 fails on None): [] means all.
-            await kopf.operator(clusterwide=not args.namespace, namespaces=args.namespace, liveness_endpoint=args.liveness, standalone=True)
+            if args.lease:
+                election = leader.LeaderElection(name=args.lease, namespace=args.lease_namespace)
+                await leader.run_as_leader(election, lambda stop: operate(stop, liveness=None), health_endpoint=args.liveness,
+                                           api_client=kube.api_client())
+            else:
+                await operate()
 
     try:
         asyncio.run(run())

@@ -15,7 +15,7 @@ import kopf
 from kflow.execution.instants import format_instant
 from kflow.operator.controller import ExecutionController
 from kflow.operator.flows import flow_status
-from kflow.operator.kube import KubeApi
+from kflow.operator.kube import KubeApi, api_client
 from kflow.operator.names import MANAGED_BY
 from kflow.operator.resources import GROUP, VERSION
 from kflow.operator.settings import OperatorSettings
@@ -43,13 +43,7 @@ async def _startup(settings: kopf.OperatorSettings, **_: Any) -> None:
 
 
 def _api() -> KubeApi:
-    from kubernetes import config
-
-    try:
-        config.load_incluster_config()
-    except config.ConfigException:
-        config.load_kube_config()
-    return KubeApi()
+    return KubeApi(api_client())
 
 
 def _pods_of(key):

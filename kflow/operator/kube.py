@@ -13,6 +13,17 @@ from typing import Any
 from kflow.operator.resources import GROUP, VERSION
 
 
+def api_client():
+    """A client of the API server: in a pod its service account, else the kubeconfig."""
+    from kubernetes import client, config
+
+    try:
+        config.load_incluster_config()
+    except config.ConfigException:
+        config.load_kube_config()
+    return client.ApiClient()
+
+
 class Conflict(Exception):
     """The object changed since it was read (HTTP 409 on update)."""
 

@@ -163,15 +163,22 @@ def test_rbac_is_least_privilege(helm_env):
     assert granted == {
         ("kflow.io", "flows"), ("kflow.io", "flows/status"), ("kflow.io", "executions"), ("kflow.io", "executions/status"),
         ("", "pods"), ("", "events"), ("events.k8s.io", "events"), ("apiextensions.k8s.io", "customresourcedefinitions"),
-        ("", "namespaces"),
+        ("", "namespaces"), ("coordination.k8s.io", "leases"),
     }
+    # Leader election: one Lease, by name for get/update (create cannot be limited by name).
+    assert verbs(docs, "coordination.k8s.io", "leases") == {"create", "get", "update"}
+    lease_role = one(docs, "Role", "kflow-operator-lease")
+    assert lease_role["metadata"]["namespace"] == RELEASE_NS
+    assert [r.get("resourceNames") for r in lease_role["rules"] if "update" in r["verbs"]] == [["kflow-operator"]]
     # Every role is bound to the operator's service account, and to nothing else.
     operator_sa = one(docs, "Deployment")["spec"]["template"]["spec"]["serviceAccountName"]
     bindings = of_kind(docs, "ClusterRoleBinding") + of_kind(docs, "RoleBinding")
-    assert {b["roleRef"]["name"] for b in bindings} == {r["metadata"]["name"] for r in of_kind(docs, "ClusterRole")}
+    roles = of_kind(docs, "ClusterRole") + of_kind(docs, "Role")
+    assert {b["roleRef"]["name"] for b in bindings} == {r["metadata"]["name"] for r in roles}
     for binding in bindings:
         assert binding["subjects"] == [{"kind": "ServiceAccount", "name": operator_sa, "namespace": RELEASE_NS}]
-    assert not of_kind(docs, "RoleBinding")
+    # The only namespaced binding is the lease's, in the release namespace.
+    assert [(b["metadata"]["name"], b["metadata"]["namespace"]) for b in of_kind(docs, "RoleBinding")] == [("kflow-operator-lease", RELEASE_NS)]
 
 
 def test_secrets_are_readable_only_when_enabled(helm_env):
@@ -187,7 +194,7 @@ def test_watched_namespaces(helm_env):
     assert [command[i + 1] for i, arg in enumerate(command) if arg == "--namespace"] == ["team-a", "team-b"]
     assert json.loads(env_of(container)["KFLOW_NAMESPACES"]) == ["team-a", "team-b"]
     # Namespaced rights only in the watched namespaces; CRDs and namespaces cluster-wide.
-    role_bindings = of_kind(docs, "RoleBinding")
+    role_bindings = [b for b in of_kind(docs, "RoleBinding") if b["roleRef"]["name"] == "kflow-operator"]
     assert sorted(b["metadata"]["namespace"] for b in role_bindings) == ["team-a", "team-b"]
     cluster_bound = {b["roleRef"]["name"] for b in of_kind(docs, "ClusterRoleBinding")}
     for name in cluster_bound:
@@ -203,10 +210,17 @@ def test_deployment(helm_env):
     docs = render(helm_env)
     deployment = one(docs, "Deployment")
     spec = deployment["spec"]
-    assert spec["replicas"] == 1 and spec["strategy"] == {"type": "Recreate"}
+    # Two replicas behind a Lease: a rolling update starts the new pod before the old one goes.
+    assert spec["replicas"] == 2
+    assert spec["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
     pod = spec["template"]["spec"]
     container = operator_container(docs)
-    assert container["command"] == ["python", "-m", "kflow.operator", "--liveness", "http://0.0.0.0:8081/healthz", "--all-namespaces"]
+    assert container["command"] == ["python", "-m", "kflow.operator", "--liveness", "http://0.0.0.0:8081/healthz",
+                                    "--lease", "kflow-operator", "--all-namespaces"]
+    assert env_of(container)["KFLOW_POD_NAME"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    anti = pod["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"][0]["podAffinityTerm"]
+    assert anti["topologyKey"] == "kubernetes.io/hostname"
+    assert anti["labelSelector"]["matchLabels"] == spec["selector"]["matchLabels"]
     assert {"name": "health", "containerPort": 8081, "protocol": "TCP"} in container["ports"]
     for probe in ("livenessProbe", "readinessProbe"):
         assert container[probe]["httpGet"]["path"] == "/healthz"
@@ -226,6 +240,16 @@ def test_deployment(helm_env):
     assert pod["serviceAccountName"] in service_accounts
     runner = [sa for name, sa in service_accounts.items() if name != pod["serviceAccountName"]]
     assert len(runner) == 1 and runner[0]["automountServiceAccountToken"] is False
+
+
+def test_pod_disruption_budget(helm_env):
+    docs = render(helm_env)
+    pdb = one(docs, "PodDisruptionBudget")
+    assert pdb["spec"]["minAvailable"] == 1
+    assert pdb["spec"]["selector"]["matchLabels"] == one(docs, "Deployment")["spec"]["selector"]["matchLabels"]
+    # One replica: a budget of one available pod would block every drain, so there is none.
+    assert not of_kind(render(helm_env, **{"operator.replicas": "1"}), "PodDisruptionBudget")
+    assert one(render(helm_env, **{"operator.replicas": "1"}), "Deployment")["spec"]["replicas"] == 1
 
 
 def test_operator_settings_from_the_rendered_env(helm_env, monkeypatch):

@@ -59,3 +59,8 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 {{- $all | uniq | toJson }}
 {{- end }}
+
+{{/* The Lease the operator replicas elect their leader on, in the release namespace. */}}
+{{- define "kflow.leaseName" -}}
+{{- printf "%s-operator" (include "kflow.fullname" .) }}
+{{- end }}

@@ -1,0 +1,196 @@
+"""Two operator replicas on a Lease, on the real cluster: failover and `helm upgrade` mid-execution.
+
+The chart is installed watching only the test's namespace (two replicas, the default), with
+this checkout's image. A 12-task Sequential runs while the leader's pod is deleted, then the
+new leader's pod is evicted as a node drain would (through the PodDisruptionBudget), or while
+`helm upgrade` rolls the Deployment to a new image tag. Each time: the execution ends SUCCESS,
+no task attempt got two pods (every pod of the namespace is recorded by a watch, by uid), every
+task run is there after one attempt, and `status.step` only ever increased. The takeover times
+are printed (`-s`) and quoted in the README.
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import time
+
+import pytest
+
+from tests.operator.releases import (
+    CHART, ROOT, assert_ran_once_each, diagnostics, helm, holder_pod, recording, sequential_flow, wait_holder, wait_ready,
+)
+from tests.operator.support import Kflow
+
+TASKS = 12
+README = (ROOT / "README.md").read_text()
+
+
+def install(cluster, namespace: str, release: str, image: str, *more: str) -> None:
+    repository, _, tag = image.rpartition(":")
+    proc = helm(cluster, "install", release, str(CHART), "--set", f"image.repository={repository}", "--set", f"image.tag={tag}",
+                "--set", "image.pullPolicy=Never", "--set", f"namespaces={{{namespace}}}", "--set", "runner.keepFinishedPods=Always",
+                *more, namespace=namespace)
+    assert proc.returncode == 0, f"helm install:\n{proc.stdout}\n{proc.stderr}"
+
+
+def wait_done_tasks(kflow: Kflow, name: str, done: int, timeout: float = 180) -> None:
+    def enough(execution) -> bool:
+        runs = ((execution.get("status") or {}).get("taskRuns") or {}).values()
+        return sum(1 for r in runs if r["taskId"] != "seq" and r["state"]["current"] == "SUCCESS") >= done
+
+    kflow.wait(name, timeout=timeout, until=enough)
+
+
+def evict(core, namespace: str, pod: str, timeout: float = 60) -> None:
+    """As `kubectl drain` does: retry while the PodDisruptionBudget refuses (429)."""
+    from kubernetes.client.exceptions import ApiException
+
+    deadline = time.monotonic() + timeout
+    body = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": pod, "namespace": namespace}}
+    while True:
+        try:
+            core.create_namespaced_pod_eviction(pod, namespace, body)
+            return
+        except ApiException as err:
+            assert err.status == 429 and time.monotonic() < deadline, f"eviction of {pod}: {err.status} {err.body}"
+            time.sleep(0.5)
+
+
+def fail_over(core, coordination, recorder, namespace: str, lease_name: str, how: str) -> dict[str, float]:
+    """Remove the leader's pod (`delete` or `evict`); the times until a new leader and a new pod."""
+    leader = holder_pod(wait_holder(coordination, namespace, lease_name))
+    lost = time.time()
+    if how == "delete":
+        core.delete_namespaced_pod(leader, namespace)
+    else:
+        evict(core, namespace, leader)
+    taken = wait_holder(coordination, namespace, lease_name, not_pod=leader)
+    assert holder_pod(taken) != leader
+    deadline = time.monotonic() + 60
+    while (pod_at := recorder.first_pod_after(lost)) is None:
+        assert time.monotonic() < deadline, "no task pod created after the leader left"
+        time.sleep(0.1)
+    return {"takeover_s": taken["seenAt"] - lost, "next_pod_s": pod_at - lost}
+
+
+@pytest.mark.cluster
+def test_leader_pod_deleted_then_evicted_mid_execution(cluster, k8s_api, k8s_namespace, crds):
+    from kubernetes import client
+
+    apps, core, coordination = client.AppsV1Api(k8s_api), client.CoreV1Api(k8s_api), client.CoordinationV1Api(k8s_api)
+    ns, release = k8s_namespace, f"ha{k8s_namespace[-6:]}"
+    lease_name = f"{release}-kflow-operator"
+    kflow = Kflow(k8s_api, ns)
+    install(cluster, ns, release, cluster.project_image)
+    try:
+        wait_ready(apps, core, ns, release, replicas=2)
+        assert client.PolicyV1Api(k8s_api).read_namespaced_pod_disruption_budget(lease_name, ns).spec.min_available == 1
+        with recording(k8s_api, ns) as recorder:
+            kflow.apply_flow(sequential_flow("ha-seq", TASKS))
+            kflow.wait_flow("ha-seq")
+            kflow.execute("ha-seq", "ha-run")
+            wait_done_tasks(kflow, "ha-run", 4)
+            deleted = fail_over(core, coordination, recorder, ns, lease_name, "delete")
+            wait_ready(apps, core, ns, release, replicas=2)  # the replacement pod stands by, Ready
+            wait_done_tasks(kflow, "ha-run", 8)
+            evicted = fail_over(core, coordination, recorder, ns, lease_name, "evict")
+            execution = kflow.wait("ha-run", timeout=240)
+        print(f"\nleader pod deleted: takeover {deleted['takeover_s']:.2f} s, next task pod {deleted['next_pod_s']:.2f} s; "
+              f"leader pod evicted: takeover {evicted['takeover_s']:.2f} s, next task pod {evicted['next_pod_s']:.2f} s")
+        assert not recorder.errors or all("timed out" in str(e).lower() for e in recorder.errors), recorder.errors
+        assert_ran_once_each(recorder, execution, TASKS)
+    except BaseException:
+        print(diagnostics(core, ns, release))
+        raise
+    finally:
+        helm(cluster, "uninstall", release, "--wait", "--timeout", "90s", namespace=ns)
+
+
+@pytest.mark.cluster
+def test_helm_upgrade_to_a_new_image_mid_execution(cluster, k8s_api, k8s_namespace, crds):
+    """`helm upgrade --set image.tag=<new>` while an execution runs: not lost, not duplicated."""
+    from kubernetes import client
+
+    from tests.cluster import harness
+    from tests.cluster.images import ctr
+
+    apps, core, coordination = client.AppsV1Api(k8s_api), client.CoreV1Api(k8s_api), client.CoordinationV1Api(k8s_api)
+    ns, release = k8s_namespace, f"up{k8s_namespace[-6:]}"
+    lease_name = f"{release}-kflow-operator"
+    kflow = Kflow(k8s_api, ns)
+    repository, _, tag = cluster.project_image.rpartition(":")
+    new_image = f"{repository}:{tag}-upgrade"  # the same build under a second tag: a new image for Kubernetes
+    ctr(harness.CONTAINERD_SOCK, "images", "tag", "--force", cluster.project_image, new_image)
+    # The README's CRD step of an upgrade, as a server dry run: the test cluster's CRDs are shared
+    # by every session on it, this test must not replace another checkout's.
+    (crd_line,) = [line.strip() for line in README.splitlines() if line.strip().startswith("kubectl apply --server-side")]
+    crd_command = shlex.split(crd_line)
+    assert crd_command == ["kubectl", "apply", "--server-side", "--force-conflicts", "-f", "helm/kflow/crds/"]
+    proc = subprocess.run([str(cluster.kubectl_bin), "--kubeconfig", str(cluster.kubeconfig), *crd_command[1:], "--dry-run=server"],
+                          cwd=ROOT, text=True, capture_output=True)
+    assert proc.returncode == 0 and "executions.kflow.io serverside-applied" in proc.stdout, proc.stdout + proc.stderr
+    install(cluster, ns, release, cluster.project_image)
+    try:
+        wait_ready(apps, core, ns, release, replicas=2, image=cluster.project_image)
+        old_leader = holder_pod(wait_holder(coordination, ns, lease_name))
+        with recording(k8s_api, ns) as recorder:
+            kflow.apply_flow(sequential_flow("up-seq", TASKS))
+            kflow.wait_flow("up-seq")
+            kflow.execute("up-seq", "up-run")
+            wait_done_tasks(kflow, "up-run", 3)
+            started = time.time()
+            proc = helm(cluster, "upgrade", release, str(CHART), "--reuse-values", "--set", f"image.tag={tag}-upgrade",
+                        namespace=ns)
+            assert proc.returncode == 0, f"helm upgrade:\n{proc.stdout}\n{proc.stderr}"
+            wait_ready(apps, core, ns, release, replicas=2, image=new_image, timeout=300)
+            new_leader = holder_pod(wait_holder(coordination, ns, lease_name, not_pod=old_leader))
+            rolled = time.time() - started
+            execution = kflow.wait("up-run", timeout=240)
+        assert new_leader in {p.metadata.name for p in core.list_namespaced_pod(ns).items}
+        print(f"\nhelm upgrade mid-execution: rolled and new leader in {rolled:.1f} s")
+        assert_ran_once_each(recorder, execution, TASKS)
+        # Task pods made after the upgrade run the new image (the operator's KFLOW_IMAGE).
+        images = [info["image"] for info in sorted(recorder.pods.values(), key=lambda i: i["seen"])]
+        assert images[0] == cluster.project_image and images[-1] == new_image, images
+    except BaseException:
+        print(diagnostics(core, ns, release))
+        raise
+    finally:
+        helm(cluster, "uninstall", release, "--wait", "--timeout", "90s", namespace=ns)
+        ctr(harness.CONTAINERD_SOCK, "images", "rm", new_image, check=False)
+
+
+@pytest.mark.cluster
+def test_lease_standby_expiry_and_a_stolen_lease(operator_factory, k8s_api, k8s_namespace):
+    """Two `python -m kflow.operator --lease` processes: one leads, the other only waits; a
+    SIGKILLed leader (a node that died: no release) is replaced once its lease expired (15 s);
+    a leader whose lease another took exits at once (75) instead of acting on."""
+    from kubernetes import client
+
+    coordination = client.CoordinationV1Api(k8s_api)
+    ns = k8s_namespace
+    lease_env = {"KFLOW_LEASE": "ops", "KFLOW_OPERATOR_NAMESPACE": ns}
+    first = operator_factory(**lease_env, KFLOW_POD_NAME="op-a")
+    assert holder_pod(wait_holder(coordination, ns, "ops")) == "op-a"
+    second = operator_factory(**lease_env, KFLOW_POD_NAME="op-b")
+    deadline = time.monotonic() + 30
+    while "standby: lease" not in second.logs():
+        assert time.monotonic() < deadline and second.proc.poll() is None, second.logs()
+        time.sleep(0.2)
+    time.sleep(3)
+    assert holder_pod(wait_holder(coordination, ns, "ops")) == "op-a"
+    assert "acquired lease" not in second.logs() and "kopf" not in second.logs().split("standby: lease", 1)[1]
+
+    killed = time.time()
+    first.kill()
+    taken = wait_holder(coordination, ns, "ops", timeout=40, not_pod="op-a")
+    expiry = taken["seenAt"] - killed
+    print(f"\nleader SIGKILLed (no release): standby took the lease after {expiry:.1f} s (lease 15 s)")
+    assert holder_pod(taken) == "op-b" and 13 <= expiry <= 25, expiry
+
+    spec = dict(taken, holderIdentity="thief_0", renewTime=time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime()))
+    spec.pop("seenAt")
+    coordination.patch_namespaced_lease("ops", ns, {"spec": spec})
+    assert second.proc.wait(10) == 75, second.logs()[-3000:]
+    assert "lease " + ns + "/ops is now held by thief_0" in second.logs()
