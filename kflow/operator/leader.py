@@ -95,8 +95,6 @@ class LeaseClient:
 
     def try_acquire_or_renew(self) -> bool:
         """True when we hold the lease now (created, taken over or renewed)."""
-        from kubernetes.client.exceptions import ApiException
-
         now = _now_micro()
         lease = self._read()
         me = self.config.identity
@@ -107,14 +105,7 @@ class LeaseClient:
                 "spec": {"holderIdentity": me, "leaseDurationSeconds": self.config.lease_seconds,
                          "acquireTime": now, "renewTime": now, "leaseTransitions": 0},
             }
-            try:
-                self.api.create_namespaced_lease(self.config.namespace, body)
-            except ApiException as err:
-                if err.status == 409:
-                    return False
-                raise
-            self.holder = me
-            return True
+            return self._won(self.api.create_namespaced_lease, self.config.namespace, body)
         spec = lease.get("spec") or {}
         holder = spec.get("holderIdentity") or None
         self.holder = holder
@@ -131,16 +122,21 @@ class LeaseClient:
             "leaseDurationSeconds": self.config.lease_seconds,
             "renewTime": now,
             "acquireTime": now if taking_over else spec.get("acquireTime") or now,
-            "leaseTransitions": (spec.get("leaseTransitions") or 0) + (1 if taking_over and holder else 0),
+            "leaseTransitions": (spec.get("leaseTransitions") or 0) + (1 if taking_over else 0),
         }
-        body = {**lease, "spec": spec}
+        return self._won(self.api.replace_namespaced_lease, self.config.name, self.config.namespace, {**lease, "spec": spec})
+
+    def _won(self, write: Callable[..., Any], *args: Any) -> bool:
+        """Write the lease with us as holder; False when another write came first (409)."""
+        from kubernetes.client.exceptions import ApiException
+
         try:
-            self.api.replace_namespaced_lease(self.config.name, self.config.namespace, body)
+            write(*args)
         except ApiException as err:
             if err.status == 409:
                 return False
             raise
-        self.holder = me
+        self.holder = self.config.identity
         return True
 
     def release(self) -> None:

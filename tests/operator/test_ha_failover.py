@@ -14,6 +14,8 @@ from __future__ import annotations
 import shlex
 import subprocess
 import time
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -57,16 +59,16 @@ def evict(core, namespace: str, pod: str, timeout: float = 60) -> None:
             time.sleep(0.5)
 
 
-def fail_over(core, coordination, recorder, namespace: str, lease_name: str, how: str) -> dict[str, float]:
+def fail_over(release: Release, recorder, how: str) -> dict[str, float]:
     """Remove the leader's pod (`delete` or `evict`); the times until a new leader and a new pod."""
-    leader = holder_pod(wait_holder(coordination, namespace, lease_name))
+    ns, coordination = release.namespace, release.coordination
+    leader = holder_pod(wait_holder(coordination, ns, release.lease))
     lost = time.time()
     if how == "delete":
-        core.delete_namespaced_pod(leader, namespace)
+        release.core.delete_namespaced_pod(leader, ns)
     else:
-        evict(core, namespace, leader)
-    taken = wait_holder(coordination, namespace, lease_name, not_pod=leader)
-    assert holder_pod(taken) != leader
+        evict(release.core, ns, leader)
+    taken = wait_holder(coordination, ns, release.lease, not_pod=leader)
     deadline = time.monotonic() + 60
     while (pod_at := recorder.first_pod_after(lost)) is None:
         assert time.monotonic() < deadline, "no task pod created after the leader left"
@@ -74,51 +76,67 @@ def fail_over(core, coordination, recorder, namespace: str, lease_name: str, how
     return {"takeover_s": taken["seenAt"] - lost, "next_pod_s": pod_at - lost}
 
 
-@pytest.mark.cluster
-def test_leader_pod_deleted_then_evicted_mid_execution(cluster, k8s_api, k8s_namespace, crds):
+@dataclass
+class Release:
+    """The chart installed in the test's namespace with this checkout's image, and API clients."""
+
+    name: str
+    namespace: str
+    apps: Any
+    core: Any
+    coordination: Any
+    kflow: Kflow
+
+    @property
+    def lease(self) -> str:
+        return f"{self.name}-kflow-operator"
+
+
+@pytest.fixture
+def release(cluster, k8s_api, k8s_namespace, crds, request):
     from kubernetes import client
 
-    apps, core, coordination = client.AppsV1Api(k8s_api), client.CoreV1Api(k8s_api), client.CoordinationV1Api(k8s_api)
-    ns, release = k8s_namespace, f"ha{k8s_namespace[-6:]}"
-    lease_name = f"{release}-kflow-operator"
-    kflow = Kflow(k8s_api, ns)
-    install(cluster, ns, release, cluster.project_image)
+    name = f"r{k8s_namespace[-6:]}"
+    rel = Release(name, k8s_namespace, client.AppsV1Api(k8s_api), client.CoreV1Api(k8s_api),
+                  client.CoordinationV1Api(k8s_api), Kflow(k8s_api, k8s_namespace))
+    install(cluster, k8s_namespace, name, cluster.project_image)
     try:
-        wait_ready(apps, core, ns, release, replicas=2)
-        assert client.PolicyV1Api(k8s_api).read_namespaced_pod_disruption_budget(lease_name, ns).spec.min_available == 1
-        with recording(k8s_api, ns) as recorder:
-            kflow.apply_flow(sequential_flow("ha-seq", TASKS))
-            kflow.wait_flow("ha-seq")
-            kflow.execute("ha-seq", "ha-run")
-            wait_done_tasks(kflow, "ha-run", 4)
-            deleted = fail_over(core, coordination, recorder, ns, lease_name, "delete")
-            wait_ready(apps, core, ns, release, replicas=2)  # the replacement pod stands by, Ready
-            wait_done_tasks(kflow, "ha-run", 8)
-            evicted = fail_over(core, coordination, recorder, ns, lease_name, "evict")
-            execution = kflow.wait("ha-run", timeout=240)
-        print(f"\nleader pod deleted: takeover {deleted['takeover_s']:.2f} s, next task pod {deleted['next_pod_s']:.2f} s; "
-              f"leader pod evicted: takeover {evicted['takeover_s']:.2f} s, next task pod {evicted['next_pod_s']:.2f} s")
-        assert not recorder.errors or all("timed out" in str(e).lower() for e in recorder.errors), recorder.errors
-        assert_ran_once_each(recorder, execution, TASKS)
-    except BaseException:
-        print(diagnostics(core, ns, release))
-        raise
+        wait_ready(rel.apps, rel.core, k8s_namespace, name, replicas=2, image=cluster.project_image)
+        yield rel
+        if request.node.rep_call.failed:
+            print(diagnostics(rel.core, k8s_namespace, name))
     finally:
-        helm(cluster, "uninstall", release, "--wait", "--timeout", "90s", namespace=ns)
+        helm(cluster, "uninstall", name, "--wait", "--timeout", "90s", namespace=k8s_namespace)
 
 
 @pytest.mark.cluster
-def test_helm_upgrade_to_a_new_image_mid_execution(cluster, k8s_api, k8s_namespace, crds):
-    """`helm upgrade --set image.tag=<new>` while an execution runs: not lost, not duplicated."""
+def test_leader_pod_deleted_then_evicted_mid_execution(k8s_api, release):
     from kubernetes import client
 
+    kflow, ns = release.kflow, release.namespace
+    assert client.PolicyV1Api(k8s_api).read_namespaced_pod_disruption_budget(release.lease, ns).spec.min_available == 1
+    with recording(k8s_api, ns) as recorder:
+        kflow.apply_flow(sequential_flow("ha-seq", TASKS))
+        kflow.wait_flow("ha-seq")
+        kflow.execute("ha-seq", "ha-run")
+        wait_done_tasks(kflow, "ha-run", 4)
+        deleted = fail_over(release, recorder, "delete")
+        wait_ready(release.apps, release.core, ns, release.name, replicas=2)  # the replacement pod stands by, Ready
+        wait_done_tasks(kflow, "ha-run", 8)
+        evicted = fail_over(release, recorder, "evict")
+        execution = kflow.wait("ha-run", timeout=240)
+    print(f"\nleader pod deleted: takeover {deleted['takeover_s']:.2f} s, next task pod {deleted['next_pod_s']:.2f} s; "
+          f"leader pod evicted: takeover {evicted['takeover_s']:.2f} s, next task pod {evicted['next_pod_s']:.2f} s")
+    assert_ran_once_each(recorder, execution, TASKS)
+
+
+@pytest.mark.cluster
+def test_helm_upgrade_to_a_new_image_mid_execution(cluster, k8s_api, release):
+    """`helm upgrade --set image.tag=<new>` while an execution runs: not lost, not duplicated."""
     from tests.cluster import harness
     from tests.cluster.images import ctr
 
-    apps, core, coordination = client.AppsV1Api(k8s_api), client.CoreV1Api(k8s_api), client.CoordinationV1Api(k8s_api)
-    ns, release = k8s_namespace, f"up{k8s_namespace[-6:]}"
-    lease_name = f"{release}-kflow-operator"
-    kflow = Kflow(k8s_api, ns)
+    kflow, ns = release.kflow, release.namespace
     repository, _, tag = cluster.project_image.rpartition(":")
     new_image = f"{repository}:{tag}-upgrade"  # the same build under a second tag: a new image for Kubernetes
     ctr(harness.CONTAINERD_SOCK, "images", "tag", "--force", cluster.project_image, new_image)
@@ -130,34 +148,28 @@ def test_helm_upgrade_to_a_new_image_mid_execution(cluster, k8s_api, k8s_namespa
     proc = subprocess.run([str(cluster.kubectl_bin), "--kubeconfig", str(cluster.kubeconfig), *crd_command[1:], "--dry-run=server"],
                           cwd=ROOT, text=True, capture_output=True)
     assert proc.returncode == 0 and "executions.kflow.io serverside-applied" in proc.stdout, proc.stdout + proc.stderr
-    install(cluster, ns, release, cluster.project_image)
     try:
-        wait_ready(apps, core, ns, release, replicas=2, image=cluster.project_image)
-        old_leader = holder_pod(wait_holder(coordination, ns, lease_name))
+        old_leader = holder_pod(wait_holder(release.coordination, ns, release.lease))
         with recording(k8s_api, ns) as recorder:
             kflow.apply_flow(sequential_flow("up-seq", TASKS))
             kflow.wait_flow("up-seq")
             kflow.execute("up-seq", "up-run")
             wait_done_tasks(kflow, "up-run", 3)
             started = time.time()
-            proc = helm(cluster, "upgrade", release, str(CHART), "--reuse-values", "--set", f"image.tag={tag}-upgrade",
+            proc = helm(cluster, "upgrade", release.name, str(CHART), "--reuse-values", "--set", f"image.tag={tag}-upgrade",
                         namespace=ns)
             assert proc.returncode == 0, f"helm upgrade:\n{proc.stdout}\n{proc.stderr}"
-            wait_ready(apps, core, ns, release, replicas=2, image=new_image, timeout=300)
-            new_leader = holder_pod(wait_holder(coordination, ns, lease_name, not_pod=old_leader))
+            wait_ready(release.apps, release.core, ns, release.name, replicas=2, image=new_image, timeout=300)
+            new_leader = holder_pod(wait_holder(release.coordination, ns, release.lease, not_pod=old_leader))
             rolled = time.time() - started
             execution = kflow.wait("up-run", timeout=240)
-        assert new_leader in {p.metadata.name for p in core.list_namespaced_pod(ns).items}
+        assert new_leader in {p.metadata.name for p in release.core.list_namespaced_pod(ns).items}
         print(f"\nhelm upgrade mid-execution: rolled and new leader in {rolled:.1f} s")
         assert_ran_once_each(recorder, execution, TASKS)
         # Task pods made after the upgrade run the new image (the operator's KFLOW_IMAGE).
         images = [info["image"] for info in sorted(recorder.pods.values(), key=lambda i: i["seen"])]
         assert images[0] == cluster.project_image and images[-1] == new_image, images
-    except BaseException:
-        print(diagnostics(core, ns, release))
-        raise
     finally:
-        helm(cluster, "uninstall", release, "--wait", "--timeout", "90s", namespace=ns)
         ctr(harness.CONTAINERD_SOCK, "images", "rm", new_image, check=False)
 
 
