@@ -1,7 +1,8 @@
 """`kflow logs EXECUTION [TASK] [-f]`: each task attempt's log, every line prefixed by its task.
 
-Lines come from the task pods while they exist; once a pod is collected, from the copy the
-runner kept in internal storage (--storage / KFLOW_STORAGE, the operator's storage) at
+Lines come from the task pods while they exist; once a pod is collected, from the bounded copy
+the operator kept in a ConfigMap named after the pod (kflow.operator.pod_logs), else from the
+copy the runner kept in internal storage (--storage / KFLOW_STORAGE, the operator's storage) at
 `.../tasks/<task>/<task run>/logs/attempt-<n>.log`. Without -f, task runs are shown in the
 order they started; with -f, lines are printed as pods write them until the execution ends.
 """
@@ -9,6 +10,7 @@ order they started; with -f, lines are printed as pods write them until the exec
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import threading
 import time
@@ -37,7 +39,8 @@ def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "logs", help="print the task logs of an execution",
         description="Print the log of each task attempt of EXECUTION (only TASK's with a task id), prefixed by task id "
-        "(and loop value). Collected pods: read from internal storage (--storage or KFLOW_STORAGE).",
+        "(and loop value). Collected pods: read from the copy the operator kept in a ConfigMap, else from internal storage "
+        "(--storage or KFLOW_STORAGE).",
     )
     parser.add_argument("execution", metavar="EXECUTION")
     parser.add_argument("task", nargs="?", metavar="TASK", help="only this task id")
@@ -73,6 +76,7 @@ class LogReader:
         self.prefix = prefix
         self.lock = threading.Lock()
         self.missing: list[str] = []
+        self._archives: dict[tuple[str, int], dict[str, Any]] | None = None  # kept logs, listed once
 
     # -- everything so far -------------------------------------------------------------------------
     def print_all(self, status: dict[str, Any], task: str | None) -> None:
@@ -81,7 +85,7 @@ class LogReader:
             pod = pods.get(ref.key)
             lines = self._pod_lines(pod) if pod is not None else None
             if lines is None:
-                lines = self._stored_lines(status, ref)
+                lines = self._kept_lines(status, ref)
             if lines is None:
                 self._missing(ref, status)
                 continue
@@ -108,7 +112,7 @@ class LogReader:
         # Attempts too quick to be seen running (pods already collected): their kept logs.
         for ref in attempts(status, task):
             if ref.key not in followers:
-                lines = self._stored_lines(status, ref)
+                lines = self._kept_lines(status, ref)
                 if lines is not None:
                     self._emit(ref, lines)
         self._report_missing()
@@ -119,7 +123,7 @@ class LogReader:
 
         name = pod_name(self.execution, ref.taskrun["taskId"], ref.taskrun["id"], ref.attempt)
         if not self._wait_started(name):
-            lines = self._stored_lines(status, ref)
+            lines = self._kept_lines(status, ref)
             if lines is None:
                 self._missing(ref, status)
             else:
@@ -134,8 +138,8 @@ class LogReader:
                 self._emit(ref, [c.decode("utf-8", "replace") for c in complete])
             if pending:
                 self._emit(ref, [pending.decode("utf-8", "replace")])
-        except Exception:  # the pod went away mid-stream: what is left is in storage
-            lines = self._stored_lines(status, ref)
+        except Exception:  # the pod went away mid-stream: what is left was kept
+            lines = self._kept_lines(status, ref)
             if lines is not None:
                 self._emit(ref, lines)
 
@@ -188,6 +192,55 @@ class LogReader:
             return None  # never started (image pull failure, ...) or just collected
         return response.data.decode("utf-8", "replace").splitlines()
 
+    def _kept_lines(self, status: dict[str, Any], ref: AttemptRef) -> list[str] | None:
+        """A collected pod's log: the operator's ConfigMap copy, else the runner's copy in storage."""
+        lines = self._archived_lines(ref)
+        return lines if lines is not None else self._stored_lines(status, ref)
+
+    def _archived_lines(self, ref: AttemptRef) -> list[str] | None:
+        from kubernetes.client.exceptions import ApiException
+
+        from kflow.operator.names import pod_name
+        from kflow.operator.pod_logs import archived_logs
+
+        if self._archives is None:
+            self._archives = self._list_archives()
+        body = self._archives.get(ref.key)
+        if body is None:  # kept since the listing (-f), or not listable
+            name = pod_name(self.execution, ref.taskrun["taskId"], ref.taskrun["id"], ref.attempt)
+            try:
+                response = self.cluster.core.read_namespaced_config_map(name, self.cluster.namespace, _request_timeout=(5, 30), _preload_content=False)
+                body = json.loads(response.data)
+            except ApiException:
+                return None
+        logs = archived_logs(body)
+        if not logs:
+            return None
+        lines = []
+        for container, text in logs.items():
+            if container != "task":  # a containerImage task's script container, when it printed anything itself
+                lines.append(f"--- container {container}")
+            lines.extend(text.splitlines())
+        return lines
+
+    def _list_archives(self) -> dict[tuple[str, int], dict[str, Any]]:
+        from kubernetes.client.exceptions import ApiException
+
+        from kflow.operator.names import LABEL_ATTEMPT, LABEL_EXECUTION, label_value
+
+        try:
+            response = self.cluster.core.list_namespaced_config_map(
+                self.cluster.namespace, label_selector=f"{LABEL_EXECUTION}={label_value(self.execution)}", _request_timeout=(5, 60), _preload_content=False)
+        except ApiException:
+            return {}  # no right to list ConfigMaps: each is asked for by name
+        out = {}
+        for item in json.loads(response.data).get("items") or []:
+            taskrun = (item["metadata"].get("annotations") or {}).get("kflow.io/taskrun-id")
+            attempt = (item["metadata"].get("labels") or {}).get(LABEL_ATTEMPT)
+            if taskrun and attempt is not None:
+                out[(taskrun, int(attempt))] = item
+        return out
+
     def _stored_lines(self, status: dict[str, Any], ref: AttemptRef) -> list[str] | None:
         if self.storage is None or not status.get("id"):
             return None
@@ -220,7 +273,7 @@ class LogReader:
         if not self.missing:
             return
         hint = "" if self.storage is not None else "; pass --storage (or set KFLOW_STORAGE) to read the logs runners kept in internal storage"
-        print(f"kflow: no log found for {', '.join(self.missing)} (pod collected{hint})", file=sys.stderr)
+        print(f"kflow: no log found for {', '.join(self.missing)} (pod collected, no copy kept in a ConfigMap{hint})", file=sys.stderr)
 
 
 def attempts(status: dict[str, Any], task: str | None = None) -> Iterator[AttemptRef]:

@@ -41,6 +41,7 @@ from kflow.flow.durations import format_duration
 from kflow.operator import metrics, names
 from kflow.operator.flows import flow_from_resource
 from kflow.operator.kube import Conflict, KubeApi, NotFound
+from kflow.operator.pod_logs import PodLogArchive
 from kflow.operator.pods import pod_attempt, pod_manifest, pod_outcome, pod_stuck
 from kflow.operator.resources import execution_from_status
 from kflow.operator.settings import OperatorSettings
@@ -85,6 +86,7 @@ class ExecutionController:
         self.api = api
         self.settings = settings
         self.pods_of = pods_of or (lambda key: ())
+        self.pod_logs = PodLogArchive(api.core)  # each pod's log, kept before the pod is deleted
         self.tracked: dict[Key, Tracked] = {}
         self._engines: dict[str, Engine] = {}
         self._running: dict[Key, asyncio.Task] = {}
@@ -325,7 +327,7 @@ class ExecutionController:
                 await self._kill_subflow(key, tracked, run, action)
             elif isinstance(action, KillTask):
                 taskrun = run.taskrun(action.taskrun_id)
-                await self.api.delete_pod(key[0], names.pod_name(key[1], taskrun.taskId, action.taskrun_id, action.attempt))
+                await self._retire_pod(key[0], names.pod_name(key[1], taskrun.taskId, action.taskrun_id, action.attempt))
             elif isinstance(action, WakeAt):
                 self._wake_at(key, tracked, action.at)
         for taskrun_id in result.changed:
@@ -413,15 +415,14 @@ class ExecutionController:
             asyncio.get_running_loop().create_task(self._delete_pods(key[0], doomed))
 
     async def _delete_pods(self, namespace: str, doomed: list[str]) -> None:
-        for outcome in await asyncio.gather(*(self.api.delete_pod(namespace, name) for name in doomed), return_exceptions=True):
+        for outcome in await asyncio.gather(*(self._retire_pod(namespace, name) for name in doomed), return_exceptions=True):
             if isinstance(outcome, Exception):  # left for _collect_pods at the end
                 log.warning("deleting a finished pod in %s failed: %s", namespace, outcome)
 
     async def _collect_pods(self, key: Key, run: ExecutionRun) -> None:
-        """Delete finished pods per the keep policy, once the execution's status holds their results."""
+        """Delete finished pods per the keep policy, once the execution's status holds their results.
+        Kept pods' logs are kept too, in the background: a later manual delete loses nothing."""
         policy = self.settings.keep_finished_pods
-        if policy == "Always":
-            return
         doomed = []
         for pod in self.pods_of(key):
             attempt = pod_attempt(pod)
@@ -429,9 +430,16 @@ class ExecutionController:
                 continue
             taskrun = run.taskrun(attempt[0])
             failed = attempt[1] < len(taskrun.attempts) and taskrun.attempts[attempt[1]].state.current.failed
-            if policy == "Never" or not failed:
+            if policy == "Never" or (policy != "Always" and not failed):
                 doomed.append(pod["metadata"]["name"])
-        await asyncio.gather(*(self.api.delete_pod(key[0], name) for name in doomed))
+            else:
+                asyncio.get_running_loop().create_task(self.pod_logs.keep(key[0], pod["metadata"]["name"]))
+        await asyncio.gather(*(self._retire_pod(key[0], name) for name in doomed))
+
+    async def _retire_pod(self, namespace: str, name: str) -> None:
+        """A finished (or killed) pod goes, its log kept first (pod_logs.py)."""
+        await self.pod_logs.keep(namespace, name)
+        await self.api.delete_pod(namespace, name)
 
     def _wake_at(self, key: Key, tracked: Tracked, at: datetime) -> None:
         if tracked.timer:

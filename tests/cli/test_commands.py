@@ -241,10 +241,13 @@ def test_file_input_upload_and_logs_after_pods_are_collected(s3_cli_env, tmp_pat
     while env.kflow.pods(name):
         assert time.monotonic() < deadline, "finished pods were not collected"
         time.sleep(0.5)
-    lines = ok(env.run("logs", name)).splitlines()
+    lines = ok(env.run("logs", name)).splitlines()  # the operator's ConfigMap copy
     assert [line.split()[0] for line in lines] == ["[show]", "[show]"], lines
     assert lines[0].endswith("got a,b") and lines[1].endswith("1,2")
-    # Without the storage, the CLI says where the logs are.
+    # Without that copy, the runner's in internal storage.
+    env.kflow.core.delete_collection_namespaced_config_map(env.namespace, label_selector=f"kflow.io/execution={name}")
+    assert ok(env.run("logs", name)).splitlines() == lines
+    # Without either, the CLI says where the logs are.
     no_storage = subprocess.run(
         [sys.executable, "-m", "kflow.cli.main", "logs", name, "-n", env.namespace], capture_output=True, text=True, timeout=120, cwd=ROOT,
         env={k: v for k, v in {**os.environ, "KUBECONFIG": env.kubeconfig}.items() if not k.startswith("KFLOW_STORAGE")},

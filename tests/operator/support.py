@@ -156,3 +156,18 @@ class Kflow:
 def taskruns(execution: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Task runs by task id (the tests' flows have no loops)."""
     return {tr["taskId"]: tr for tr in (execution["status"].get("taskRuns") or {}).values()}
+
+
+def why_not_success(execution: dict[str, Any]) -> str:
+    """What an assertion on an execution's state prints: its error and each failed attempt's reason."""
+    from kflow.operator.resources import taskruns_from_status
+
+    status = execution.get("status") or {}
+    lines = [f"{execution['metadata']['name']}: {status.get('current')} {status.get('progress')} error={status.get('error')!r}"]
+    for run in taskruns_from_status(status):
+        for number, attempt in enumerate(run.get("attempts") or []):
+            state = (attempt.get("state") or {}).get("current")
+            if state in ("FAILED", "KILLED") or attempt.get("reason"):
+                value = f"[{run['value']}]" if run.get("value") else ""
+                lines.append(f"  {run['taskId']}{value} attempt {number}: {state}: {attempt.get('reason')}")
+    return "\n".join(lines)

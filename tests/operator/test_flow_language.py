@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.operator.support import why_not_success
+
 pytestmark = pytest.mark.cluster
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
@@ -38,11 +40,11 @@ def test_switch_if_outputs_foreach_and_dag_as_in_local_mode(kflow, operator):
     kflow.execute("switch-and-if", "sw-1", {"environment": "prod", "replicas": 9})
     kflow.execute("foreach-dag", "fd-1")
     switch = kflow.wait("sw-1", timeout=300)
-    assert switch["status"]["current"] == "SUCCESS"
+    assert switch["status"]["current"] == "SUCCESS", why_not_success(switch)
     assert set(by_task(switch)) == {"by_environment", "careful", "scale_check", "big"}
     assert switch["status"]["outputs"] == {"size": "big"}
     loop = kflow.wait("fd-1", timeout=300)
-    assert loop["status"]["current"] == "SUCCESS"
+    assert loop["status"]["current"] == "SUCCESS", why_not_success(loop)
     reports = [tr for tr in all_taskruns(loop) if tr["taskId"] == "report"]
     assert sorted(tr["value"] for tr in reports) == ["ap-south-1", "eu-west-1", "us-east-1"]
     assert by_task(loop)["load"]["outputs"]["value"] == "a of report for eu-west-1 + b of report for eu-west-1"

@@ -155,6 +155,8 @@ def test_rbac_is_least_privilege(helm_env):
     assert verbs(docs, "kflow.io", "executions/status") == {"get", "patch", "update"}
     assert verbs(docs, "", "pods") == {"get", "list", "watch", "create", "delete", "patch"}
     assert verbs(docs, "", "events") == {"create", "patch"}
+    assert verbs(docs, "", "pods/log") == {"get"}  # kept in a ConfigMap before a pod goes
+    assert verbs(docs, "", "configmaps") == {"get", "list", "create"}
     assert verbs(docs, "events.k8s.io", "events") == {"create", "patch"}
     assert verbs(docs, "apiextensions.k8s.io", "customresourcedefinitions") == {"get", "list", "watch"}
     assert verbs(docs, "", "namespaces") == {"list", "watch"}
@@ -163,7 +165,7 @@ def test_rbac_is_least_privilege(helm_env):
     assert granted == {
         ("kflow.io", "flows"), ("kflow.io", "flows/status"), ("kflow.io", "executions"), ("kflow.io", "executions/status"),
         ("", "pods"), ("", "events"), ("events.k8s.io", "events"), ("apiextensions.k8s.io", "customresourcedefinitions"),
-        ("", "namespaces"), ("coordination.k8s.io", "leases"),
+        ("", "namespaces"), ("coordination.k8s.io", "leases"), ("", "pods/log"), ("", "configmaps"),
     }
     # Leader election: one Lease, by name for get/update (create cannot be limited by name).
     assert verbs(docs, "coordination.k8s.io", "leases") == {"create", "get", "update"}
