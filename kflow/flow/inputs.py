@@ -54,6 +54,9 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
+from kflow.expr.regexes import RegexError, compile_pattern
+from kflow.expr.regexes import fullmatch as regex_fullmatch
+
 __all__ = [
     "ARRAY_ITEM_TYPES",
     "INPUT_ID",
@@ -676,6 +679,13 @@ class BaseInput(BaseModel):
         raise NotImplementedError
 
 
+def _matches(pattern: str, text: str) -> bool:
+    try:
+        return regex_fullmatch(pattern, text)
+    except RegexError as err:
+        raise _Bad(str(err)) from None
+
+
 class _ValidatedText(BaseInput):
     validator: str | None = Field(default=None, description="A regular expression the whole value must match.")
 
@@ -684,9 +694,9 @@ class _ValidatedText(BaseInput):
     def _compiles(cls, value: str | None) -> str | None:
         if value is not None:
             try:
-                re.compile(value)
-            except re.error as err:
-                raise ValueError(f"`validator` is not a valid regular expression (Python syntax): {err}") from None
+                compile_pattern(value)
+            except RegexError as err:
+                raise ValueError(f"`validator`: {err}") from None
         return value
 
 
@@ -695,7 +705,7 @@ class StringInput(_ValidatedText):
 
     def coerce(self, value: Any, files: FileInputHandler | None = None) -> str:
         text = _to_string(value)
-        if self.validator is not None and not re.fullmatch(self.validator, text):
+        if self.validator is not None and not _matches(self.validator, text):
             raise _Bad(f"expected a value matching the validator {self.validator!r}, got {_show(text)}")
         return text
 
@@ -712,7 +722,7 @@ class SecretInput(_ValidatedText):
             text = str(value)
         else:
             raise _Bad(f"expected a string, got {_kind(value)}")
-        if self.validator is not None and not re.fullmatch(self.validator, text):
+        if self.validator is not None and not _matches(self.validator, text):
             raise _Bad(f"expected a value matching the validator {self.validator!r}, got a value that does not (not shown)")
         return text
 
