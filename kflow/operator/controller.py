@@ -41,6 +41,7 @@ from kflow.flow.durations import format_duration
 from kflow.operator import metrics, names
 from kflow.operator.flows import flow_from_resource
 from kflow.operator.kube import Conflict, KubeApi, NotFound
+from kflow.operator.offloop import off_loop
 from kflow.operator.pods import pod_attempt, pod_manifest, pod_outcome, pod_stuck
 from kflow.operator.resources import execution_from_status
 from kflow.operator.settings import OperatorSettings
@@ -208,7 +209,11 @@ class ExecutionController:
         if _wants(tracked, "resume"):
             events.append(ResumeRequested())
             control["resumed"] = tracked.resumed = tracked.spec["resume"]
-        result = tracked.engine.step(run, events, now)
+        result = await off_loop(tracked.engine.step, run, events, now)  # renders: never on the event loop
+        if tracked.run is not run:  # reloaded (a foreign write) while it stepped: step again from there
+            tracked.events[:0] = [e for e in events if isinstance(e, AttemptEnded)]
+            self._pending.add(key)
+            return
         log.debug("%s/%s: %d events -> %d actions, %d task runs changed", *key, len(events), len(result.actions), len(result.changed))
         await self._apply(key, tracked, result, extra=control or None)
 
@@ -241,7 +246,7 @@ class ExecutionController:
         tracked.engine, tracked.run = engine, engine.load(execution)
         tracked.archive = StatusArchive(self.settings.status_chunk_size)
         tracked.status, tracked.step = None, 0
-        result = engine.start(tracked.run, now)
+        result = await off_loop(engine.start, tracked.run, now)
         await self._apply(key, tracked, result, extra={"flow": snapshot, "inputs": inputs, "labels": execution.labels, "id": execution.id, "namespace": execution.namespace, "flowId": execution.flowId, "flowRevision": execution.flowRevision, **({"trigger": trigger} if trigger else {})})
         await self.api.event(tracked.involved(), "Started", f"execution {execution.id} of flow {flow.namespace}.{flow.id} started")
 
