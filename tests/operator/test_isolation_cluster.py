@@ -113,3 +113,38 @@ def test_flows_over_the_load_bounds_are_not_valid(kflow, operator):
         condition = kflow.get("flows", name)["status"]["conditions"][0]
         assert condition["type"] == "Valid" and condition["status"] == "False", condition
         assert all(w in condition["message"] for w in words), condition
+
+
+FAN_OUT = """
+id: fan-out
+namespace: team.a
+tasks:
+  - id: all
+    type: io.kestra.plugin.core.flow.Parallel
+    tasks:
+""" + "".join(f"      - {{id: s{n}, type: io.kestra.plugin.core.flow.Sleep, duration: PT2S}}\n" for n in range(6))
+
+
+def test_pods_beyond_the_per_execution_cap_wait_in_the_status(kflow, operator_factory):
+    operator_factory(KFLOW_MAX_PODS_PER_EXECUTION="2")
+    kflow.apply_flow(FAN_OUT)
+    kflow.wait_flow("fan-out")
+    kflow.execute("fan-out", "fan-out-1")
+    most_alive, seen_waiting = 0, {}
+    deadline = time.monotonic() + 300
+    while True:
+        execution = kflow.get("executions", "fan-out-1")
+        status = execution.get("status") or {}
+        seen_waiting.update(status.get("waiting") or {})
+        alive = [p for p in kflow.pods("fan-out-1") if p.status.phase in ("Pending", "Running")]
+        most_alive = max(most_alive, len(alive))
+        if status.get("current") in ("SUCCESS", "FAILED", "KILLED", "WARNING"):
+            break
+        assert time.monotonic() < deadline, status.get("progress")
+        time.sleep(0.2)
+    assert status["current"] == "SUCCESS", status
+    assert most_alive <= 2, most_alive
+    assert len(seen_waiting) >= 3 and all("maxPodsPerExecution" in why for why in seen_waiting.values()), seen_waiting
+    assert not status.get("waiting"), status.get("waiting")  # every waiting attempt got its pod
+    assert len(kflow.pods("fan-out-1")) == 6
+    assert any(e.reason == "TaskWaiting" for e in kflow.events("fan-out-1"))
