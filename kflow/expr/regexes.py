@@ -54,7 +54,11 @@ def _timeout() -> float:
 
 
 def _timed_out(pattern: str, seconds: float) -> RegexError:
-    return RegexError(f"regular expression {_show(pattern)} took longer than {seconds:.3g}s (the match time bound)")
+    if limits.current() is not None:
+        bound = f"the render deadline, {limits.TIME_LIMIT:g}s"
+    else:
+        bound = f"the match time bound, {MATCH_TIME_LIMIT:g}s"
+    return RegexError(f"regular expression {_show(pattern)} did not finish within {bound}")
 
 
 def fullmatch(pattern: str, text: str) -> bool:

@@ -69,7 +69,7 @@ def test_bounded_methods_still_work():
 def test_a_catastrophic_regex_ends_at_the_render_deadline(monkeypatch):
     monkeypatch.setattr(limits, "TIME_LIMIT", 1.0)
     start = time.monotonic()
-    message = _refused("{{ ('a' * 40 ~ 'b') | replace({'(a|aa)+$': 'x'}, regexp=true) }}", "regular expression '(a|aa)+$' took longer than")
+    message = _refused("{{ ('a' * 40 ~ 'b') | replace({'(a|aa)+$': 'x'}, regexp=true) }}", "regular expression '(a|aa)+$' did not finish within the render deadline")
     assert time.monotonic() - start < 8, message
 
 
@@ -88,7 +88,7 @@ def test_a_regex_releases_the_interpreter_while_it_runs(monkeypatch):
     ticker = threading.Thread(target=tick)
     ticker.start()
     try:
-        _refused("{{ ('a' * 40 ~ 'b') | replace({'(a|aa)+$': 'x'}, regexp=true) }}", "took longer than")
+        _refused("{{ ('a' * 40 ~ 'b') | replace({'(a|aa)+$': 'x'}, regexp=true) }}", "did not finish within")
     finally:
         done.set()
         ticker.join()
