@@ -64,17 +64,17 @@ def load_manifests(paths: list[str], namespace: str | None = None) -> list[FlowM
     import yaml
 
     from kflow.flow import FlowError, Problem
+    from kflow.flow.bounds import BoundError, load_yaml_all, yaml_problem
+    from kflow.flow.load import read_document
 
     manifests: list[FlowManifest] = []
     for path in flow_files(paths):
         try:
-            documents = [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d is not None]
+            documents = [d for d in load_yaml_all(read_document(path)) if d is not None]
         except yaml.YAMLError as err:
-            mark = getattr(err, "problem_mark", None)
-            where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-            raise FlowError(str(path), [Problem("", f"invalid YAML at {where}{getattr(err, 'problem', None) or err}")]) from None
-        except (OSError, UnicodeDecodeError) as err:
-            raise UsageError(f"{path}: cannot read: {err}") from None
+            raise FlowError(str(path), [Problem("", yaml_problem(err))]) from None
+        except BoundError as err:
+            raise FlowError(str(path), [Problem(err.path, err.message)]) from None
         for number, document in enumerate(documents, 1):
             source = str(path) if len(documents) == 1 else f"{path} (document {number})"
             manifests.append(to_manifest(document, source, namespace))

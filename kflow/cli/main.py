@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     except FlowError as err:
         print(f"kflow: {err}", file=sys.stderr)
     except InputsError as err:
-        print(f"kflow: invalid inputs:\n{err}", file=sys.stderr)
+        print(f"kflow: invalid inputs:{' ' if len(err.problems) == 1 else chr(10)}{err}", file=sys.stderr)
     except (UsageError, NotFound) as err:
         print(f"kflow: {err}", file=sys.stderr)
     except ClusterError as err:

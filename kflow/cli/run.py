@@ -26,6 +26,10 @@ def add_parser(subparsers) -> None:
         "--flows", action="append", default=[], metavar="DIR",
         help="a directory of flows that Subflow tasks may start (repeatable; the flow file's directory is always searched)",
     )
+    parser.add_argument(
+        "--workers", type=_positive, default=None, metavar="N",
+        help="at most N runner processes at once; more wait their turn (default: twice the CPUs, at least 4)",
+    )
     parser.add_argument("--json", action="store_true", help="print the final execution as JSON on stdout")
     parser.add_argument("--plain", action="store_true", help="plain progress lines instead of the live tree")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress, only the summary")
@@ -62,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         view = LiveView()
     try:
         catalog = FlowCatalog([Path(args.flow).resolve().parent, *map(Path, args.flows)])
-        executor = LocalExecutor(flow, view, storage=storage, catalog=catalog)
+        executor = LocalExecutor(flow, view, storage=storage, catalog=catalog, workers=args.workers)
         _resume_on_signal(executor)
         execution = executor.run(
             RunOptions(inputs=inputs, labels=labels, execution_id=execution_id)
@@ -81,6 +85,16 @@ def run(args: argparse.Namespace) -> int:
     else:
         summary(execution, sys.stdout)
     return 0 if execution.state.current == State.SUCCESS else 1
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
 
 
 def _resume_on_signal(executor) -> None:

@@ -30,7 +30,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import missing
 from jinja2.visitor import NodeTransformer
 
-from . import limits
+from . import bounded, limits
 from .errors import _Abort
 from .filters import FILTERS
 from .functions import GLOBALS
@@ -122,6 +122,17 @@ def _loop(context, iterable: Any):
     return limits.guarded_iter(iterable)
 
 
+def _batch(jinja_batch):
+    """jinja's ``batch``, refusing a line count that would pad a batch past the list bound."""
+
+    def batch(value: Any, linecount: int, fill_with: Any = None):
+        if isinstance(linecount, int):
+            limits.check_items(linecount, "batch size")
+        return jinja_batch(value, linecount, fill_with)
+
+    return batch
+
+
 def _finalize(value: Any) -> str:
     if isinstance(value, str):
         s = value
@@ -169,9 +180,11 @@ class KestraEnvironment(ImmutableSandboxedEnvironment):
             cache_size=0,
         )
         self.filters = {k: v for k, v in self.filters.items() if k in _KEEP_JINJA_FILTERS}
+        self.filters["batch"] = _batch(self.filters["batch"])
         self.filters.update(FILTERS)
         self.filters["kflow_concat"] = _concat
         self.filters["kflow_loop"] = _loop
+        self.filters = {k: bounded.bounded_filter(v) for k, v in self.filters.items()}
         self.tests = {k: v for k, v in self.tests.items() if k in _KEEP_JINJA_TESTS}
         self.tests.update(TESTS)
         self.globals = dict(GLOBALS)
@@ -258,9 +271,22 @@ class KestraEnvironment(ImmutableSandboxedEnvironment):
             if __obj._undefined_hint is None and __obj._undefined_obj is missing:
                 raise _Abort(f"unknown function '{__obj._undefined_name}'")
             __obj._fail_with_undefined_error()
+        if bounded.is_string_method(__obj):
+            args = bounded.check_method(__obj, args, kwargs)
+            return bounded.charge(super().call(__context, __obj, *args, **kwargs))
         return super().call(__context, __obj, *args, **kwargs)
 
+    def wrap_str_format(self, value: Any):  # type: ignore[override]
+        # str.format / format_map: widths and precisions bounded (jinja's own formatter has none)
+        if super().wrap_str_format(value) is None:
+            return None
+        return bounded.bounded_format(self, value)
+
     def call_binop(self, context, operator, left, right):  # type: ignore[override]
+        return bounded.charge(self._binop(context, operator, left, right))
+
+    def _binop(self, context, operator, left, right):
+        limits.check_deadline()
         for v in (left, right):
             if isinstance(v, Undefined):
                 v._fail_with_undefined_error()

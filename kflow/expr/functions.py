@@ -115,8 +115,12 @@ def from_yaml(value: Any) -> Any:
     need(value)
     if not isinstance(value, str):
         return value
+    from kflow.flow.bounds import BoundError, load_yaml
+
     try:
-        return yaml.safe_load(value)
+        return load_yaml(value)
+    except BoundError as e:
+        fail(f"fromYaml: {e}")
     except yaml.YAMLError as e:
         fail(f"fromYaml: invalid YAML ({e})")
 

@@ -13,9 +13,14 @@ What is bounded, and how (no sys.settrace):
   (printing, ``toJson``) so a value made of many references to one big string fails early;
 * loops: every ``{% for %}`` iterable is wrapped; all loops of one render together may run at
   most ``MAX_LOOP_ITERATIONS`` iterations;
+* string methods (``ljust``/``rjust``/``center``/``zfill``, ``expandtabs``, ``replace``, ``join``,
+  ``translate``, ``format``/``format_map`` widths and precisions) are measured before they run
+  (:mod:`kflow.expr.bounded`); every filter's and method's result is checked after;
+* memory: all strings one render builds (filter and method results, ``~``, ``+``, ``*``)
+  together may not exceed ``MAX_BUILT`` characters, so many 10 MiB values cannot pile up;
 * time: a deadline (``TIME_LIMIT`` seconds) is checked on every loop iteration, every
-  function/macro call and every output chunk; a single slow builtin (e.g. a regex with
-  catastrophic backtracking in ``replace(..., regexp=true)``) is not interrupted;
+  function/macro/filter call, operator and output chunk; regular expressions run with what is
+  left of it as their timeout (:mod:`kflow.expr.regexes`), so no single builtin runs unbounded;
 * ``render()`` nesting is capped at ``MAX_RENDER_DEPTH``; Python recursion errors (recursive
   macros) are reported as ExpressionError.
 """
@@ -34,6 +39,8 @@ MAX_STRING = 10 * 1024 * 1024
 # all values printed by {{ }} during one render, including inside {% set %} blocks and macros
 MAX_EMITTED = 4 * MAX_OUTPUT
 MAX_RANGE = 100_000
+# all strings built during one render (filter/method results, concatenations, repetitions)
+MAX_BUILT = 16 * MAX_STRING
 MAX_LIST_ITEMS = 1_000_000
 MAX_LOOP_ITERATIONS = 1_000_000
 MAX_INT_BITS = 64 * 1024
@@ -50,6 +57,7 @@ class RenderState:
     deadline: float = field(default_factory=lambda: time.monotonic() + TIME_LIMIT)
     iterations: int = 0
     emitted: int = 0
+    built: int = 0
     secrets: list = field(default_factory=list)  # values returned by secret(), masked in errors
     depth: int = 0
 
@@ -80,6 +88,17 @@ def check_deadline() -> None:
 def check_size(size: int, what: str = "string") -> None:
     if size > MAX_STRING:
         raise _Abort(f"{what} exceeds {MAX_STRING} characters")
+
+
+def count_built(size: int) -> None:
+    """A string of ``size`` characters was just built: charge it to the render's budget."""
+    if size > MAX_STRING:
+        raise _Abort(f"string exceeds {MAX_STRING} characters")
+    st = _state.get()
+    if st is not None:
+        st.built += size
+        if st.built > MAX_BUILT:
+            raise _Abort(f"strings built by one render exceed {MAX_BUILT} characters in total")
 
 
 def check_items(count: int, what: str = "list") -> None:

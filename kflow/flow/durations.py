@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import re
+
+MAX_DURATION_SECONDS = 36525 * 86400  # 100 years: a timer, a deadline, a pod's activeDeadlineSeconds all hold it
 
 _ISO = re.compile(
     r"^(?P<sign>-)?P(?:(?P<w>\d+(?:\.\d+)?)W)?(?:(?P<d>\d+(?:\.\d+)?)D)?"
@@ -14,7 +17,12 @@ _ISO = re.compile(
 def parse_duration(text: str | int | float) -> float:
     """Seconds in an ISO-8601 duration; a bare number is taken as seconds."""
     if isinstance(text, (int, float)) and not isinstance(text, bool):
-        return float(text)
+        seconds = float(text)
+        if not math.isfinite(seconds) or abs(seconds) > MAX_DURATION_SECONDS:
+            raise ValueError(f"duration {_short(text)} is longer than the {MAX_DURATION_SECONDS // 86400}-day bound (P36525D, 100 years)")
+        return seconds
+    if len(str(text)) > 100:
+        raise ValueError(f"expected an ISO-8601 duration such as PT30S, PT5M or P1D, got {_short(text)}")
     match = _ISO.match(str(text).strip())
     if not match or str(text).strip().upper() in ("P", "PT") or str(text).strip().upper().endswith("T"):
         raise ValueError(f"expected an ISO-8601 duration such as PT30S, PT5M or P1D, got {text!r}")
@@ -26,7 +34,14 @@ def parse_duration(text: str | int | float) -> float:
         + parts.get("m", 0) * 60
         + parts.get("s", 0)
     )
+    if not math.isfinite(seconds) or seconds > MAX_DURATION_SECONDS:
+        raise ValueError(f"duration {_short(text)} is longer than the {MAX_DURATION_SECONDS // 86400}-day bound (P36525D, 100 years)")
     return -seconds if match.group("sign") else seconds
+
+
+def _short(text: object) -> str:
+    shown = str(text)
+    return repr(shown if len(shown) <= 40 else shown[:37] + "...")
 
 
 def format_duration(seconds: float) -> str:

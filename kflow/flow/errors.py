@@ -20,6 +20,9 @@ class FlowError(ValueError):
     def __init__(self, source: str, problems: list[Problem]):
         self.source = source
         self.problems = problems
+        if len(problems) == 1:  # one problem, one line
+            super().__init__(f"invalid flow {source}: {problems[0]}")
+            return
         lines = "\n".join(f"  - {p}" for p in problems)
         super().__init__(f"invalid flow {source}:\n{lines}")
 

@@ -54,6 +54,10 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
+from kflow.expr.regexes import RegexError, compile_pattern
+from kflow.flow.bounds import BoundError, bound_message, check_data, load_yaml
+from kflow.expr.regexes import fullmatch as regex_fullmatch
+
 __all__ = [
     "ARRAY_ITEM_TYPES",
     "INPUT_ID",
@@ -431,7 +435,12 @@ def _parse_duration(value: Any) -> int:
     if g["s"]:
         fraction = int((g["f"] or "0").ljust(9, "0"))
         total += int(g["s"]) * _NANOS_PER_SECOND + (-fraction if g["s"].startswith("-") else fraction)
+    if abs(total) // _NANOS_PER_SECOND > _JAVA_LONG_MAX:
+        raise _Bad(f"duration {_show(value)} is out of range (Java's Duration holds at most {_JAVA_LONG_MAX} seconds)")
     return -total if g["sign"] == "-" else total
+
+
+_JAVA_LONG_MAX = 2**63 - 1
 
 
 def _java_div(a: int, b: int) -> int:
@@ -518,7 +527,9 @@ def _to_json(value: Any) -> Any:
 def _to_yaml(value: Any) -> Any:
     if isinstance(value, str):
         try:
-            return _json_data(yaml.safe_load(value))
+            return _json_data(load_yaml(value))
+        except BoundError as err:
+            raise _Bad(f"expected YAML, got {_show(value)} ({err})") from None
         except yaml.YAMLError as err:
             reason = getattr(err, "problem", None) or "invalid YAML"
             raise _Bad(f"expected YAML, got {_show(value)} ({reason})") from None
@@ -676,6 +687,13 @@ class BaseInput(BaseModel):
         raise NotImplementedError
 
 
+def _matches(pattern: str, text: str) -> bool:
+    try:
+        return regex_fullmatch(pattern, text)
+    except RegexError as err:
+        raise _Bad(str(err)) from None
+
+
 class _ValidatedText(BaseInput):
     validator: str | None = Field(default=None, description="A regular expression the whole value must match.")
 
@@ -684,9 +702,9 @@ class _ValidatedText(BaseInput):
     def _compiles(cls, value: str | None) -> str | None:
         if value is not None:
             try:
-                re.compile(value)
-            except re.error as err:
-                raise ValueError(f"`validator` is not a valid regular expression (Python syntax): {err}") from None
+                compile_pattern(value)
+            except RegexError as err:
+                raise ValueError(f"`validator` is not a valid regular expression: {err}") from None
         return value
 
 
@@ -695,7 +713,7 @@ class StringInput(_ValidatedText):
 
     def coerce(self, value: Any, files: FileInputHandler | None = None) -> str:
         text = _to_string(value)
-        if self.validator is not None and not re.fullmatch(self.validator, text):
+        if self.validator is not None and not _matches(self.validator, text):
             raise _Bad(f"expected a value matching the validator {self.validator!r}, got {_show(text)}")
         return text
 
@@ -712,7 +730,7 @@ class SecretInput(_ValidatedText):
             text = str(value)
         else:
             raise _Bad(f"expected a string, got {_kind(value)}")
-        if self.validator is not None and not re.fullmatch(self.validator, text):
+        if self.validator is not None and not _matches(self.validator, text):
             raise _Bad(f"expected a value matching the validator {self.validator!r}, got a value that does not (not shown)")
         return text
 
@@ -1040,6 +1058,12 @@ class FileInput(BaseInput):
 
     def coerce(self, value: Any, files: FileInputHandler | None = None) -> str:
         if isinstance(value, str) and value.strip().startswith("kestra://"):
+            from kflow.storage.uris import BadUri, parse_uri
+
+            try:
+                parse_uri(value.strip())  # refuses '..' (path traversal), empty and '.' segments
+            except BadUri as err:
+                raise _Bad(str(err)) from None
             return value.strip()
         if files is None:
             raise _Bad(
@@ -1142,9 +1166,18 @@ def resolve_inputs(
                 resolved[declaration.id] = None
                 continue
         try:
+            check_data(value)  # depth, integer size, valid Unicode: before any parsing
             resolved[declaration.id] = declaration.coerce(value, files)
+            check_data(resolved[declaration.id])  # what parsing a JSON/YAML text made
         except _Bad as err:
             problems.append(InputProblem(input=declaration.id, type=declaration.type, message=f"{prefix}{err}"))
+        except BoundError as err:
+            where = f" at {err.path if len(err.path) <= 60 else err.path[:57] + '...'}" if err.path else ""
+            problems.append(InputProblem(input=declaration.id, type=declaration.type, message=f"{prefix}{err.message}{where}"))
+        except (ValueError, RecursionError) as err:  # Python's own limits (int digits, recursion)
+            if bound_message(err) is None:
+                raise
+            problems.append(InputProblem(input=declaration.id, type=declaration.type, message=f"{prefix}{bound_message(err)}"))
 
     unknown = [key for key in given if key not in seen]
     if unknown:

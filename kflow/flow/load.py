@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from kflow.flow.bounds import MAX_DOCUMENT_BYTES, BoundError, check_data, decode_document, load_yaml, yaml_problem
 from kflow.flow.errors import FlowError, Problem, join_path
 from kflow.flow.model import Flow, Task
 from kflow.flow.registry import UnknownTaskType, canonical_name, task_class
@@ -15,29 +16,44 @@ from kflow.flow.registry import UnknownTaskType, canonical_name, task_class
 _FLOW_TASK_LISTS = {"tasks": "tasks", "errors": "errors", "finally": "finally_"}
 
 
-def load_flow_file(path: str | Path) -> Flow:
+def read_document(path: str | Path) -> str:
+    """A flow file's text: UTF-8, within the document bound (kflow.flow.bounds); FlowError if not."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_DOCUMENT_BYTES + 1)
     except OSError as err:
         raise FlowError(str(path), [Problem("", f"cannot read the file: {err.strerror or err}")]) from None
-    return load_flow(text, source=str(path))
+    try:
+        return decode_document(data)
+    except BoundError as err:
+        raise FlowError(str(path), [Problem(err.path, err.message)]) from None
+
+
+def load_flow_file(path: str | Path) -> Flow:
+    return load_flow(read_document(path), source=str(path))
 
 
 def load_flow(text: str, source: str = "<flow>") -> Flow:
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(err, "problem", None) or str(err)
-        raise FlowError(source, [Problem("", f"invalid YAML at {where}{problem}")]) from None
+        raise FlowError(source, [Problem("", yaml_problem(err))]) from None
+    except BoundError as err:
+        raise FlowError(source, [Problem(err.path, err.message)]) from None
     return parse_flow(data, source=source)
 
 
 def parse_flow(data: Any, source: str = "<flow>") -> Flow:
     if not isinstance(data, dict):
         raise FlowError(source, [Problem("", "a flow is a YAML mapping with at least `id`, `namespace` and `tasks`")])
+    try:
+        check_data(data)  # also for flows that arrive as JSON (a Flow resource's spec)
+    except BoundError as err:
+        raise FlowError(source, [Problem(err.path, err.message)]) from None
+    shape = _plugin_defaults_problems(data.get("pluginDefaults"))
+    if shape:
+        raise FlowError(_describe(source, data), shape)
     parser = _Parser(data.get("pluginDefaults"))
     fields = dict(data)
     for key in _FLOW_TASK_LISTS:
@@ -62,6 +78,23 @@ def parse_task(data: Any, path: str = "task") -> Task:
     if task is None or parser.problems:
         raise FlowError(path, parser.problems)
     return task
+
+
+def _plugin_defaults_problems(raw: Any) -> list[Problem]:
+    """pluginDefaults is a list of {type, values: {...}, forced}; anything else is named."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        return [Problem("pluginDefaults", "expected a list of {type, values, forced} entries")]
+    problems = []
+    for i, entry in enumerate(raw):
+        if not isinstance(entry, dict):
+            problems.append(Problem(join_path("pluginDefaults", i), "expected a mapping with `type` and `values`"))
+        elif not isinstance(entry.get("type"), str):
+            problems.append(Problem(join_path("pluginDefaults", i, "type"), "expected a task type (or a prefix of one)"))
+        elif not isinstance(entry.get("values"), (dict, type(None))):
+            problems.append(Problem(join_path("pluginDefaults", i, "values"), "expected a mapping of property names to values"))
+    return problems
 
 
 def _describe(source: str, data: dict) -> str:

@@ -67,9 +67,28 @@ class Flow(BaseModel):
     def _labels(cls, value: Any) -> Any:
         # Kestra accepts both a map and a list of {key, value}.
         if isinstance(value, list):
+            if not all(isinstance(item, dict) and "key" in item and "value" in item for item in value):
+                raise ValueError("labels are a map, or a list of {key, value} mappings")
             return {str(item["key"]): str(item["value"]) for item in value}
         if isinstance(value, dict):
             return {str(k): str(v) for k, v in value.items()}
+        return value
+
+    @field_validator("concurrency")
+    @classmethod
+    def _concurrency(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        # Kestra: limit >= 1; behavior QUEUE (the default), CANCEL or FAIL
+        if value is None:
+            return value
+        unknown = sorted(set(value) - {"limit", "behavior"})
+        if unknown:
+            raise ValueError(f"unknown concurrency property {unknown[0]!r}; concurrency accepts limit and behavior")
+        limit = value.get("limit")
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ValueError(f"concurrency.limit must be an integer of at least 1, got {limit!r}")
+        behavior = value.get("behavior", "QUEUE")
+        if str(behavior).upper() not in ("QUEUE", "CANCEL", "FAIL"):
+            raise ValueError(f"concurrency.behavior must be QUEUE, CANCEL or FAIL, got {behavior!r}")
         return value
 
     def all_tasks(self) -> list[Task]:

@@ -27,6 +27,7 @@ from kflow.execution import Execution
 from kflow.flow import Flow
 from kflow.local.processes import LogLine, RunnerProcesses, scratch_dir
 from kflow.local.subflows import FlowCatalog, LocalSubflows
+from kflow.local.workers import WorkerLimit, default_workers
 from kflow.storage import StorageConfig
 
 
@@ -51,8 +52,9 @@ def _now() -> datetime:
 
 class LocalExecutor:
     def __init__(self, flow: Flow, observer: Observer | None = None, storage: StorageConfig | None = None,
-                 catalog: FlowCatalog | None = None):
+                 catalog: FlowCatalog | None = None, workers: int | None = None):
         self.engine = Engine(flow)
+        self.workers = workers or default_workers()  # runner processes at once (kflow run --workers)
         self.catalog = catalog or FlowCatalog([])  # where Subflow tasks find their flows
         self.observer = observer
         # Every runner is told where internal storage is (default: KFLOW_STORAGE, else ~/.kflow/storage).
@@ -74,6 +76,7 @@ class LocalExecutor:
         run = engine.load(execution)
         workdir = scratch_dir()
         processes = RunnerProcesses(workdir)
+        self._limit = WorkerLimit(processes, self.workers)
         self._subflows = LocalSubflows(self.catalog, self.storage, processes.events)
         wake: datetime | None = None
         previous = _install_sigint(self.request_kill)
@@ -106,11 +109,12 @@ class LocalExecutor:
         for action in actions:
             if isinstance(action, RunTask):
                 invocation = self.engine.invocation(run, action).model_copy(update={"storage": self.storage})
-                processes.start(invocation, action.timeout)
+                self._limit.start(invocation, action.timeout)
             elif isinstance(action, StartSubflow):
                 self._subflows.start(action)
             elif isinstance(action, KillTask):
-                processes.kill(action.taskrun_id, action.attempt)
+                if not self._limit.kill(action.taskrun_id, action.attempt):
+                    processes.kill(action.taskrun_id, action.attempt)
                 self._subflows.kill(action.taskrun_id)
             elif isinstance(action, WakeAt):
                 wake = action.at if wake is None else min(wake, action.at)
@@ -144,6 +148,7 @@ class LocalExecutor:
             if self.observer:
                 self.observer.log(item)
         elif isinstance(item, AttemptEnded):
+            self._limit.ended(item.taskrun_id, item.attempt)
             events.append(item)
 
     def _notify(self, execution: Execution, changed: set[str]) -> None:

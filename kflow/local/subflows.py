@@ -21,12 +21,16 @@ class FlowCatalog:
     def _scan(self) -> dict[tuple[str, str], Path]:
         import yaml
 
+        from kflow.flow import FlowError
+        from kflow.flow.bounds import BoundError, load_yaml
+        from kflow.flow.load import read_document
+
         found: dict[tuple[str, str], Path] = {}
         for directory in self.directories:
             for path in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]):
                 try:
-                    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-                except (OSError, yaml.YAMLError):
+                    data = load_yaml(read_document(path))
+                except (FlowError, BoundError, yaml.YAMLError):
                     continue  # not a flow; the one asked for is reported if missing
                 if isinstance(data, dict) and isinstance(data.get("id"), str) and isinstance(data.get("namespace"), str):
                     found.setdefault((data["namespace"], data["id"]), path)

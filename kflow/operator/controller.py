@@ -39,9 +39,11 @@ from kflow.execution.instants import format_instant
 from kflow.flow import FlowError, parse_flow
 from kflow.flow.durations import format_duration
 from kflow.operator import metrics, names
+from kflow.operator.admission import PodAdmission
 from kflow.operator.flows import flow_from_resource
 from kflow.operator.kube import Conflict, KubeApi, NotFound
 from kflow.operator.pod_logs import PodLogArchive
+from kflow.operator.offloop import off_loop
 from kflow.operator.pods import pod_attempt, pod_manifest, pod_outcome, pod_stuck
 from kflow.operator.resources import execution_from_status
 from kflow.operator.settings import OperatorSettings
@@ -76,6 +78,7 @@ class Tracked:
     slot: tuple[str, str] | None = None  # (namespace, flow) whose concurrency slot it holds
     removed: set[str] = field(default_factory=set)  # status.removed: task runs a restart dropped
     archive: StatusArchive | None = None  # which finished task runs status.taskRuns still holds
+    waiting: set[str] = field(default_factory=set)  # status.waiting when loaded: attempts with no pod yet (admission.py)
 
     def involved(self) -> dict[str, Any]:
         return {"apiVersion": "kflow.io/v1alpha1", "kind": "Execution", "metadata": self.meta}
@@ -93,6 +96,7 @@ class ExecutionController:
         self._pending: set[Key] = set()
         self._slots: dict[tuple[str, str], set[Key]] = {}  # (namespace, flow) -> executions running
         self._queued: dict[tuple[str, str], dict[Key, None]] = {}  # ... and those waiting, oldest first
+        self.admission = PodAdmission(settings.max_pods_in_flight, settings.max_pods_per_execution)
         self.metrics = metrics.attach(self)  # Prometheus: counted per persisted step, gauges read at scrape
 
     # -- what kopf reports ----------------------------------------------------------------------
@@ -107,6 +111,7 @@ class ExecutionController:
                 queued.pop(key, None)
             if tracked:
                 self._free_slot(tracked)
+            self._wake(self.admission.forget(key))
             return
         status = body.get("status") or {}
         self._notify_parent(body)
@@ -200,6 +205,9 @@ class ExecutionController:
             events = []
         events.extend(tracked.events)
         tracked.events.clear()
+        for event in events:
+            if isinstance(event, AttemptEnded):  # its pod's slot is free (admission.py)
+                self._wake(self.admission.ended(key, (event.taskrun_id, event.attempt)), key)
         run = tracked.run
         if tracked.spec.get("kill") and not run.killing and not run.execution.state.current.terminal:
             events.append(KillRequested())
@@ -210,7 +218,11 @@ class ExecutionController:
         if _wants(tracked, "resume"):
             events.append(ResumeRequested())
             control["resumed"] = tracked.resumed = tracked.spec["resume"]
-        result = tracked.engine.step(run, events, now)
+        result = await off_loop(tracked.engine.step, run, events, now)  # renders: never on the event loop
+        if tracked.run is not run:  # reloaded (a foreign write) while it stepped: step again from there
+            tracked.events[:0] = [e for e in events if isinstance(e, AttemptEnded)]
+            self._pending.add(key)
+            return
         log.debug("%s/%s: %d events -> %d actions, %d task runs changed", *key, len(events), len(result.actions), len(result.changed))
         await self._apply(key, tracked, result, extra=control or None)
 
@@ -243,7 +255,7 @@ class ExecutionController:
         tracked.engine, tracked.run = engine, engine.load(execution)
         tracked.archive = StatusArchive(self.settings.status_chunk_size)
         tracked.status, tracked.step = None, 0
-        result = engine.start(tracked.run, now)
+        result = await off_loop(engine.start, tracked.run, now)
         await self._apply(key, tracked, result, extra={"flow": snapshot, "inputs": inputs, "labels": execution.labels, "id": execution.id, "namespace": execution.namespace, "flowId": execution.flowId, "flowRevision": execution.flowRevision, **({"trigger": trigger} if trigger else {})})
         await self.api.event(tracked.involved(), "Started", f"execution {execution.id} of flow {flow.namespace}.{flow.id} started")
 
@@ -281,6 +293,7 @@ class ExecutionController:
             tracked.slot = (tracked.meta["namespace"], (tracked.spec.get("flowRef") or {}).get("name"))
             self._slots.setdefault(tracked.slot, set()).add((tracked.meta["namespace"], tracked.meta["name"]))
         tracked.archive = StatusArchive.from_status(status, self.settings.status_chunk_size)
+        tracked.waiting = set(status.get("waiting") or ())
         return True
 
     def _observe_all(self, key: Key, tracked: Tracked) -> list[Event]:
@@ -300,6 +313,12 @@ class ExecutionController:
             if tracked.engine.plan.task(taskrun.taskId).starts_execution:
                 continue  # a Subflow has a child Execution, no pod: _observe_subflows
             pod = pods.get((taskrun_id, attempt))
+            if pod is None and taskrun_id in tracked.waiting:  # never had a pod: it waits again
+                task = tracked.engine.plan.task(taskrun.taskId)
+                self.admission.requeue(key, RunTask(taskrun_id, attempt, task.id, task.timeout_seconds()))
+                continue
+            if pod is not None:
+                self.admission.running(key, (taskrun_id, attempt))
             if pod is None:
                 events.append(AttemptEnded(taskrun_id, attempt, State.FAILED, reason="the task's pod is gone (deleted while the operator was away)"))
                 continue
@@ -311,7 +330,9 @@ class ExecutionController:
     async def _apply(self, key: Key, tracked: Tracked, result: StepResult, extra: dict[str, Any] | None = None) -> None:
         run = tracked.run
         execution = run.execution
-        starts = [a for a in result.actions if isinstance(a, RunTask)]
+        starts, waiting = self.admission.admit(key, [a for a in result.actions if isinstance(a, RunTask)])
+        if waiting:  # status.waiting: attempts over the pod caps, and those admitted now (null)
+            extra = {**(extra or {}), "waiting": waiting}
         if starts:
             await asyncio.gather(*(self._create_pod(tracked, run, action) for action in starts))
         subflows = [a for a in result.actions if isinstance(a, StartSubflow)]
@@ -325,11 +346,17 @@ class ExecutionController:
         for action in result.actions:
             if isinstance(action, KillTask) and tracked.engine.plan.task(run.taskrun(action.taskrun_id).taskId).starts_execution:
                 await self._kill_subflow(key, tracked, run, action)
+            elif isinstance(action, KillTask) and self.admission.drop(key, (action.taskrun_id, action.attempt)):
+                tracked.events.append(AttemptEnded(action.taskrun_id, action.attempt, State.KILLED, reason="killed while waiting for a runner pod"))
+                self.kick(key)
             elif isinstance(action, KillTask):
                 taskrun = run.taskrun(action.taskrun_id)
                 await self._retire_pod(key[0], names.pod_name(key[1], taskrun.taskId, action.taskrun_id, action.attempt))
             elif isinstance(action, WakeAt):
                 self._wake_at(key, tracked, action.at)
+        for taskrun_id, reason in (waiting or {}).items():
+            if reason:
+                asyncio.get_running_loop().create_task(self.api.event(tracked.involved(), "TaskWaiting", f"task {run.taskrun(taskrun_id).taskId}: {reason}"))
         for taskrun_id in result.changed:
             taskrun = run.taskrun(taskrun_id)
             state = taskrun.state.current
@@ -347,6 +374,7 @@ class ExecutionController:
             await self.api.event(tracked.involved(), f"Execution{final.value.title()}", f"execution {execution.id} ended {final.value}", "Warning" if final.failed else "Normal")
             await self._collect_pods(key, run)
             self._free_slot(tracked)
+            self._wake(self.admission.forget(key))
             tracked.done, tracked.run, tracked.engine = True, None, None
             if tracked.timer:
                 tracked.timer.cancel()
@@ -578,6 +606,11 @@ class ExecutionController:
         queued = self._queued.get(slot)
         if queued:
             self.kick(next(iter(queued)))  # the oldest waiting execution tries again (it takes the slot or waits on)
+
+    def _wake(self, key: Key | None, current: Key | None = None) -> None:
+        """An execution with attempts waiting for a pod may have room now."""
+        if key is not None and key != current and key in self.tracked:
+            self.kick(key)
 
     def _engine(self, snapshot: dict[str, Any]) -> Engine:
         """One engine per distinct flow snapshot, shared by its executions."""

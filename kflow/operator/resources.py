@@ -92,6 +92,8 @@ class ExecutionStatus(BaseModel):
     labels: dict[str, str] | None = None
     error: str | None = Field(None, description="Why the execution failed before or outside its tasks.")
     originalId: str | None = Field(None, description="For a replay: the id of the execution it replays.")
+    waiting: dict[str, str] | None = Field(None, description="Task runs whose attempt waits for a runner pod (the operator's runner.maxPodsInFlight or "
+                                           "runner.maxPodsPerExecution cap): task run id -> why. Such a task run shows RUNNING without a pod yet.")
     removed: list[str] | None = Field(None, description="Ids of task runs a restart dropped (its `errors` runs); readers skip them.")
     outputs: dict[str, Any] | None = Field(None, description="The flow's `outputs`, rendered when the execution succeeded.")
     progress: str | None = Field(None, description="Task runs done / created, for `kubectl get executions`.")

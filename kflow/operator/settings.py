@@ -35,6 +35,9 @@ class OperatorSettings(BaseModel):
     secrets_secret: str | None = Field(
         None, description="Secret, in each namespace where executions run, whose keys are what secret('NAME') reads."
     )
+    max_pods_in_flight: int = Field(100, ge=0, description="Runner pods the operator keeps in flight at most, all Executions together (0: no cap); "
+                                    "more attempts wait, listed in status.waiting.")
+    max_pods_per_execution: int = Field(50, ge=0, description="Runner pods one Execution has in flight at most (0: no cap).")
     metrics_port: int = Field(8080, ge=0, le=65535, description="Port of the Prometheus metrics endpoint (/metrics on 0.0.0.0); 0 disables it.")
 
     @classmethod

@@ -7,6 +7,8 @@ import unicodedata
 from typing import Any
 
 from ..limits import MAX_INDENT, check_size
+from ..regexes import RegexError, compile_pattern
+from ..regexes import sub as regex_sub
 from ._util import fail, need, text, to_int
 
 
@@ -89,17 +91,16 @@ def replace(value: Any, old: Any = None, new: Any = None, count: Any = None, reg
     for a, b in pairs:
         if regexp:
             try:
-                pattern = re.compile(a)
-            except re.error as e:
-                fail(f"invalid regular expression {a!r}: {e}")
-            s = pattern.sub(_java_replacement(b), s, count=max(n, 0))
+                compile_pattern(a)
+                s = regex_sub(a, _java_replacement(b), s, count=max(n, 0))
+            except RegexError as e:
+                fail(str(e))
         else:
             if a == "":
                 continue
             hits = s.count(a) if n < 0 else min(s.count(a), n)
             check_size(len(s) + hits * (len(b) - len(a)), "replace result")
             s = s.replace(a, b, n)
-        check_size(len(s), "replace result")
     return s
 
 
@@ -195,15 +196,21 @@ def nindent(value: Any, amount: Any = 4, prefix: Any = " ") -> Any:
     return indent(value, amount, prefix, _first=True)
 
 
+def _grown_replace(s: str, old: str, new: str) -> str:
+    """``s.replace(old, new)``, refused before building a result over the string bound."""
+    check_size(len(s) + s.count(old) * (len(new) - len(old)), "escapeChar result")
+    return s.replace(old, new)
+
+
 def escape_char(value: Any, type: Any = "single") -> Any:
     s = text(value)
     kind = text(type).lower()
     if kind == "single":
-        return s.replace("'", "\\'")
+        return _grown_replace(s, "'", "\\'")
     if kind == "double":
-        return s.replace('"', '\\"')
+        return _grown_replace(s, '"', '\\"')
     if kind == "shell":
-        return s.replace("'", "'\\''")
+        return _grown_replace(s, "'", "'\\''")
     fail(f"escapeChar type must be single, double or shell, got {kind!r}")
 
 

@@ -7,11 +7,12 @@ returns its URI. Objects stream through in bounded chunks: memory does not grow 
 from __future__ import annotations
 
 import json
-import re
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
+from kflow.expr.regexes import RegexError, compile_pattern
+from kflow.expr.regexes import fullmatch as regex_fullmatch
 from kflow.tasks.aws.connection import AwsTask, s3_failure
 from kflow.tasks.errors import TaskFailure
 
@@ -173,7 +174,11 @@ class List(_S3Object):
                            ("encodingType", "EncodingType"), ("expectedBucketOwner", "ExpectedBucketOwner")):
             if getattr(self, ours) is not None:
                 args[boto] = getattr(self, ours)
-        pattern = re.compile(self.regexp) if self.regexp else None
+        if self.regexp:
+            try:
+                compile_pattern(self.regexp)
+            except RegexError as err:
+                raise TaskFailure(f"regexp: {err}") from None
         objects: list[dict[str, Any]] = []
         try:
             for page in client.get_paginator("list_objects_v2").paginate(**args):
@@ -182,7 +187,7 @@ class List(_S3Object):
                     is_dir = key.endswith("/")
                     if (self.filter == "FILES" and is_dir) or (self.filter == "DIRECTORY" and not is_dir):
                         continue
-                    if pattern and not pattern.fullmatch(key):
+                    if self.regexp and not regex_fullmatch(self.regexp, key):
                         continue
                     objects.append({
                         "key": key,
