@@ -1,6 +1,7 @@
 """Script tasks: `io.kestra.plugin.scripts.python.Script` / `.Commands` and
 `io.kestra.plugin.scripts.shell.Script` / `.Commands`, run as a process in the task's working
-directory (locally `containerImage` is accepted and ignored; on a cluster the pod runs it).
+directory (locally `containerImage` is accepted and ignored); on a cluster the script runs in a
+container of its own in the task's pod (kflow.tasks.script_container).
 
 - `inputFiles` (name → content, or a `kestra://` URI whose file is fetched) are written first;
 - `beforeCommands`, then the script or commands, go through `interpreter` (`/bin/sh -c`), with
@@ -49,7 +50,7 @@ class _ScriptTask(RunnableTask):
     inputFiles: dict[str, str] | str | None = Field(None, description="Files to create: name → content or kestra:// URI.")
     outputFiles: list[str] | None = Field(None, description="Globs of files to store after the run.")
     namespaceFiles: dict[str, Any] | None = Field(None, description="Accepted; namespace files are not supported yet.")
-    containerImage: str | None = Field(None, description="The image a cluster pod runs; ignored by `kflow run`.")
+    containerImage: str | None = Field(None, description="The image a cluster pod runs the script in (default: kflow's); ignored by `kflow run`.")
     docker: dict[str, Any] | None = Field(None, description="Accepted; ignored.")
     runner: str | None = Field(None, description="Accepted (PROCESS or DOCKER); kflow runs a process locally.")
     interpreter: list[str] = Field(default_factory=lambda: ["/bin/sh", "-c"], description="Runs the commands.")
@@ -74,7 +75,7 @@ class _ScriptTask(RunnableTask):
         command = [*self.interpreter, "\n".join(lines)]
         env = self._environment(workdir, output_dir)
         container = os.environ.get(CONTAINER_DIR_ENV)
-        if container and self.containerImage:
+        if container:  # on a cluster: the pod's script container runs it (script_container.py)
             from kflow.tasks.script_container import run_in_container
 
             code, outputs, stderr_tail, stderr_seen = run_in_container(command, workdir, self.env or {}, ctx)
