@@ -48,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
 
     from kflow.engine import new_execution_id
 
+    _guard_this_process()
     flow = load_flow_file(args.flow)
     if args.gantt:
         from kflow.cli.gantt import check_output
@@ -80,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
 
         write_chart(build_chart(execution, flow), args.gantt)
     if args.json:
-        json.dump(execution.to_json(), sys.stdout, indent=2, default=str)
+        json.dump(shown_execution(execution, flow), sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
     else:
         summary(execution, sys.stdout)
@@ -95,6 +96,23 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
     return value
+def _guard_this_process() -> None:
+    """Scripts run as this user: keep this process's environment (SECRET_*, credentials) out of
+    their reach through /proc."""
+    from kflow.runner.undumpable import make_undumpable
+
+    make_undumpable()
+
+
+def shown_execution(execution, flow) -> dict:
+    """The execution as JSON, SECRET inputs shown as ****** (as Kestra shows them)."""
+    from kflow.masking import MASK
+
+    data = execution.to_json()
+    secret_ids = {i.id for i in flow.inputs if i.type == "SECRET"}
+    if data.get("inputs") and secret_ids:
+        data["inputs"] = {k: (MASK if k in secret_ids and v is not None else v) for k, v in data["inputs"].items()}
+    return data
 
 
 def _resume_on_signal(executor) -> None:

@@ -137,6 +137,7 @@ class Engine:
             flowId=execution.flowId,
             task=task.model_dump(mode="json", by_alias=True, exclude_unset=True),
             context=to_json_data(self.context(run, action.taskrun_id)),
+            secretInputs=[i.id for i in self.flow.inputs if i.type == "SECRET"],
         )
 
     # -- events -------------------------------------------------------------------------------

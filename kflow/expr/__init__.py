@@ -40,8 +40,8 @@ Not supported: Pebble ``#{...}`` string interpolation, ``include``/``import``/``
 precision (Python datetimes stop at microseconds).
 """
 
-from .analysis import referenced_outputs, referenced_roots
+from .analysis import referenced_outputs, referenced_roots, referenced_secrets
 from .errors import ExpressionError
 from .render import render, render_value
 
-__all__ = ["render", "render_value", "ExpressionError", "referenced_outputs", "referenced_roots"]
+__all__ = ["render", "render_value", "ExpressionError", "referenced_outputs", "referenced_roots", "referenced_secrets"]

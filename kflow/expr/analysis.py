@@ -119,3 +119,29 @@ def referenced_outputs(value: Any) -> set[str] | None:
     except _Unknown:
         return None
     return out
+
+
+def _secret_names(source: str, depth: int = 0) -> set[str]:
+    tree = _parse(source)
+    if tree is None:
+        return set()
+    found: set[str] = set()
+    for call in tree.find_all(nodes.Call):
+        if isinstance(call.node, nodes.Name) and call.node.name == "secret" and call.args:
+            arg = call.args[0]
+            if isinstance(arg, nodes.Const) and isinstance(arg.value, str):
+                found.add(arg.value)
+    if depth < 5:
+        for nested in _nested_templates(tree):
+            if nested is not None and has_expression(nested):
+                found |= _secret_names(nested, depth + 1)
+    return found
+
+
+def referenced_secrets(value: Any) -> set[str]:
+    """Secret names read as constants, `secret('NAME')`, by templates in value. A name that is
+    computed (`secret(inputs.x)`) is not known ahead, so it is not in the set."""
+    out: set[str] = set()
+    for s in _strings(value):
+        out |= _secret_names(s)
+    return out

@@ -51,12 +51,16 @@ def compile_template(source: str) -> Template:
 
 
 def _mask(message: str) -> str:
+    """The secrets this render read, masked by the one masker (kflow.masking)."""
     st = limits.current()
-    if st is not None:
-        for value in sorted(st.secrets, key=len, reverse=True):
-            if len(value) >= 3:
-                message = message.replace(value, "******")
-    return message
+    if st is None or not st.secrets:
+        return message
+    from kflow.masking import Masker
+
+    masker = Masker()
+    for value in st.secrets:
+        masker.add(value)
+    return masker.mask(message)
 
 
 def _run(source: str, variables: dict[str, Any]) -> str:

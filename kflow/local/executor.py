@@ -25,7 +25,8 @@ from kflow.engine import (
 )
 from kflow.execution import Execution
 from kflow.flow import Flow
-from kflow.local.processes import LogLine, RunnerProcesses, scratch_dir
+from kflow.local.processes import RUN_MARKER, RUNNER_GRACE, LogLine, RunnerProcesses, scratch_dir
+from kflow.runner.reaper import end_marked
 from kflow.local.subflows import FlowCatalog, LocalSubflows
 from kflow.local.workers import WorkerLimit, default_workers
 from kflow.storage import StorageConfig
@@ -79,7 +80,7 @@ class LocalExecutor:
         self._limit = WorkerLimit(processes, self.workers)
         self._subflows = LocalSubflows(self.catalog, self.storage, processes.events)
         wake: datetime | None = None
-        previous = _install_sigint(self.request_kill)
+        previous = _install_signals(self.request_kill)
         try:
             result = engine.start(run, _now())
             while True:
@@ -100,9 +101,10 @@ class LocalExecutor:
                 result = engine.step(run, events, now)
         finally:
             processes.kill_all()
+            processes.wait_all(RUNNER_GRACE + 2)
+            end_marked(f"{RUN_MARKER}={workdir}")  # a script's child that outlived its runner
             self._subflows.close()
-            if threading.current_thread() is threading.main_thread():
-                signal.signal(signal.SIGINT, previous)
+            _restore_signals(previous)
             shutil.rmtree(workdir, ignore_errors=True)
 
     def _apply(self, run, actions: list[Action], processes: RunnerProcesses, wake: datetime | None) -> datetime | None:
@@ -156,7 +158,18 @@ class LocalExecutor:
             self.observer.changed(execution, changed)
 
 
-def _install_sigint(handler):
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _install_signals(handler) -> dict:
+    """Ctrl-C, SIGTERM (CI cancel, `timeout`, systemd) and SIGHUP kill the execution: its
+    runners are stopped, it ends KILLED, the scratch directory is removed."""
     if threading.current_thread() is not threading.main_thread():
-        return signal.getsignal(signal.SIGINT)
-    return signal.signal(signal.SIGINT, lambda *_: handler())
+        return {}
+    return {sig: signal.signal(sig, lambda *_: handler()) for sig in _STOP_SIGNALS}
+
+
+def _restore_signals(previous: dict) -> None:
+    if threading.current_thread() is threading.main_thread():
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

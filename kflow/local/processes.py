@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import queue
-import signal
 import subprocess
 import sys
 import tempfile
@@ -15,7 +14,12 @@ from pathlib import Path
 
 from kflow.engine import AttemptEnded
 from kflow.execution import State
-from kflow.runner.invocation import Invocation, TaskResult
+from kflow.runner.invocation import Envelope, Invocation, TaskResult
+from kflow.runner.reaper import descendants, end_group
+from kflow.runner.secrets import STORAGE_CREDENTIAL_VARS, resolve_for, storage_credentials
+
+RUN_MARKER = "KFLOW_RUN_SCRATCH"
+RUNNER_GRACE = 5.0  # seconds between SIGTERM and SIGKILL for a runner (it ends its script first)
 
 
 @dataclass(frozen=True)
@@ -38,44 +42,66 @@ class RunnerProcesses:
     def start(self, invocation: Invocation, timeout: float | None) -> None:
         key = (invocation.taskRunId, invocation.attempt)
         base = self.workdir / f"{invocation.taskRunId}.{invocation.attempt}"
-        inv_path, result_path = base.with_suffix(".invocation.json"), base.with_suffix(".result.json")
-        inv_path.write_text(invocation.model_dump_json(), encoding="utf-8")
+        result_path = base.with_suffix(".result.json")
+        # The invocation, the task's own secrets and the storage credentials go on stdin: not
+        # in the runner's environment (which its scripts could read), nor in a file.
+        envelope = Envelope(invocation=invocation, secrets=resolve_for(invocation.task), storageCredentials=storage_credentials())
         proc = subprocess.Popen(
-            [sys.executable, "-m", "kflow.runner", "--invocation", str(inv_path), "--result", str(result_path)],
+            [sys.executable, "-m", "kflow.runner", "--envelope", "--result", str(result_path)],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE,
             text=True,
             bufsize=1,
             start_new_session=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env=runner_environment(self.workdir),
         )
         with self._lock:
             self._procs[key] = proc
         task_id = invocation.task.get("id", "?")
+        threading.Thread(target=self._feed, args=(proc, envelope.model_dump_json()), daemon=True).start()
         threading.Thread(target=self._watch, args=(key, task_id, proc, result_path), daemon=True).start()
         if timeout is not None:
             timer = threading.Timer(timeout, self.kill, args=(key[0], key[1], f"timed out after {timeout:g}s (task timeout)"))
             timer.daemon = True
             timer.start()
 
+    @staticmethod
+    def _feed(proc: subprocess.Popen, payload: str) -> None:
+        try:
+            assert proc.stdin is not None
+            proc.stdin.write(payload)
+            proc.stdin.close()
+        except (BrokenPipeError, OSError, ValueError):
+            pass  # the runner is already gone: its end is reported by _watch
+
     def kill(self, taskrun_id: str, attempt: int, why: str = "killed") -> None:
+        """SIGTERM the runner's process group (the runner ends its script's group), then, after
+        RUNNER_GRACE seconds, SIGKILL it and every process still below it."""
         key = (taskrun_id, attempt)
         with self._lock:
             proc = self._procs.get(key)
-            if proc is None or proc.poll() is not None:
+            if proc is None or proc.poll() is not None or key in self._why_killed:
                 return
             self._why_killed[key] = why
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
+        below = descendants(proc.pid)  # scripts lead sessions of their own: remember them now
+        threading.Thread(target=end_group, args=(proc.pid, RUNNER_GRACE, below), daemon=True).start()
 
     def kill_all(self) -> None:
         with self._lock:
             keys = list(self._procs)
         for taskrun_id, attempt in keys:
             self.kill(taskrun_id, attempt)
+
+    def wait_all(self, timeout: float) -> None:
+        """Wait (at most `timeout` s) until every runner started has ended."""
+        with self._lock:
+            procs = list(self._procs.values())
+        for proc in procs:
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
     def _watch(self, key: tuple[str, int], task_id: str, proc: subprocess.Popen, result_path: Path) -> None:
         assert proc.stdout is not None
@@ -99,6 +125,18 @@ def _ended(key: tuple[str, int], code: int, result_path: Path, why_killed: str |
         return AttemptEnded(taskrun_id, attempt, State.FAILED, reason=f"the runner exited with code {code} and no result")
     children = tuple(result.children) if result.children is not None else None
     return AttemptEnded(taskrun_id, attempt, State(result.state), result.outputs, result.reason, children=children)
+
+
+def runner_environment(scratch: Path) -> dict[str, str]:
+    """This process's environment without secrets or storage credentials (a runner gets those
+    on its stdin, only the ones its task needs); temp files go under the run's scratch
+    directory, so they are removed with it even when a runner had to be SIGKILLed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SECRET_") and k not in STORAGE_CREDENTIAL_VARS}
+    env.pop("KFLOW_SECRETS_DIR", None)
+    env["PYTHONUNBUFFERED"] = "1"
+    env["TMPDIR"] = str(scratch)
+    env[RUN_MARKER] = str(scratch)  # inherited by scripts and their children: see end_marked
+    return env
 
 
 def scratch_dir() -> Path:

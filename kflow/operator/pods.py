@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 from kflow.engine import AttemptEnded, RunTask
@@ -17,6 +18,7 @@ INVOCATION_ENV = "KFLOW_INVOCATION"
 SECRETS_DIR = "/var/run/kflow/secrets"
 _PULL_FAILURES = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"}
 _CONFIG_FAILURES = {"CreateContainerConfigError", "CreateContainerError", "RunContainerError"}
+_SECRET_KEY = re.compile(r"[-._a-zA-Z0-9]{1,253}")
 
 
 def pod_manifest(execution: dict[str, Any], action: RunTask, invocation: Invocation, settings: OperatorSettings, task=None) -> dict[str, Any]:
@@ -35,7 +37,7 @@ def pod_manifest(execution: dict[str, Any], action: RunTask, invocation: Invocat
         "name": "task",
         "image": settings.image,
         "imagePullPolicy": settings.image_pull_policy,
-        "command": ["python", "-m", "kflow.runner", "--invocation", f"env:{INVOCATION_ENV}", "--result", "/dev/termination-log", "--result-limit", "4096"],
+        "command": ["python", "-I", "-m", "kflow.runner", "--invocation", f"env:{INVOCATION_ENV}", "--result", "/dev/termination-log", "--result-limit", "4096"],
         "env": [{"name": INVOCATION_ENV, "value": invocation.model_dump_json()}],
         "resources": _resources(settings, task),
         "terminationMessagePolicy": "FallbackToLogsOnError",
@@ -47,7 +49,8 @@ def pod_manifest(execution: dict[str, Any], action: RunTask, invocation: Invocat
         },
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
     }
-    _wire_storage_and_secrets(container, settings)
+    secret_keys = _secret_keys(invocation, settings)
+    _wire_storage_and_secrets(container, settings, bool(secret_keys))
     spec: dict[str, Any] = {
         "restartPolicy": "Never",
         "automountServiceAccountToken": False,
@@ -61,12 +64,14 @@ def pod_manifest(execution: dict[str, Any], action: RunTask, invocation: Invocat
         spec["nodeSelector"] = dict(runner.nodeSelector)
     if settings.runner_service_account:
         spec["serviceAccountName"] = settings.runner_service_account
-    image = getattr(task, "containerImage", None)
+    image = script_image(task, settings)
     if image:
         _add_script_container(spec, container, image, settings)
-    if settings.secrets_secret:
-        # Mounted, never copied into the pod spec; optional, so pods start without it.
-        spec["volumes"].append({"name": "secrets", "secret": {"secretName": settings.secrets_secret, "optional": True}})
+    if secret_keys:
+        # Only the keys this task names, mounted in the runner container only; never copied
+        # into the pod spec; optional, so a missing key is the task's own "not found".
+        items = [{"key": key, "path": key} for key in secret_keys]
+        spec["volumes"].append({"name": "secrets", "secret": {"secretName": settings.secrets_secret, "optional": True, "items": items}})
     if action.timeout is not None:
         # The kubelet kills the pod at the deadline; it ends Failed, reason DeadlineExceeded.
         spec["activeDeadlineSeconds"] = max(1, math.ceil(action.timeout))
@@ -93,36 +98,64 @@ def pod_manifest(execution: dict[str, Any], action: RunTask, invocation: Invocat
     }
 
 
+def script_image(task, settings: OperatorSettings) -> str | None:
+    """The image a script runs in, in a container of its own: the task's containerImage, else
+    kflow's image. For a WorkingDirectory, the one containerImage its scripts agree on, else
+    kflow's. None: the task runs no script."""
+    from kflow.tasks.scripts import _ScriptTask
+
+    scripts = [t for t in [task, *(getattr(task, "tasks", None) or [])] if isinstance(t, _ScriptTask)]
+    if not scripts:
+        return None
+    images = {t.containerImage for t in scripts}
+    return (images.pop() or settings.image) if len(images) == 1 else settings.image
+
+
 def _add_script_container(spec: dict[str, Any], runner: dict[str, Any], image: str, settings: OperatorSettings) -> None:
-    """A task's containerImage: its script runs in a second container of that image, sharing
-    /tmp with the runner, which stages inputs and collects outputs (kflow.tasks.script_container)."""
+    """The task's scripts run in a container of their own (kflow.tasks.script_container): it
+    shares /tmp with the runner container, which stages inputs and collects outputs, and it
+    has neither the storage credentials nor the secrets mount nor the runner's processes (no
+    shared process namespace). A native sidecar (an init container that always restarts), so
+    the pod ends when the runner does, however it ends."""
     from kflow.tasks.script_container import SCRIPT_CONTAINER_COMMAND
 
     shared = {"name": "KFLOW_SCRIPT_CONTAINER_DIR", "value": "/tmp"}
     runner["env"].append(shared)
-    spec["containers"].append(
+    spec["initContainers"] = [
         {
             "name": "script",
             "image": image,
             "imagePullPolicy": settings.image_pull_policy,
+            "restartPolicy": "Always",
             "command": ["/bin/sh", "-c", SCRIPT_CONTAINER_COMMAND],
             "env": [shared],
             "resources": runner["resources"],
             "securityContext": runner["securityContext"],
             "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
         }
-    )
+    ]
 
 
-def _wire_storage_and_secrets(container: dict[str, Any], settings: OperatorSettings) -> None:
-    """Where internal storage is, its credentials by reference, and the flow secrets' mount."""
+def _secret_keys(invocation: Invocation, settings: OperatorSettings) -> list[str]:
+    """The keys of the secrets Secret this task names (`secret('NAME')` as a constant), those
+    that can be Secret keys at all."""
+    if not settings.secrets_secret:
+        return []
+    from kflow.runner.secrets import task_secret_names
+
+    return sorted(name for name in task_secret_names(invocation.task) if _SECRET_KEY.fullmatch(name) and name not in (".", ".."))
+
+
+def _wire_storage_and_secrets(container: dict[str, Any], settings: OperatorSettings, secrets: bool) -> None:
+    """Where internal storage is, its credentials by reference, and the flow secrets' mount
+    (all in the runner container only)."""
     env = container["env"]
     env.extend({"name": name, "value": value} for name, value in settings.runner_env.items())
     if settings.storage_s3_credentials_secret:
         for target, key in (("KFLOW_STORAGE_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"), ("KFLOW_STORAGE_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY")):
             ref = {"name": settings.storage_s3_credentials_secret, "key": key}
             env.append({"name": target, "valueFrom": {"secretKeyRef": ref}})
-    if settings.secrets_secret:
+    if secrets:
         env.append({"name": "KFLOW_SECRETS_DIR", "value": SECRETS_DIR})
         container["volumeMounts"].append({"name": "secrets", "mountPath": SECRETS_DIR, "readOnly": True})
 
@@ -186,8 +219,9 @@ def pod_stuck(pod: dict[str, Any]) -> bool:
 
 def _waiting(pod: dict[str, Any], status: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
     """A container of the pod stuck before starting (any of them: runner or script), and its image."""
-    images = {c.get("name"): c.get("image") for c in (pod.get("spec") or {}).get("containers") or []}
-    for container in status.get("containerStatuses") or []:
+    spec = pod.get("spec") or {}
+    images = {c.get("name"): c.get("image") for c in [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]}
+    for container in [*(status.get("containerStatuses") or []), *(status.get("initContainerStatuses") or [])]:
         waiting = (container.get("state") or {}).get("waiting")
         if waiting and waiting.get("reason") in _PULL_FAILURES | _CONFIG_FAILURES:
             return waiting, images.get(container.get("name")) or container.get("image")

@@ -10,13 +10,19 @@ import argparse
 import json
 import sys
 
+from kflow.runner.secrets import ENVELOPE_HELP
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kflow-runner", description=__doc__)
     parser.add_argument("--invocation", default="-", help="JSON invocation file, - for stdin, env:NAME for a variable")
     parser.add_argument("--result", default="-", help="where to write the JSON result, - for stdout")
     parser.add_argument("--result-limit", type=int, default=None, help="largest result in bytes (a pod's termination message: 4096)")
+    parser.add_argument("--envelope", action="store_true", help="the invocation and private values come on stdin (kflow run): " + ENVELOPE_HELP)
     args = parser.parse_args(argv)
+    from kflow.runner.undumpable import make_undumpable
+
+    make_undumpable()  # what this process holds is not readable through /proc by its scripts
     # Killed (task timeout, kill, pod deletion): unwind, so the working directory and any
     # half-written storage file are removed; no result is written.
     import signal
@@ -25,16 +31,22 @@ def main(argv: list[str] | None = None) -> int:
 
     from pydantic import ValidationError
 
-    from kflow.runner.invocation import Invocation
+    from kflow.runner.invocation import Envelope, Invocation
     from kflow.runner.run import execute
+    from kflow.storage.config import use_credentials
 
+    secrets = None
     try:
-        raw = _read(args.invocation)
-        invocation = Invocation.model_validate_json(raw)
+        if args.envelope:
+            envelope = Envelope.model_validate_json(sys.stdin.read())
+            invocation, secrets = envelope.invocation, envelope.secrets
+            use_credentials(envelope.storageCredentials)
+        else:
+            invocation = Invocation.model_validate_json(_read(args.invocation))
     except (OSError, ValidationError, json.JSONDecodeError) as err:
         print(f"kflow-runner: unusable invocation: {err}", file=sys.stderr)
         return 2
-    result = execute(invocation)
+    result = execute(invocation, secrets=secrets)
     payload = result.to_json()
     if args.result_limit is not None:
         from kflow.runner.offload import fit

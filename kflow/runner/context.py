@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from kflow.runner.invocation import ChildResult
+    from kflow.runner.secrets import TaskSecrets
     from kflow.storage import Storage, StorageConfig
 
-MASK = "******"
+from kflow.masking import MASK, Masker  # noqa: F401 - MASK re-exported
+
 READ_LIMIT = 10 * 1024 * 1024  # read() returns at most this many bytes, as text
 
 _LEVELS = {"TRACE": 0, "DEBUG": 1, "INFO": 2, "WARN": 3, "ERROR": 4}
@@ -26,7 +28,7 @@ class TaskLogger:
     def __init__(self, stream: TextIO = sys.stdout, min_level: str = "INFO", tee: TextIO | None = None):
         self.stream = stream
         self.min_level = _LEVELS.get(min_level, 2)
-        self.masked: set[str] = set()
+        self.masker = Masker()  # the values this task read: secrets, SECRET inputs
         self.tee = tee  # a copy of every line, stored as the attempt's log once it ends
 
     def emit(self, level: str, message: str) -> None:
@@ -41,23 +43,12 @@ class TaskLogger:
         self.stream.flush()
 
     def mask(self, text: str) -> str:
-        """`text` with every secret value seen so far replaced by ******, longest first."""
-        for secret in sorted(self.masked, key=len, reverse=True):
-            if secret:
-                text = text.replace(secret, MASK)
-        return text
+        """`text` with every secret value seen so far replaced by ****** (kflow.masking)."""
+        return self.masker.mask(text)
 
     def mask_value(self, value: Any) -> Any:
-        """`mask` applied to every string (keys too) in JSON-like data."""
-        if not self.masked:
-            return value
-        if isinstance(value, str):
-            return self.mask(value)
-        if isinstance(value, dict):
-            return {self.mask_value(k): self.mask_value(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [self.mask_value(v) for v in value]
-        return value
+        """`mask` applied to every string value in JSON-like data; keys are kept."""
+        return self.masker.mask_value(value)
 
     def debug(self, message: str) -> None:
         self.emit("DEBUG", message)
@@ -72,17 +63,18 @@ class TaskLogger:
         self.emit("ERROR", message)
 
 
-def env_secret(name: str) -> str:
+def env_secret(name: str, environ: dict[str, str] | None = None) -> str:
     """Secret NAME: the file NAME in KFLOW_SECRETS_DIR when set (a mounted Kubernetes Secret,
     raw value), else Kestra's open-source rule: the base64 of the variable SECRET_NAME."""
-    directory = os.environ.get("KFLOW_SECRETS_DIR")
+    env = os.environ if environ is None else environ
+    directory = env.get("KFLOW_SECRETS_DIR")
     if directory and "/" not in name and name not in (".", ".."):
         try:
             with open(os.path.join(directory, name), encoding="utf-8") as handle:
                 return handle.read()
         except FileNotFoundError:
             pass
-    raw = os.environ.get(f"SECRET_{name}")
+    raw = env.get(f"SECRET_{name}")
     if raw is None:
         raise KeyError(f"secret {name!r} is not set: export SECRET_{name} as the base64 of its value")
     try:
@@ -123,12 +115,14 @@ class RunContext:
         *,
         location: TaskLocation | None = None,
         storage: StorageConfig | Storage | None = None,
+        secrets: TaskSecrets | None = None,
     ):
         self.variables = context
         self.log = log
         self.workdir = workdir
         self.location = location
         self._storage = storage
+        self.secrets = secrets  # which secrets it may read; None: any the runner has (tests, tools)
         self.state = "SUCCESS"  # a task may lower it to WARNING with warning()
         self.warnings: list[str] = []
         # Set by a task that runs child tasks itself (WorkingDirectory): how each ended.
@@ -136,9 +130,8 @@ class RunContext:
 
     # -- secrets and rendering ---------------------------------------------------------------
     def secret(self, name: str) -> str:
-        value = env_secret(name)
-        if value:
-            self.log.masked.add(value)
+        value = self.secrets.read(name) if self.secrets is not None else env_secret(name)
+        self.log.masker.add(value)
         return value
 
     def render(self, value: Any) -> Any:

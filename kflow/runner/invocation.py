@@ -20,11 +20,25 @@ class Invocation(BaseModel):
     flowId: str
     task: dict[str, Any] = Field(description="The task's definition as written in the flow, unrendered.")
     context: dict[str, Any] = Field(description="The expression variables the task's templates read.")
+    secretInputs: list[str] = Field(
+        default_factory=list, description="Ids of the flow's SECRET inputs: their values are masked as secrets are."
+    )
     storage: StorageConfig | None = Field(
         None,
         description="Where internal storage is (no credentials: the runner reads those from its environment); "
         "unset: from the runner's environment (KFLOW_STORAGE), else ~/.kflow/storage.",
     )
+
+
+class Envelope(BaseModel):
+    """What `kflow run` writes on a runner's stdin: the invocation and what must not be in an
+    environment a script can read (the task's own secrets, the storage credentials)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    invocation: Invocation
+    secrets: dict[str, str] = Field(default_factory=dict, description="The secrets the task names, by name.")
+    storageCredentials: dict[str, str] = Field(default_factory=dict, description="KFLOW_STORAGE_* credential variables.")
 
 
 class ChildResult(BaseModel):

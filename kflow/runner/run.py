@@ -8,23 +8,32 @@ from typing import Any
 
 from kflow.runner.context import RunContext, TaskLocation, TaskLogger, env_variables
 from kflow.runner.invocation import Invocation, TaskResult
+from kflow.runner.secrets import TaskSecrets, task_secret_names
 
 
-def execute(invocation: Invocation, log: TaskLogger | None = None) -> TaskResult:
+def execute(invocation: Invocation, log: TaskLogger | None = None, secrets: dict[str, str] | None = None) -> TaskResult:
     """Never raises for a task's own failure: that is a FAILED result with the reason.
 
-    With internal storage configured, the attempt's log lines are also kept there (see
-    TaskLocation.log_uri), so they outlive the pod that printed them.
+    The task reads only the secrets it names (kflow.runner.secrets): from `secrets` when given
+    (`kflow run`), else from the runner's mounted files or environment. With internal storage
+    configured, the attempt's log lines are also kept there (see TaskLocation.log_uri), so they
+    outlive the pod that printed them.
     """
     task_def = invocation.task
     log = log or TaskLogger(min_level=task_def.get("logLevel") or "INFO")
-    location = TaskLocation(invocation.namespace, invocation.flowId, invocation.executionId, str(task_def.get("id", "?")), invocation.taskRunId)
+    for input_id in invocation.secretInputs:  # masked as Kestra masks SECRET inputs
+        value = (invocation.context.get("inputs") or {}).get(input_id)
+        if isinstance(value, str):
+            log.masker.add(value)
+    task_id = str(task_def.get("id", "?"))
+    allowed = TaskSecrets(task_id, task_secret_names(task_def), secrets)
+    location = TaskLocation(invocation.namespace, invocation.flowId, invocation.executionId, task_id, invocation.taskRunId)
     if invocation.storage is None:
-        return _execute(invocation, log, location)
+        return _execute(invocation, log, location, allowed)
     with tempfile.SpooledTemporaryFile(max_size=1 << 20, mode="w+", encoding="utf-8") as copy:
         log.tee = copy
         try:
-            return _execute(invocation, log, location)
+            return _execute(invocation, log, location, allowed)
         finally:  # also when killed (SIGTERM unwinds as SystemExit)
             log.tee = None
             _store_log(copy, invocation, location, log)
@@ -41,17 +50,18 @@ def _store_log(copy, invocation: Invocation, location: TaskLocation, log: TaskLo
         log.warn(f"could not keep this log in internal storage: {type(err).__name__}: {err}")
 
 
-def _execute(invocation: Invocation, log: TaskLogger, location: TaskLocation) -> TaskResult:
+def _execute(invocation: Invocation, log: TaskLogger, location: TaskLocation, secrets: TaskSecrets) -> TaskResult:
     task_def = invocation.task
     context = {**invocation.context, "envs": env_variables()}
     with tempfile.TemporaryDirectory(prefix=f"kflow-{task_def.get('id', '?')}-") as workdir:
         context.setdefault("workingDir", workdir)
         context.setdefault("outputDir", os.path.join(workdir, "outputs"))
-        return run_task(task_def, context, log, workdir, location, invocation.storage)
+        return run_task(task_def, context, log, workdir, location, invocation.storage, secrets)
 
 
 def run_task(
-    task_def: dict[str, Any], context: dict[str, Any], log: TaskLogger, workdir: str, location: TaskLocation, storage: Any
+    task_def: dict[str, Any], context: dict[str, Any], log: TaskLogger, workdir: str, location: TaskLocation, storage: Any,
+    secrets: TaskSecrets | None = None,
 ) -> TaskResult:
     """Render, validate and run one task definition in `workdir` (which the caller owns).
 
@@ -67,7 +77,7 @@ def run_task(
         cls = task_class(task_def["type"])
     except UnknownTaskType as err:
         return TaskResult(state="FAILED", reason=f"task {task_id!r}: {err}")
-    ctx = RunContext(context, log, workdir, location=location, storage=storage)
+    ctx = RunContext(context, log, workdir, location=location, storage=storage, secrets=secrets)
     try:
         properties = _render(task_def, cls, ctx)
         task = cls.model_validate(properties)

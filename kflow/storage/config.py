@@ -23,6 +23,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from kflow.storage.base import Storage, StorageError
 
 DEFAULT_DIR = "~/.kflow/storage"
+_CREDENTIALS: dict[str, str] = {}  # given to a runner on its stdin, kept out of its environment
+
+
+def use_credentials(values: dict[str, str]) -> None:
+    """Storage credential variables (KFLOW_STORAGE_ACCESS_KEY_ID, ...) this process uses
+    without them being in its environment, where a child process would inherit them."""
+    _CREDENTIALS.clear()
+    _CREDENTIALS.update(values)
 
 
 class StorageConfig(BaseModel):
@@ -96,7 +104,7 @@ def open_storage(config: StorageConfig | None = None, environ: dict[str, str] | 
         from kflow.storage.directory import DirectoryStorage
 
         return DirectoryStorage(config.path or DEFAULT_DIR)
-    env = os.environ if environ is None else environ
+    env = {**os.environ, **_CREDENTIALS} if environ is None else environ
     try:
         from kflow.storage.s3 import S3Storage
 

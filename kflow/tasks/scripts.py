@@ -1,6 +1,7 @@
 """Script tasks: `io.kestra.plugin.scripts.python.Script` / `.Commands` and
 `io.kestra.plugin.scripts.shell.Script` / `.Commands`, run as a process in the task's working
-directory (locally `containerImage` is accepted and ignored; on a cluster the pod runs it).
+directory (locally `containerImage` is accepted and ignored); on a cluster the script runs in a
+container of its own in the task's pod (kflow.tasks.script_container).
 
 - `inputFiles` (name → content, or a `kestra://` URI whose file is fetched) are written first;
 - `beforeCommands`, then the script or commands, go through `interpreter` (`/bin/sh -c`), with
@@ -49,7 +50,7 @@ class _ScriptTask(RunnableTask):
     inputFiles: dict[str, str] | str | None = Field(None, description="Files to create: name → content or kestra:// URI.")
     outputFiles: list[str] | None = Field(None, description="Globs of files to store after the run.")
     namespaceFiles: dict[str, Any] | None = Field(None, description="Accepted; namespace files are not supported yet.")
-    containerImage: str | None = Field(None, description="The image a cluster pod runs; ignored by `kflow run`.")
+    containerImage: str | None = Field(None, description="The image a cluster pod runs the script in (default: kflow's); ignored by `kflow run`.")
     docker: dict[str, Any] | None = Field(None, description="Accepted; ignored.")
     runner: str | None = Field(None, description="Accepted (PROCESS or DOCKER); kflow runs a process locally.")
     interpreter: list[str] = Field(default_factory=lambda: ["/bin/sh", "-c"], description="Runs the commands.")
@@ -74,7 +75,7 @@ class _ScriptTask(RunnableTask):
         command = [*self.interpreter, "\n".join(lines)]
         env = self._environment(workdir, output_dir)
         container = os.environ.get(CONTAINER_DIR_ENV)
-        if container and self.containerImage:
+        if container:  # on a cluster: the pod's script container runs it (script_container.py)
             from kflow.tasks.script_container import run_in_container
 
             code, outputs, stderr_tail, stderr_seen = run_in_container(command, workdir, self.env or {}, ctx)
@@ -118,15 +119,23 @@ class _ScriptTask(RunnableTask):
             for path in sorted(workdir.glob(pattern)):
                 rel = path.relative_to(workdir)
                 if path.is_file() and not rel.parts[0].startswith(".kflow"):
-                    found[rel.as_posix()] = path
+                    found[rel.as_posix()] = within(path, workdir)
         for path in sorted(output_dir.rglob("*")):
             if path.is_file():
-                found.setdefault(path.relative_to(output_dir).as_posix(), path)
+                found.setdefault(path.relative_to(output_dir).as_posix(), within(path, output_dir))
         stored = {}
         for name, path in found.items():
             stored[name] = ctx.put_output_file(path, name)
             ctx.log.info(f"stored {name} as {stored[name]}")
         return stored
+
+
+def within(path: Path, root: Path) -> Path:
+    """`path`, refused when it (or a directory on the way) is a symlink leading out of `root`:
+    a script must not make the runner store a file it could not read itself."""
+    if root.resolve() not in path.resolve().parents:
+        raise TaskFailure(f"output file {path.relative_to(root).as_posix()!r} is a symlink out of {root.name}/; refused")
+    return path
 
 
 def _inside(root: Path, name: str, what: str) -> Path:
@@ -172,28 +181,85 @@ class ScriptOutput:
 
 
 def _run_process(command: list[str], workdir: Path, env: dict[str, str], ctx: RunContext):
-    """Run, logging stdout (INFO) and stderr (WARN) as they come; parse `::{...}::` lines."""
+    """Run, logging stdout (INFO) and stderr (WARN) as they come; parse `::{...}::` lines.
+
+    The script leads a session of its own, so when it exits (or the runner is stopped) its whole
+    process group goes with it: background children (`nohup ... &`) get SIGTERM, then SIGKILL
+    after SCRIPT_GRACE seconds, and one that keeps stdout open does not hold the task.
+    """
+    from kflow.runner.reaper import end_group
+
     sink = ScriptOutput(ctx)
     try:
         proc = subprocess.Popen(command, cwd=workdir, env=env, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     except OSError as err:
         raise TaskFailure(f"cannot start {command[0]!r}: {err}") from None
-
-    def pump(stream, handle) -> None:
-        for raw in stream:
-            handle(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
-
-    threads = [
-        threading.Thread(target=pump, args=(proc.stdout, sink.stdout), daemon=True),
-        threading.Thread(target=pump, args=(proc.stderr, sink.stderr), daemon=True),
-    ]
-    for thread in threads:
-        thread.start()
-    code = proc.wait()
-    for thread in threads:
-        thread.join()
+    streams = _LineStreams({proc.stdout: sink.stdout, proc.stderr: sink.stderr})
+    try:
+        while proc.poll() is None:
+            streams.pump(0.1)
+        code = proc.returncode
+        streams.pump(0.0, drain=True)  # what the script wrote before it exited
+    finally:  # exited, or the runner was stopped (SIGTERM unwinds): end the group either way
+        end_group(proc.pid, SCRIPT_GRACE)
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        streams.pump(0.0, drain=True)
+        streams.close()
     return sink.result(code)
+
+
+SCRIPT_GRACE = 2.0  # seconds between SIGTERM and SIGKILL for a script's process group
+
+
+class _LineStreams:
+    """Lines from several pipes, read without threads, so reading stops when the task does."""
+
+    def __init__(self, handlers):
+        import selectors
+
+        self.selector = selectors.DefaultSelector()
+        self.partial: dict[int, bytes] = {}
+        for stream, handle in handlers.items():
+            os.set_blocking(stream.fileno(), False)
+            self.selector.register(stream, selectors.EVENT_READ, handle)
+            self.partial[stream.fileno()] = b""
+
+    def pump(self, timeout: float, drain: bool = False) -> None:
+        while self.selector.get_map():
+            ready = self.selector.select(timeout)
+            if not ready:
+                return
+            for key, _ in ready:
+                self._read(key)
+            if not drain:
+                return
+
+    def _read(self, key) -> None:
+        fd = key.fileobj.fileno()
+        try:
+            data = os.read(fd, 65536)
+        except BlockingIOError:
+            return
+        lines = (self.partial[fd] + data).split(b"\n")
+        self.partial[fd] = lines.pop() if data else b""
+        if not data and lines and not lines[-1]:
+            lines.pop()
+        for line in lines:
+            key.data(line.decode("utf-8", errors="replace").rstrip("\r"))
+        if not data:  # EOF
+            self.selector.unregister(key.fileobj)
+
+    def close(self) -> None:
+        for key in list(self.selector.get_map().values()):
+            fd = key.fileobj.fileno()
+            if self.partial.get(fd):
+                key.data(self.partial[fd].decode("utf-8", errors="replace").rstrip("\r"))
+            self.selector.unregister(key.fileobj)
+            key.fileobj.close()
+        self.selector.close()
 
 
 class _ScriptFile(_ScriptTask):

@@ -151,7 +151,7 @@ class WorkingDirectory(RunnableTask):
         while True:
             variables = self._child_variables(ctx, child, child_run_id, outputs, start, attempt)
             log.info("started" if attempt == 0 else f"attempt {attempt + 1}")
-            result = run_task(definition, variables, log, ctx.workdir, location, ctx._storage)
+            result = run_task(definition, variables, log, ctx.workdir, location, ctx._storage, ctx.secrets)
             attempt += 1
             if result.state != "FAILED":
                 if attempt > 1 and result.state == "SUCCESS" and child.retry is not None and child.retry.warningOnRetry:
@@ -191,6 +191,8 @@ class WorkingDirectory(RunnableTask):
         write_input_files(ctx, workdir, self.inputFiles)
 
     def _store_output_files(self, ctx: RunContext, workdir: Path) -> dict[str, str]:
+        from kflow.tasks.scripts import within
+
         stored: dict[str, str] = {}
         for pattern in self.outputFiles or []:
             if Path(pattern).is_absolute() or ".." in Path(pattern).parts:
@@ -198,7 +200,7 @@ class WorkingDirectory(RunnableTask):
             for path in sorted(workdir.glob(pattern)):
                 rel = path.relative_to(workdir)
                 if path.is_file() and not rel.parts[0].startswith(".kflow") and rel.as_posix() not in stored:
-                    stored[rel.as_posix()] = ctx.put_output_file(path, rel.as_posix())
+                    stored[rel.as_posix()] = ctx.put_output_file(within(path, workdir), rel.as_posix())
                     ctx.log.info(f"stored {rel.as_posix()} as {stored[rel.as_posix()]}")
         return stored
 
@@ -239,7 +241,7 @@ class _ChildLogger(TaskLogger):
         super().__init__(parent.stream, child.logLevel or "INFO")
         if child.logLevel is None:
             self.min_level = parent.min_level
-        self.masked = parent.masked  # the same set: a secret one child reads is masked for all
+        self.masker = parent.masker  # the same one: a secret one child reads is masked for all
         self.prefix = f"[{child.id}] "
         if hasattr(parent, "tee"):
             self.tee = parent.tee

@@ -140,4 +140,5 @@ def test_container_image_runs_the_script_while_the_runner_stages_and_collects(kf
     reason = runs["fails"]["attempts"][-1]["reason"]
     assert "exited with code 3" in reason and "broken" in reason
     pod = next(p for p in kflow.pods("in-image-1") if p.metadata.labels["kflow.io/task"] == "sh")
-    assert [c.image for c in pod.spec.containers] == [PROJECT_IMAGE, "localhost/kflow-test:busybox"]
+    assert [c.image for c in pod.spec.containers] == [PROJECT_IMAGE]
+    assert [c.image for c in pod.spec.init_containers] == ["localhost/kflow-test:busybox"]  # a native sidecar

@@ -1,0 +1,67 @@
+"""Which secrets a task run may read, and where its runner finds them.
+
+A task gets only the secrets it names as constants, `secret('NAME')` in its properties (its
+children's too, for a WorkingDirectory): on a cluster its pod mounts only those keys of the
+secrets Secret; locally `kflow run` hands only those to the runner, on its stdin, never in an
+environment. A name computed at run time (`secret(inputs.x)`) cannot be known ahead, so such a
+call fails, saying so, unless the task also names that secret as a constant.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from kflow.runner.context import env_secret
+
+# `kflow run` sends this on the runner's stdin (`--envelope`), so nothing private is in the
+# runner's environment, its command line or a file.
+ENVELOPE_HELP = 'stdin is JSON {"invocation": ..., "secrets": {NAME: value}, "storageCredentials": {VAR: value}}'
+STORAGE_CREDENTIAL_VARS = ("KFLOW_STORAGE_ACCESS_KEY_ID", "KFLOW_STORAGE_SECRET_ACCESS_KEY", "KFLOW_STORAGE_SESSION_TOKEN")
+
+
+def task_secret_names(task_def: dict[str, Any]) -> set[str]:
+    """The secrets a task definition names as constants."""
+    from kflow.expr import referenced_secrets
+
+    return referenced_secrets(task_def)
+
+
+class TaskSecrets:
+    """The secrets one task may read: `given` values (from `kflow run`), else the mounted files
+    / SECRET_* variables of the runner (in a pod: only the named keys are mounted)."""
+
+    def __init__(self, task_id: str, names: set[str], given: dict[str, str] | None = None):
+        self.task_id = task_id
+        self.names = names
+        self.given = given
+
+    def read(self, name: str) -> str:
+        if name not in self.names:
+            named = ", ".join(f"secret({n!r})" for n in sorted(self.names)) or "no secret"
+            raise PermissionError(
+                f"task {self.task_id!r} names {named} as a constant; a task gets only the secrets it names "
+                "that way (a computed name such as secret(inputs.x) is not known before it runs)"
+            )
+        if self.given is not None:
+            if name not in self.given:
+                raise KeyError(f"secret {name!r} is not set: export SECRET_{name} as the base64 of its value")
+            return self.given[name]
+        return env_secret(name)
+
+
+def resolve_for(task_def: dict[str, Any], environ: dict[str, str] | None = None) -> dict[str, str]:
+    """What `kflow run` hands a runner: the values of the secrets its task names, read here
+    (SECRET_NAME as base64, or KFLOW_SECRETS_DIR); a name that is not set is left out."""
+    out: dict[str, str] = {}
+    for name in task_secret_names(task_def):
+        try:
+            out[name] = env_secret(name, environ)
+        except KeyError:
+            pass
+    return out
+
+
+def storage_credentials(environ: dict[str, str] | None = None) -> dict[str, str]:
+    env = os.environ if environ is None else environ
+    return {name: env[name] for name in STORAGE_CREDENTIAL_VARS if env.get(name)}
