@@ -20,9 +20,21 @@ from kflow.ui.views import ExecutionSummary, execution_summary
 log = logging.getLogger(__name__)
 
 GROUP, VERSION, PLURAL = "kflow.io", "v1alpha1", "executions"
-PAGE = 250  # Executions per list request while (re)filling the cache
+PAGE = 50  # Executions per list request while (re)filling the cache: each holds its whole status, keep pages small
 WATCH_SECONDS = 240
 QUEUE_LIMIT = 2000  # messages waiting for one slow tab before it is told to reload instead
+
+
+def _release_freed_memory() -> None:
+    """Give the pages' parsed JSON back to the system (glibc keeps freed arenas otherwise)."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 class Subscriber:
@@ -115,6 +127,7 @@ class WatchHub:
                 break
         with self.lock:
             self.summaries = fresh
+        _release_freed_memory()
         self.error = None
         self.ready.set()
         self._broadcast({"type": "reset"})

@@ -171,7 +171,8 @@ def flow_detail(body: dict[str, Any], executions: list[ExecutionSummary]) -> dic
 
     detail = flow_summary(body, executions[:10])
     detail["yaml"] = yaml.safe_dump(body.get("spec") or {}, sort_keys=False, allow_unicode=True)
-    detail["executions"] = [e.model_dump() for e in executions]
+    now = datetime.now(timezone.utc)
+    detail["executions"] = [{**e.model_dump(), "duration": duration_seconds(e.start, e.end, now)} for e in executions]
     try:
         flow = flow_from_resource(body)
     except FlowError as err:

@@ -27,7 +27,9 @@ function h(tag, attrs, ...children) {
   return el;
 }
 const main = () => document.getElementById("main");
-function show(...nodes) { const m = main(); m.replaceChildren(...nodes); }
+function kids(nodes) { return nodes.flat(Infinity).filter((n) => n !== null && n !== undefined && n !== false); }
+function fill(el, ...nodes) { el.replaceChildren(...kids(nodes)); return el; }
+function show(...nodes) { fill(main(), ...nodes); }
 function link(href, ...text) { return h("a", { href, "data-link": true }, ...text); }
 function badge(state, href) {
   const attrs = { class: "badge" + (TERMINAL.has(state) ? "" : " live-run"), style: `--state: var(--${state}, var(--CREATED))`, "data-state": state };
@@ -173,7 +175,7 @@ async function flowPage(namespace, name, token) {
   const f = await api(`/api/flows/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`);
   if (token !== pageToken) return;
   const executions = h("div", { id: "flow-executions" });
-  const drawExecutions = (list) => executions.replaceChildren(executionTable(list, false));
+  const drawExecutions = (list) => fill(executions, executionTable(list, false));
   drawExecutions(f.executions);
   show(
     h("h1", {}, name, f.valid === "False" ? badge("FAILED") : null),
@@ -360,7 +362,7 @@ async function executionPage(namespace, name, token) {
 
   function drawHead() {
     const act = (action, label, cls) => h("button", { type: "button", class: cls || "", "data-action": action, onclick: () => doAction(action) }, label);
-    head.replaceChildren(
+    fill(head,
       h("h1", {}, name, badge(e.state)),
       h("p", { class: "muted" }, "Flow ", link(`/flows/${encodeURIComponent(namespace)}/${encodeURIComponent(e.flow)}`, e.flow),
         ` · ${e.kestraNamespace || "–"}.${e.flowId || "–"} rev ${e.flowRevision ?? "–"} · namespace ${namespace}`),
@@ -385,7 +387,7 @@ async function executionPage(namespace, name, token) {
     const pages = Math.max(Math.ceil(rows.length / TASK_PAGE), 1);
     taskPage = Math.min(taskPage, pages - 1);
     const slice = rows.slice(taskPage * TASK_PAGE, (taskPage + 1) * TASK_PAGE);
-    tasks.replaceChildren(
+    fill(tasks,
       h("h2", { id: "tasks-h" }, `Task runs (${rows.length})`),
       rows.length ? h("div", { class: "table-wrap" }, h("table", { "aria-label": "Task runs" },
         h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Task"), h("th", { scope: "col" }, "State"), h("th", { scope: "col" }, "Duration"),
@@ -409,12 +411,12 @@ async function executionPage(namespace, name, token) {
   function drawGantt() {
     if (!e.ganttAvailable) { gantt.replaceChildren(); return; }
     const width = Math.max(Math.min(main().clientWidth - 4, 1600), 500);
-    gantt.replaceChildren(h("h2", { id: "gantt-h" }, "Gantt"),
+    fill(gantt, h("h2", { id: "gantt-h" }, "Gantt"),
       h("div", { class: "gantt" }, h("img", { src: `${base}/gantt.svg?width=${width}&v=${Date.now()}`, alt: `Gantt chart of ${name}: one bar per task run, coloured by state`, id: "gantt-img" })));
   }
 
   function drawDetails() {
-    details.replaceChildren(h("div", { class: "grid2" },
+    fill(details, h("div", { class: "grid2" },
       h("section", {}, h("h2", {}, "Inputs"), Object.keys(e.inputs).length ? h("pre", { id: "inputs" }, json(e.inputs)) : h("p", { class: "muted" }, "none")),
       h("section", {}, h("h2", {}, "Outputs"), Object.keys(e.outputs).length ? h("pre", { id: "outputs" }, json(e.outputs)) : h("p", { class: "muted" }, "none")),
       h("section", {}, h("h2", {}, "State history"), h("ol", { id: "history" }, e.history.map((x) => h("li", {}, badge(x.state), " ", when(x.date)))))));
@@ -444,7 +446,7 @@ async function executionPage(namespace, name, token) {
     const search = logPanel.querySelector("#log-search");
     const term = search ? search.value : "";
     const pre = h("pre", { id: "log-lines", tabindex: "0", "aria-label": "Log lines" });
-    const fill = (needle) => {
+    const showLines = (needle) => {
       pre.replaceChildren();
       for (const line of answer.lines) {
         if (needle && !line.toLowerCase().includes(needle.toLowerCase())) continue;
@@ -454,11 +456,11 @@ async function executionPage(namespace, name, token) {
       }
       if (!pre.childNodes.length) pre.append(answer.message || (needle ? "no line matches" : "(no output)"));
     };
-    fill(term);
-    const input = h("input", { id: "log-search", type: "search", value: term, placeholder: "search", oninput: () => fill(input.value) });
+    showLines(term);
+    const input = h("input", { id: "log-search", type: "search", value: term, placeholder: "search", oninput: () => showLines(input.value) });
     const following = answer.state && !TERMINAL.has(answer.state);
     logPanel.hidden = false;
-    logPanel.replaceChildren(
+    fill(logPanel,
       h("div", { class: "bar" },
         h("h2", { id: "log-h", style: "margin:0" }, `Log of ${t.taskId}${t.value ? ` [${t.value}]` : ""}`),
         t.attempts.length > 1 ? h("label", {}, "Attempt ", h("select", { id: "log-attempt", onchange: (ev) => { logs.attempt = Number(ev.target.value); drawLogs(); } },
