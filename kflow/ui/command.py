@@ -71,3 +71,49 @@ async def serve(cluster, args: argparse.Namespace) -> None:
         await asyncio.Event().wait()
     finally:
         await runner.cleanup()
+
+
+class BackgroundServer:
+    """The UI app served from a thread of its own (its own event loop): `kflow run --ui`, tests."""
+
+    def __init__(self, app, address: str = "127.0.0.1", port: int = 0):
+        import threading
+
+        self.app, self.address = app, address
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._loop = self._runner = None
+        self.port = port
+        threading.Thread(target=self._serve, name="kflow-ui-server", daemon=True).start()
+        self._ready.wait(30)
+        if self._error is not None:
+            from kflow.cli.inputs import UsageError
+
+            raise UsageError(f"cannot listen on {address}:{port}: {getattr(self._error, 'strerror', None) or self._error} (pick another port)")
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}:{self.port}"
+
+    def _serve(self) -> None:
+        from aiohttp import web
+
+        loop = self._loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=0.5)
+        try:
+            loop.run_until_complete(self._runner.setup())
+            site = web.TCPSite(self._runner, self.address, self.port)
+            loop.run_until_complete(site.start())
+        except OSError as err:
+            self._error = err
+            self._ready.set()
+            return
+        self.port = site._server.sockets[0].getsockname()[1]
+        self._ready.set()
+        loop.run_forever()
+
+    def stop(self) -> None:
+        if self._loop is not None and self._error is None:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+            self._loop.call_soon_threadsafe(self._loop.stop)

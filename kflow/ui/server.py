@@ -26,6 +26,7 @@ from kflow.cli.kube import ClusterError, NotFound
 from kflow.ui import views
 from kflow.ui.access import COOKIE, SESSION_SECONDS, Access, NamespaceRefused, SignInRequired
 from kflow.ui.hub import Subscriber, WatchHub
+from kflow.ui.sources import ClusterSource, Source
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +39,17 @@ PAGES = ("/", "/flows", "/executions", "/dashboard", "/signin")
 ACCESS: web.AppKey[Access] = web.AppKey("access", Access)
 HUB: web.AppKey[WatchHub] = web.AppKey("hub", WatchHub)
 OPTIONS: web.AppKey[dict] = web.AppKey("options", dict)
+SOURCE: web.AppKey[Source] = web.AppKey("source", object)
 
 
-def make_app(access: Access, hub: WatchHub, storage: str | None = None, loopback_only: bool = False) -> web.Application:
-    """The application; `hub` is started and stopped with it."""
+def make_app(access: Access, hub: WatchHub, storage: str | None = None, loopback_only: bool = False,
+             source: Source | None = None) -> web.Application:
+    """The application; `hub` is started and stopped with it. `source`: the cluster by default."""
     app = web.Application(middlewares=[_guard, _errors], client_max_size=64 * 1024 * 1024)
     app[ACCESS] = access
     app[HUB] = hub
     app[OPTIONS] = {"storage": storage, "loopback_only": loopback_only}
+    app[SOURCE] = source or ClusterSource()
     app.on_startup.append(_start_hub)
     app.on_shutdown.append(_stop_hub)
     r = app.router
@@ -234,7 +238,7 @@ async def _flows(request: web.Request) -> web.Response:
     namespaces = await _readable_namespaces(request, wanted)
     cluster = _cluster(request, wanted)
     everywhere = namespaces is None
-    items = await _blocking(cluster.list, "flows", all_namespaces=everywhere)
+    items = await _blocking(request.app[SOURCE].list_flows, cluster, everywhere)
     last = _last_executions(request.app[HUB].snapshot())
     flows = [views.flow_summary(body, last.get(((body["metadata"].get("namespace") or ""), body["metadata"]["name"]), [])[:5]) for body in items]
     flows.sort(key=lambda f: (f["namespace"], f["name"]))
@@ -251,25 +255,25 @@ def _last_executions(summaries: list[views.ExecutionSummary]) -> dict[tuple[str,
 async def _flow(request: web.Request) -> web.Response:
     namespace, name = request.match_info["namespace"], request.match_info["name"]
     cluster = _cluster(request, namespace)
-    body = await _blocking(cluster.get, "flows", name)
+    body = await _blocking(request.app[SOURCE].get_flow, cluster, name)
     runs = _last_executions(request.app[HUB].snapshot()).get((namespace, name), [])
-    return web.json_response(views.flow_detail(body, runs[:100]))
+    detail = views.flow_detail(body, runs[:100])
+    detail["executable"] = request.app[SOURCE].can_execute and request.app[ACCESS].allow_actions
+    return web.json_response(detail)
 
 
 async def _execute(request: web.Request) -> web.Response:
     """Start an Execution from the form: inputs checked as `kflow execute` checks them."""
-    from kflow.cli.execute import checked_inputs, create_execution
-    from kflow.operator.flows import flow_from_resource
-
+    source = request.app[SOURCE]
+    if not (source.can_execute and request.app[ACCESS].allow_actions):
+        return _problem(403, "this UI does not start executions (read-only, or a local run)")
     namespace, name = request.match_info["namespace"], request.match_info["name"]
     cluster = _cluster(request, namespace)
     with tempfile.TemporaryDirectory(prefix="kflow-ui-upload-") as folder:
         given, labels = await _form_values(request, Path(folder))
-        body = await _blocking(cluster.get, "flows", name)
-        flow = flow_from_resource(body)
-        inputs = await _blocking(checked_inputs, flow, given, request.app[OPTIONS]["storage"])
-    created = await _blocking(create_execution, cluster, name, inputs, labels)
-    return web.json_response({"namespace": namespace, "name": created["metadata"]["name"]}, status=201)
+        body = await _blocking(source.get_flow, cluster, name)
+        created = await _blocking(source.execute, cluster, body, given, labels, request.app[OPTIONS]["storage"])
+    return web.json_response({"namespace": namespace, "name": created}, status=201)
 
 
 async def _form_values(request: web.Request, folder: Path) -> tuple[dict[str, Any], dict[str, str]]:
@@ -352,13 +356,15 @@ async def _execution(request: web.Request) -> web.Response:
 
     namespace, name = request.match_info["namespace"], request.match_info["name"]
     cluster = _cluster(request, namespace)
-    body = await _blocking(cluster.get, "executions", name)
+    body = await _blocking(request.app[SOURCE].get_execution, cluster, name)
     flow_snapshot = (body.get("status") or {}).get("flow")
     detail = await _blocking(views.execution_detail, body, runnable_tasks(flow_snapshot), _now())
     hub = request.app[HUB]
     detail["children"] = [{"name": s.name, "state": s.state, "flow": s.flow} for s in hub.snapshot()
                           if s.namespace == namespace and s.parent == name]
     detail["allowActions"] = request.app[ACCESS].allow_actions
+    available = request.app[SOURCE].actions
+    detail["actions"] = {name: allowed and name in available for name, allowed in detail["actions"].items()}
     detail["ganttAvailable"] = 0 < len(detail["taskRuns"]) <= GANTT_LIMIT
     return web.json_response(detail)
 
@@ -370,7 +376,7 @@ async def _gantt(request: web.Request) -> web.Response:
 
     namespace, name = request.match_info["namespace"], request.match_info["name"]
     cluster = _cluster(request, namespace)
-    body = await _blocking(cluster.get, "executions", name)
+    body = await _blocking(request.app[SOURCE].get_execution, cluster, name)
     width = min(max(int(request.query.get("width") or 1100), 500), 2400)
     chart = await _blocking(chart_from_body, body, _now())
     svg = await _blocking(render_svg, chart, width)
@@ -379,8 +385,6 @@ async def _gantt(request: web.Request) -> web.Response:
 
 async def _logs(request: web.Request) -> web.Response:
     """One attempt's log lines, from its pod or the copy in internal storage, as `kflow logs` reads them."""
-    from kflow.cli.logs import AttemptRef, LogReader, open_log_storage
-
     namespace, name = request.match_info["namespace"], request.match_info["name"]
     taskrun_id = request.query.get("taskrun") or ""
     try:
@@ -388,7 +392,7 @@ async def _logs(request: web.Request) -> web.Response:
     except ValueError:
         raise UsageError("attempt is a number (0 for the first)") from None
     cluster = _cluster(request, namespace)
-    body = await _blocking(cluster.get, "executions", name)
+    body = await _blocking(request.app[SOURCE].get_execution, cluster, name)
     status = body.get("status") or {}
     from kflow.execution.status import taskruns_by_id
 
@@ -399,9 +403,7 @@ async def _logs(request: web.Request) -> web.Response:
     if not 0 <= attempt < len(attempts):
         return web.json_response({"lines": [], "message": "no attempt started yet", "state": (taskrun.get("state") or {}).get("current")})
     storage = request.app[OPTIONS]["storage"]
-    reader = LogReader(cluster, name, await _blocking(open_log_storage, storage))
-    ref = AttemptRef(taskrun, attempt, taskrun.get("taskId") or "")
-    [(_, lines)] = await _blocking(lambda: list(reader.read_all(status, [ref])))
+    lines = await _blocking(request.app[SOURCE].log_lines, cluster, name, status, taskrun, attempt, storage)
     message = None
     if lines is None:
         reason = attempts[attempt].get("reason")
@@ -415,26 +417,24 @@ def _ran_in_pod(attempt: dict[str, Any]) -> bool:
 
 
 async def _action(request: web.Request) -> web.Response:
-    from kflow.cli.control import request_action
-
     access = request.app[ACCESS]
     if not access.allow_actions:
         return _problem(403, "this UI is read-only (ui.allowActions is false)")
     namespace, name, action = request.match_info["namespace"], request.match_info["name"], request.match_info["action"]
-    await _blocking(request_action, _cluster(request, namespace), name, action)
+    if action not in request.app[SOURCE].actions:
+        return _problem(409, f"{action}: not available here")
+    await _blocking(request.app[SOURCE].action, _cluster(request, namespace), name, action)
     return web.json_response({"requested": action, "name": name})
 
 
 async def _replay(request: web.Request) -> web.Response:
-    from kflow.cli.control import replay_execution
-
     access = request.app[ACCESS]
     if not access.allow_actions:
         return _problem(403, "this UI is read-only (ui.allowActions is false)")
     namespace, name = request.match_info["namespace"], request.match_info["name"]
     body = await _json(request)
-    created = await _blocking(replay_execution, _cluster(request, namespace), name, str(body.get("taskRunId") or ""))
-    return web.json_response({"namespace": namespace, "name": created["metadata"]["name"]}, status=201)
+    created = await _blocking(request.app[SOURCE].replay, _cluster(request, namespace), name, str(body.get("taskRunId") or ""))
+    return web.json_response({"namespace": namespace, "name": created}, status=201)
 
 
 async def _dashboard(request: web.Request) -> web.Response:

@@ -3,9 +3,10 @@ running against it in a thread, or the real `kflow ui` process against the real 
 
 from __future__ import annotations
 
-import asyncio
-import threading
+import os
+import socket
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -38,11 +39,10 @@ class UiUnderTest:
 @pytest.fixture
 def ui_factory(double):
     """`make(namespace="team", all_namespaces=False, mode="kubeconfig", allow_actions=True)`: a UI server on the double."""
-    from aiohttp import web
-
     from kflow.cli.kube import Cluster
     from kflow.ui.access import Access
     from kflow.ui.hub import WatchHub
+    from kflow.ui.command import BackgroundServer
     from kflow.ui.server import make_app
 
     stops = []
@@ -52,33 +52,45 @@ def ui_factory(double):
         access = Access(Cluster(api, namespace, double.url), all_namespaces, mode, allow_actions)
         hub = WatchHub(api, None if all_namespaces else namespace)
         app = make_app(access, hub, loopback_only=True)
-        ready = threading.Event()
-        box: dict[str, Any] = {}
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(loop)
-            runner = web.AppRunner(app, shutdown_timeout=0.5)
-            loop.run_until_complete(runner.setup())
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            loop.run_until_complete(site.start())
-            box.update(loop=loop, runner=runner, port=site._server.sockets[0].getsockname()[1])
-            ready.set()
-            loop.run_forever()
-
-        threading.Thread(target=run, daemon=True).start()
-        ready.wait(10)
+        server = BackgroundServer(app)
         http = httpx.Client(timeout=20)
 
         def stop() -> None:
             http.close()
-            loop = box["loop"]
-            asyncio.run_coroutine_threadsafe(box["runner"].cleanup(), loop).result(10)
-            loop.call_soon_threadsafe(loop.stop)
+            server.stop()
 
         stops.append(stop)
-        return UiUnderTest(f"http://127.0.0.1:{box['port']}", app, hub, http)
+        return UiUnderTest(server.url, app, hub, http)
 
     yield make
     for stop in stops:
         stop()
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def artifacts() -> Path:
+    """Where screenshots go: $KFLOW_TEST_ARTIFACTS/ui (default /tmp/kflow-test-artifacts/ui)."""
+    path = Path(os.environ.get("KFLOW_TEST_ARTIFACTS", "/tmp/kflow-test-artifacts")) / "ui"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def browser():
+    """Debian's Chromium driven by Playwright (no browser download: Playwright's own is not used)."""
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip("chromium is not installed (tests/run installs it with apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield launched
+        launched.close()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -15,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from tests.operator.conftest import crds, kflow, operator, operator_factory  # noqa: F401
+from tests.ui.conftest import artifacts, free_port
 
 pytestmark = pytest.mark.cluster
 ROOT = Path(__file__).parents[2]
-CHROMIUM = "/usr/bin/chromium"
 LIVE = 60_000  # ms a state change may take to show (pod start on a busy 2-CPU node)
 
 FLOWS = {
@@ -38,18 +37,6 @@ FLOWS = {
         "  - {id: after, type: io.kestra.plugin.core.debug.Return, format: resumed}\n"
     ),
 }
-
-
-def artifacts() -> Path:
-    path = Path(os.environ.get("KFLOW_TEST_ARTIFACTS", "/tmp/kflow-test-artifacts")) / "ui"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class UiProcess:
@@ -79,18 +66,6 @@ class UiProcess:
             self.proc.wait(15)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-
-
-@pytest.fixture
-def browser():
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip("chromium is not installed (tests/run installs it with apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

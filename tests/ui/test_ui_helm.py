@@ -68,3 +68,9 @@ def test_one_watched_namespace_is_the_uis(helm_env):
     assert command[command.index("--namespace") + 1] == "team-a"
     proc = helm(helm_env, "template", "kflow", str(CHART), *sets({"ui.enabled": "true", "namespaces": "{a,b}"}), check=False)
     assert proc.returncode != 0 and "ui.namespace" in proc.stderr
+
+
+@pytest.mark.parametrize("values", [{"ui.enabled": "true"}, {"ui.enabled": "true", "ui.auth": "token", "namespaces": "{team-a}"}])
+def test_lint_is_clean_with_the_ui(helm_env, values):
+    proc = helm(helm_env, "lint", "--strict", str(CHART), *sets(values))
+    assert "0 chart(s) failed" in proc.stdout, proc.stdout

@@ -182,7 +182,7 @@ async function flowPage(namespace, name, token) {
     h("p", { class: "muted" }, `${f.kestraNamespace || "–"}.${f.id} · revision ${f.revision ?? "–"} · namespace ${f.namespace}`, " ", labels(f.labels)),
     f.description ? h("p", {}, f.description) : null,
     f.problem ? h("div", { class: "error-box", role: "alert" }, f.problem) : null,
-    config.allowActions && f.topology ? executeForm(f) : null,
+    f.executable && f.topology ? executeForm(f) : null,
     h("h2", {}, "Executions"), executions,
     f.topology ? [h("h2", {}, "Topology"), topology(f.topology)] : null,
     h("h2", {}, "Source"), yamlBlock(f.yaml));
