@@ -24,22 +24,55 @@ def add_parsers(subparsers) -> None:
         parser.set_defaults(handler=run, action=name)
 
 
-def run(args: argparse.Namespace) -> int:
-    from kflow.cli.kube import ClusterError, connect
+ACTIONS = ("kill", "restart", "resume")
 
-    cluster = connect(args)
+
+def run(args: argparse.Namespace) -> int:
+    from kflow.cli.kube import connect
+
+    request_action(connect(args), args.name, args.action)
+    print(f"execution.kflow.io/{args.name}: {args.action} requested")
+    return 0
+
+
+def request_action(cluster, name: str, action: str) -> None:
+    """Ask the operator to kill, restart or resume an Execution (the CLI's and the web UI's way).
+
+    Raises UsageError when the execution's state does not allow it, ClusterError when refused.
+    """
+    from kflow.cli.kube import ClusterError
+
     for _ in range(5):  # the patch is conditional on what was read: on a conflict, read again
-        body = cluster.get("executions", args.name)
+        body = cluster.get("executions", name)
         try:
-            _patch(cluster, args.name, body, _spec_patch(args.action, args.name, body))
-            break
+            _patch(cluster, name, body, _spec_patch(action, name, body))
+            return
         except ClusterError as err:
             if "HTTP 409" not in str(err):
                 raise
-    else:
-        raise ClusterError(f"execution {args.name!r} kept changing under us: try again")
-    print(f"execution.kflow.io/{args.name}: {args.action} requested")
-    return 0
+    raise ClusterError(f"execution {name!r} kept changing under us: try again")
+
+
+def replay_execution(cluster, name: str, taskrun_id: str) -> dict:
+    """A new Execution replaying `name` from one of its task runs (`spec.replay`): what ran before is kept."""
+    from kflow.cli.kube import GROUP, VERSION, call
+    from kflow.execution.status import ExecutionStatus, taskruns_by_id
+
+    body = cluster.get("executions", name)
+    status = ExecutionStatus.read(body.get("status"))
+    if not status.ended:
+        raise UsageError(f"execution {name!r} is {status.current or 'not started'}: only an ended execution is replayed")
+    if taskrun_id not in taskruns_by_id(status.stored()):
+        raise UsageError(f"execution {name!r} has no task run {taskrun_id!r}")
+    flow_name = ((body.get("spec") or {}).get("flowRef") or {}).get("name") or ""
+    replay = {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "Execution",
+        "metadata": {"generateName": f"{flow_name[:57]}-"},
+        "spec": {"flowRef": {"name": flow_name}, "replay": {"execution": name, "taskRunId": taskrun_id}},
+    }
+    return call(cluster.custom.create_namespaced_custom_object, GROUP, VERSION, cluster.namespace, "executions", replay,
+                what=f"replaying execution {name!r} in namespace {cluster.namespace!r}")
 
 
 def _spec_patch(action: str, name: str, body: dict) -> dict:

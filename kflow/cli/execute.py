@@ -41,7 +41,6 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from kflow.cli.kube import connect
-    from kflow.flow.inputs import resolve_inputs
     from kflow.operator.flows import flow_from_resource
 
     given = parse_pairs(args.input)
@@ -49,14 +48,7 @@ def run(args: argparse.Namespace) -> int:
     cluster = connect(args)
     flow_body = find_flow(cluster, args.flow)
     flow = flow_from_resource(flow_body)
-    # First pass: every input checked, nothing uploaded; second: files uploaded, values final.
-    resolve_inputs(flow.inputs, given, files=_check_file)
-    if any(isinstance(v, str) and v.startswith("@") for v in given.values()):
-        uploader = _uploader(args.storage, flow.namespace, flow.id)
-        resolved = resolve_inputs(flow.inputs, given, files=uploader)
-    else:
-        resolved = resolve_inputs(flow.inputs, given)
-    inputs = {key: resolved[key] for key in given if key in resolved}
+    inputs = checked_inputs(flow, given, args.storage)
     name = flow_body["metadata"]["name"]
     created = create_execution(cluster, name, inputs, labels)
     execution_name = created["metadata"]["name"]
@@ -69,6 +61,20 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     state = (body.get("status") or {}).get("current")
     return 0 if state in SUCCESSFUL else 1
+
+
+def checked_inputs(flow, given: dict[str, Any], storage: str | None) -> dict[str, Any]:
+    """The given inputs checked against the flow's declarations (InputsError naming each bad one),
+    typed, FILE inputs given as `@path` uploaded to internal storage: what an Execution's spec gets."""
+    from kflow.flow.inputs import resolve_inputs
+
+    # First pass: every input checked, nothing uploaded; second: files uploaded, values final.
+    resolve_inputs(flow.inputs, given, files=_check_file)
+    if any(isinstance(v, str) and v.startswith("@") for v in given.values()):
+        resolved = resolve_inputs(flow.inputs, given, files=_uploader(storage, flow.namespace, flow.id))
+    else:
+        resolved = resolve_inputs(flow.inputs, given)
+    return {key: resolved[key] for key in given if key in resolved}
 
 
 def find_flow(cluster, flow: str) -> dict[str, Any]:

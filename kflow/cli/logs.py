@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     if args.task and args.task not in _task_ids(status):
         known = ", ".join(sorted(_task_ids(status))) or "none yet"
         raise UsageError(f"execution {args.execution!r} has no task run of task {args.task!r} (task ids: {known})")
-    reader = LogReader(cluster, args.execution, _storage(args.storage), prefix=not args.no_prefix)
+    reader = LogReader(cluster, args.execution, open_log_storage(args.storage), prefix=not args.no_prefix)
     if args.follow:
         return reader.follow(body, args.task)
     reader.print_all(status, args.task)
@@ -80,17 +80,22 @@ class LogReader:
 
     # -- everything so far -------------------------------------------------------------------------
     def print_all(self, status: dict[str, Any], task: str | None) -> None:
+        for ref, lines in self.read_all(status, attempts(status, task)):
+            if lines is None:
+                self._missing(ref, status)
+            else:
+                self._emit(ref, lines)
+        self._report_missing()
+
+    def read_all(self, status: dict[str, Any], refs) -> Iterator[tuple[AttemptRef, list[str] | None]]:
+        """Each attempt's lines: from its pod while it exists, else its kept copy (ConfigMap, then storage); None when none has them."""
         pods = self._pods()
-        for ref in attempts(status, task):
+        for ref in refs:
             pod = pods.get(ref.key)
             lines = self._pod_lines(pod) if pod is not None else None
             if lines is None:
                 lines = self._kept_lines(status, ref)
-            if lines is None:
-                self._missing(ref, status)
-                continue
-            self._emit(ref, lines)
-        self._report_missing()
+            yield ref, lines
 
     # -- live ----------------------------------------------------------------------------------------
     def follow(self, body: dict[str, Any], task: str | None) -> int:
@@ -280,7 +285,7 @@ def attempts(status: dict[str, Any], task: str | None = None) -> Iterator[Attemp
     """Attempts of runnable task runs, task runs in the order they started."""
     from kflow.cli.executions import label, tree
 
-    runnable = _runnable_tasks(status.get("flow"))
+    runnable = runnable_tasks(status.get("flow"))
     runs = [run for _, run in tree(status) if (task is None or run.get("taskId") == task) and run.get("taskId") in runnable]
     runs.sort(key=lambda run: _started(run) or "~")
     for run in runs:
@@ -296,7 +301,7 @@ def _started(run: dict[str, Any]) -> str | None:
     return running.get("date")
 
 
-def _runnable_tasks(flow: dict[str, Any] | None) -> set[str]:
+def runnable_tasks(flow: dict[str, Any] | None) -> set[str]:
     """Task ids of the flow snapshot whose type runs in a pod (not Sequential, Parallel, ...)."""
     from kflow.flow.registry import UnknownTaskType, task_class
     from kflow.flow.task import RunnableTask
@@ -336,7 +341,8 @@ def _ran_in_pod(attempt: dict[str, Any]) -> bool:
     return any(h.get("state") == "RUNNING" for h in (attempt.get("state") or {}).get("histories") or [])
 
 
-def _storage(flag: str | None):
+def open_log_storage(flag: str | None):
+    """The internal storage runners keep logs in: --storage, else KFLOW_STORAGE, else None."""
     import os
 
     from kflow.cli.inputs import UsageError

@@ -22,6 +22,7 @@ from kflow.cli import logs as logs_command
 from kflow.cli import run as run_command
 from kflow.cli.inputs import UsageError
 from kflow.cli.kube import ClusterError, NotFound
+from kflow.ui import command as ui_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     logs_command.add_parser(subparsers)
     control_command.add_parsers(subparsers)
     gantt_command.add_parser(subparsers)
+    ui_command.add_parser(subparsers)
     completion_command.add_parser(subparsers)
     return parser
 

@@ -34,6 +34,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--plain", action="store_true", help="plain progress lines instead of the live tree")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress, only the summary")
     parser.add_argument("--gantt", metavar="FILE.svg|FILE.html", help="write a Gantt chart of the execution to this file")
+    parser.add_argument("--ui", action="store_true", help="serve the execution's web page (live; kill, resume) on 127.0.0.1 while it runs, until Ctrl-C")
+    parser.add_argument("--ui-port", type=int, default=8090, metavar="PORT", help="port of --ui (default 8090)")
     parser.set_defaults(handler=run)
 
 
@@ -65,9 +67,18 @@ def run(args: argparse.Namespace) -> int:
         view = PlainView(sys.stderr)
     else:
         view = LiveView()
+    page = None
+    if args.ui:
+        from kflow.ui.local import LocalRun, serve_local_run
+
+        view = LocalRun(flow, _flow_spec(args.flow), view)
+        page = serve_local_run(view, args.ui_port)
+        print(f"kflow run: {page.url}/executions/local/{execution_id}", file=sys.stderr, flush=True)
     try:
         catalog = FlowCatalog([Path(args.flow).resolve().parent, *map(Path, args.flows)])
         executor = LocalExecutor(flow, view, storage=storage, catalog=catalog, workers=args.workers)
+        if page is not None:
+            view.executor = executor
         _resume_on_signal(executor)
         execution = executor.run(
             RunOptions(inputs=inputs, labels=labels, execution_id=execution_id)
@@ -75,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if view is not None:
             view.close()
+    if page is not None:
+        _serve_until_interrupted(page, execution)
     if args.gantt:
         from kflow.cli.gantt import write_chart
         from kflow.gantt import build_chart
@@ -96,6 +109,8 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
     return value
+
+
 def _guard_this_process() -> None:
     """Scripts run as this user: keep this process's environment (SECRET_*, credentials) out of
     their reach through /proc."""
@@ -113,6 +128,27 @@ def shown_execution(execution, flow) -> dict:
     if data.get("inputs") and secret_ids:
         data["inputs"] = {k: (MASK if k in secret_ids and v is not None else v) for k, v in data["inputs"].items()}
     return data
+
+
+def _flow_spec(path: str) -> dict:
+    import yaml
+
+    with open(path, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def _serve_until_interrupted(page, execution) -> None:
+    """--ui: the page stays up after the end (for a look at logs and outputs) until Ctrl-C."""
+    import time
+
+    print(f"kflow run: ended {execution.state.current.value}; the page stays at {page.url} until Ctrl-C", file=sys.stderr, flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        page.stop()
 
 
 def _resume_on_signal(executor) -> None:

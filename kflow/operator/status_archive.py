@@ -20,65 +20,21 @@ after it was archived, by a restart, is written to `taskRuns` again and wins).
 
 from __future__ import annotations
 
-import base64
-import gzip
-import json
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, Mapping
 
-from kflow.execution import TERMINAL_STATES
+from kflow.execution.status import (  # noqa: F401 (the chunk format and reading are the status contract's)
+    ArchiveError,
+    chunk_keys as _chunk_keys,
+    decode_chunk,
+    encode_chunk,
+    is_terminal,
+    taskruns_by_id,
+)
 
 CHUNK_SIZE = 50  # small: finished runs wait in plain JSON until a chunk's worth has gathered
 BURST = 200  # changed task runs in one step beyond which its finished ones are sealed at once
-_TERMINAL = frozenset(state.value for state in TERMINAL_STATES)
-
-
-class ArchiveError(ValueError):
-    """A chunk of status.archive that cannot be read back (edited by hand, or truncated)."""
-
-
-def encode_chunk(taskruns: list[dict[str, Any]]) -> str:
-    """Task runs as the text of one archive chunk; `mtime=0` makes equal input give equal text."""
-    raw = json.dumps(taskruns, separators=(",", ":"), ensure_ascii=False).encode()
-    return base64.b64encode(gzip.compress(raw, compresslevel=9, mtime=0)).decode("ascii")
-
-
-def decode_chunk(text: str, key: str = "?") -> list[dict[str, Any]]:
-    try:
-        data = json.loads(gzip.decompress(base64.b64decode(text, validate=True)))
-    except (ValueError, OSError, EOFError) as err:
-        raise ArchiveError(f"status.archive[{key!r}] is not base64 of gzip of a JSON list of task runs: {err}") from None
-    if not isinstance(data, list) or not all(isinstance(tr, dict) and "id" in tr for tr in data):
-        raise ArchiveError(f"status.archive[{key!r}] should hold a JSON list of task runs, each with an id")
-    return data
-
-
-def _chunk_keys(archive: Mapping[str, Any]) -> list[str]:
-    keys = [k for k, v in archive.items() if v]
-    bad = [k for k in keys if not k.isdigit()]
-    if bad:
-        raise ArchiveError(f"status.archive keys are chunk numbers (0, 1, ...); found {bad[0]!r}")
-    return sorted(keys, key=int)
-
-
-def taskruns_by_id(status: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """Every task run of a stored status, decoded, by id (archive first, then `taskRuns`)."""
-    runs: dict[str, dict[str, Any]] = {}
-    archive = status.get("archive") or {}
-    for key in _chunk_keys(archive):
-        for taskrun in decode_chunk(archive[key], key):
-            runs[taskrun["id"]] = taskrun
-    for taskrun_id, taskrun in (status.get("taskRuns") or {}).items():
-        if taskrun:
-            runs[taskrun_id] = taskrun
-    for taskrun_id in status.get("removed") or ():  # dropped by a restart, maybe already sealed
-        runs.pop(taskrun_id, None)
-    return runs
-
-
-def is_terminal(taskrun: Mapping[str, Any]) -> bool:
-    return ((taskrun.get("state") or {}).get("current")) in _TERMINAL
 
 
 @dataclass

@@ -1,0 +1,209 @@
+"""The web UI end to end: `kflow ui -n NS` as a real process against the real test cluster (with
+the real operator running the flows' pods), driven in Debian's Chromium by Playwright.
+Screenshots of each page go to $KFLOW_TEST_ARTIFACTS (default /tmp/kflow-test-artifacts)/ui/."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.operator.conftest import crds, kflow, operator, operator_factory  # noqa: F401
+from tests.ui.conftest import artifacts, free_port
+
+pytestmark = pytest.mark.cluster
+ROOT = Path(__file__).parents[2]
+LIVE = 60_000  # ms a state change may take to show (pod start on a busy 2-CPU node)
+
+FLOWS = {
+    "hello-ui": (
+        "id: hello-ui\nnamespace: company.team\n"
+        "inputs:\n  - {id: name, type: STRING}\n  - {id: count, type: INT, defaults: 1, min: 1}\n"
+        "tasks:\n  - {id: greet, type: io.kestra.plugin.core.debug.Return, format: 'hello {{ inputs.name }} x{{ inputs.count }}'}\n"
+    ),
+    "broken": (
+        "id: broken\nnamespace: company.team\n"
+        "tasks:\n  - {id: ok, type: io.kestra.plugin.core.debug.Return, format: fine}\n"
+        "  - {id: bad, type: io.kestra.plugin.core.debug.Return, format: '{{ outputs.nope.value }}'}\n"
+    ),
+    "sleeper": "id: sleeper\nnamespace: company.team\ntasks:\n  - {id: nap, type: io.kestra.plugin.core.flow.Sleep, duration: PT300S}\n",
+    "approval": (
+        "id: approval\nnamespace: company.team\ntasks:\n  - {id: wait, type: io.kestra.plugin.core.flow.Pause}\n"
+        "  - {id: after, type: io.kestra.plugin.core.debug.Return, format: resumed}\n"
+    ),
+}
+
+
+class UiProcess:
+    """`kflow ui ARGS` in its own process; `url` once it printed it."""
+
+    def __init__(self, kubeconfig: str, *args: str):
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "kflow.cli.main", "ui", "--port", str(self.port), *args],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
+            env={**os.environ, "KUBECONFIG": kubeconfig},
+        )
+        self.first_line = self.proc.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:\d+/", self.first_line)
+        assert match, f"kflow ui printed no URL: {self.first_line!r} {self.proc.stdout.read() if self.proc.poll() is not None else ''}"
+        self.url = match.group(0).rstrip("/")
+
+    def rss_mib(self) -> float:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        raise AssertionError("no VmRSS")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@pytest.fixture
+def ui_env(cluster, k8s_namespace, operator, kflow):  # noqa: F811
+    for text in FLOWS.values():
+        kflow.apply_flow(text)
+    for name in FLOWS:
+        kflow.wait_flow(name)
+    ui = UiProcess(str(cluster.kubeconfig), "-n", k8s_namespace)
+    yield ui, kflow
+    ui.stop()
+
+
+def state_badge(page):
+    return page.locator("h1 .badge")
+
+
+def test_flows_execute_form_live_success_logs_kill_and_resume(ui_env, browser):
+    ui, kflow = ui_env  # noqa: F811
+    shots = artifacts()
+    page = browser.new_page(viewport={"width": 1300, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    page.on("dialog", lambda dialog: dialog.accept())
+
+    # The flows list on `/`.
+    page.goto(ui.url + "/")
+    for name in FLOWS:
+        page.locator(f'tr[data-flow="{name}"]').wait_for()
+    page.screenshot(path=shots / "flows.png", full_page=True)
+
+    # Execute a flow from its form: a bad input is named, then a good run turns SUCCESS live.
+    page.click('a[href$="/hello-ui"]')
+    page.fill("#input-name", "kflow")
+    page.fill("#input-count", "zero")
+    page.click("#execute-form button[type=submit]")
+    page.locator("#input-count-error").filter(has_text="zero").wait_for()
+    assert kflow.custom.list_namespaced_custom_object("kflow.io", "v1alpha1", kflow.namespace, "executions")["items"] == []
+    page.screenshot(path=shots / "flow-execute-form.png", full_page=True)
+    page.fill("#input-count", "2")
+    page.click("#execute-form button[type=submit]")
+    page.wait_for_url(re.compile(r"/executions/[^/]+/hello-ui-"))
+    page.evaluate("window.__sameDocument = true")
+    state_badge(page).filter(has_text="SUCCESS").wait_for(timeout=LIVE)
+    assert page.evaluate("window.__sameDocument") is True, "the state changed live, without a reload"
+    row = page.locator('tr[data-task="greet"]')
+    assert row.get_attribute("data-state") == "SUCCESS"
+    row.locator("summary").click()
+    assert "hello kflow x2" in row.inner_text()
+    page.locator("#gantt-img").wait_for()
+    page.screenshot(path=shots / "execution-success.png", full_page=True)
+    name = page.url.rsplit("/", 1)[1]
+    assert kflow.get("executions", name)["spec"]["inputs"] == {"name": "kflow", "count": 2}
+
+    # A failed task's log, opened from its row.
+    page.goto(ui.url + "/flows/" + kflow.namespace + "/broken")
+    page.click("#execute-form button[type=submit]")
+    state_badge(page).filter(has_text="FAILED").wait_for(timeout=LIVE)
+    assert page.locator('tr[data-task="ok"]').get_attribute("data-state") == "SUCCESS"
+    assert page.locator('tr[data-task="bad"]').get_attribute("data-state") == "FAILED"
+    assert "outputs.nope" in page.locator("#failure, tr[data-task=bad]").first.inner_text() or "nope" in page.content()
+    page.click('tr[data-task="bad"] button[data-logs]')
+    page.locator("#log-lines").filter(has_text="'outputs.nope' is undefined").wait_for()
+    page.fill("#log-search", "ERROR")
+    assert page.locator("#log-lines mark").count() >= 1
+    page.screenshot(path=shots / "execution-failed-log.png", full_page=True)
+
+    # Kill a running execution.
+    page.goto(ui.url + "/flows/" + kflow.namespace + "/sleeper")
+    page.click("#execute-form button[type=submit]")
+    page.locator('tr[data-task="nap"][data-state="RUNNING"]').wait_for(timeout=LIVE)
+    page.click('button[data-action="kill"]')
+    state_badge(page).filter(has_text="KILLED").wait_for(timeout=LIVE)
+    page.screenshot(path=shots / "execution-killed.png", full_page=True)
+
+    # Resume a paused one.
+    page.goto(ui.url + "/flows/" + kflow.namespace + "/approval")
+    page.click("#execute-form button[type=submit]")
+    page.locator('button[data-action="resume"]').wait_for(timeout=LIVE)
+    page.click('button[data-action="resume"]')
+    state_badge(page).filter(has_text="SUCCESS").wait_for(timeout=LIVE)
+    assert page.locator('tr[data-task="after"]').get_attribute("data-state") == "SUCCESS"
+
+    # The executions list and the dashboard show all four.
+    page.goto(ui.url + "/executions")
+    page.locator("tr[data-execution]").nth(3).wait_for()
+    states = sorted(page.locator("tr[data-execution]").evaluate_all("rows => rows.map(r => r.dataset.state)"))
+    assert states == ["FAILED", "KILLED", "SUCCESS", "SUCCESS"]
+    page.screenshot(path=shots / "executions.png", full_page=True)
+    page.goto(ui.url + "/dashboard")
+    page.locator('.card[data-state="SUCCESS"]').wait_for()
+    page.screenshot(path=shots / "dashboard.png", full_page=True)
+    assert errors == []
+    print(f"kflow ui RSS after the run: {ui.rss_mib():.1f} MiB")
+
+
+def test_token_mode_a_read_only_token_cannot_kill(cluster, k8s_namespace, operator, kflow, k8s_api, browser):  # noqa: F811
+    """Each user signs in with their own token; a reader's Kill is refused by Kubernetes RBAC."""
+    from kubernetes import client
+
+    kflow.apply_flow(FLOWS["sleeper"])
+    kflow.wait_flow("sleeper")
+    kflow.execute("sleeper", "nap-1")
+    kflow.wait("nap-1", until=lambda e: (e.get("status") or {}).get("current") == "RUNNING")
+    tokens = {}
+    rbac, core = client.RbacAuthorizationV1Api(k8s_api), client.CoreV1Api(k8s_api)
+    read = [{"apiGroups": ["kflow.io"], "resources": ["flows", "executions"], "verbs": ["get", "list", "watch"]},
+            {"apiGroups": [""], "resources": ["pods", "pods/log"], "verbs": ["get", "list"]}]
+    for who, rules in (("reader", read), ("operator", read + [{"apiGroups": ["kflow.io"], "resources": ["executions"], "verbs": ["patch", "create"]}])):
+        core.create_namespaced_service_account(k8s_namespace, {"metadata": {"name": who}})
+        rbac.create_namespaced_role(k8s_namespace, {"metadata": {"name": who}, "rules": rules})
+        rbac.create_namespaced_role_binding(k8s_namespace, {
+            "metadata": {"name": who}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": who},
+            "subjects": [{"kind": "ServiceAccount", "name": who, "namespace": k8s_namespace}]})
+        tokens[who] = core.create_namespaced_service_account_token(who, k8s_namespace, {"spec": {"expirationSeconds": 3600}}).status.token
+    ui = UiProcess(str(cluster.kubeconfig), "-n", k8s_namespace, "--auth", "token")
+    try:
+        page = browser.new_page(viewport={"width": 1200, "height": 800})
+        page.on("dialog", lambda dialog: dialog.accept())
+        page.goto(ui.url + "/executions/" + k8s_namespace + "/nap-1")
+        page.wait_for_url(re.compile(r"/signin$"))
+        page.fill("#token", tokens["reader"])
+        page.click("form button[type=submit]")
+        page.locator("#signout").filter(has_text=f"system:serviceaccount:{k8s_namespace}:reader").wait_for()
+        page.goto(ui.url + "/executions/" + k8s_namespace + "/nap-1")
+        state_badge(page).filter(has_text="RUNNING").wait_for()
+        page.click('button[data-action="kill"]')
+        page.locator("#toast").filter(has_text="403").wait_for()
+        page.screenshot(path=artifacts() / "token-reader-kill-refused.png", full_page=True)
+        assert not kflow.get("executions", "nap-1")["spec"].get("kill"), "the reader's kill was refused"
+        page.click("#signout")
+        page.wait_for_url(re.compile(r"/signin$"))
+        page.fill("#token", tokens["operator"])
+        page.click("form button[type=submit]")
+        page.locator("#signout").filter(has_text=":operator").wait_for()
+        page.goto(ui.url + "/executions/" + k8s_namespace + "/nap-1")
+        page.click('button[data-action="kill"]')
+        state_badge(page).filter(has_text="KILLED").wait_for(timeout=LIVE)
+        assert kflow.get("executions", "nap-1")["spec"]["kill"] is True
+    finally:
+        ui.stop()
