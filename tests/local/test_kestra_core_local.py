@@ -36,3 +36,18 @@ def test_output_values_renders_every_json_type():
     assert values["array_value"] == ["output_values", "outputs_flow", "static value"]
     assert values["nested_object"] == {"key1": "value1", "key2": execution["id"]}
     assert runs(execution)["log_values"]["state"]["current"] == "SUCCESS"
+
+
+def test_labels_task_sets_labels_on_the_execution():
+    execution = run_json("execution-labels.yaml", "--input", "customer=c-7")
+    assert execution["labels"] == {"team": "data", "customerId": "c-7", "orderId": "42"}
+    assert runs(execution)["show"]["outputs"]["value"] == "c-7/42/data"
+    assert [tr["state"]["current"] for tr in execution["taskRunList"]] == ["SUCCESS"] * 3
+
+
+def test_local_files_create_and_store_files_in_a_working_directory():
+    execution = run_json("local-files.yaml")
+    by_task = runs(execution)
+    assert set(by_task["export_files"]["outputs"]["outputFiles"]) == {"names.txt", "shouted.txt"}
+    assert by_task["input_files"]["outputs"]["outputFiles"] == {}
+    assert by_task["show"]["outputs"]["value"] == "ADA\nGRACE"
