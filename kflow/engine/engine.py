@@ -489,3 +489,10 @@ class _Services(NodeServices):
 
     def wake_at(self, at: datetime) -> None:
         self.result.actions.append(WakeAt(at))
+
+    def set_execution_labels(self, labels: dict[str, str]) -> None:
+        execution = self.run.execution
+        merged = {**execution.labels, **labels}
+        if merged != execution.labels:
+            execution.labels = merged
+            self.result.execution_changed = True

@@ -91,6 +91,9 @@ class NodeServices:
     def wake_at(self, at: datetime) -> None:  # pragma: no cover
         raise NotImplementedError
 
+    def set_execution_labels(self, labels: dict[str, str]) -> None:  # pragma: no cover
+        raise NotImplementedError
+
 
 class Node:
     def __init__(self, taskrun: TaskRun | None, branches: dict[str, BranchStats], killing: bool,
@@ -132,6 +135,10 @@ class Node:
 
     def wake_at(self, at: datetime) -> None:
         self._services.wake_at(at)
+
+    def set_execution_labels(self, labels: dict[str, str]) -> None:
+        """Add or overwrite labels of the execution (Kestra's Labels task)."""
+        self._services.set_execution_labels(labels)
 
 
 def sequence_next(tasks: list[Task], node: Node, branch: str = "tasks") -> list[ChildSpec]:

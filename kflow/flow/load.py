@@ -12,6 +12,7 @@ from kflow.flow.bounds import MAX_DOCUMENT_BYTES, BoundError, check_data, decode
 from kflow.flow.errors import FlowError, Problem, join_path
 from kflow.flow.model import Flow, Task
 from kflow.flow.registry import UnknownTaskType, canonical_name, task_class
+from kflow.flow.rules import flow_problems
 
 _FLOW_TASK_LISTS = {"tasks": "tasks", "errors": "errors", "finally": "finally_"}
 
@@ -67,7 +68,9 @@ def parse_flow(data: Any, source: str = "<flow>") -> Flow:
         except ValidationError as err:
             parser.add_validation(err, "", Flow)
         else:
-            return flow
+            parser.problems.extend(flow_problems(flow))
+            if not parser.problems:
+                return flow
     raise FlowError(_describe(source, data), parser.problems)
 
 
@@ -162,7 +165,12 @@ class _Parser:
             return None
 
     def _task_lists(self, cls: type[Task], raw: Any, path: str) -> Any:
-        """A task list, a map of them (Switch cases), or items wrapping a task (Dag's `task`)."""
+        """A task list, a map of them (Switch cases), or items wrapping a task (Dag's `task`).
+
+        `null` stays None: Kestra tells `defaults: null` (none) from `defaults: []` (invalid).
+        """
+        if raw is None:
+            return None
         if isinstance(raw, dict):
             return {key: self.task_list(tasks, join_path(path, key)) for key, tasks in raw.items()}
         wrapper = cls.wrapped_task_key

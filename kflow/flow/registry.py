@@ -30,7 +30,9 @@ _SCRIPTS = "io.kestra.plugin.scripts"
 
 TASK_TYPES: tuple[TaskType, ...] = (
     TaskType(f"{_CORE}.debug.Return", (f"{_OLD}.debugs.Return",), "kflow.tasks.debug:Return"),
-    TaskType(f"{_CORE}.log.Log", (f"{_OLD}.log.Log", f"{_OLD}.debugs.Echo", f"{_CORE}.debug.Echo"), "kflow.tasks.debug:Log"),
+    TaskType(f"{_CORE}.log.Log", (f"{_OLD}.log.Log",), "kflow.tasks.debug:Log"),
+    TaskType(f"{_CORE}.debug.Echo", (f"{_OLD}.debugs.Echo",), "kflow.tasks.debug:Echo"),
+    TaskType(f"{_CORE}.output.OutputValues", (f"{_OLD}.outputs.OutputValues",), "kflow.tasks.output:OutputValues"),
     TaskType(f"{_CORE}.flow.Sleep", (f"{_OLD}.flows.Sleep",), "kflow.tasks.sleep:Sleep"),
     TaskType(f"{_CORE}.execution.Fail", (f"{_OLD}.executions.Fail",), "kflow.tasks.fail:Fail"),
     TaskType(f"{_CORE}.flow.Sequential", (f"{_OLD}.flows.Sequential",), "kflow.tasks.sequential:Sequential"),
@@ -42,6 +44,7 @@ TASK_TYPES: tuple[TaskType, ...] = (
     TaskType(f"{_CORE}.flow.EachParallel", (f"{_OLD}.flows.EachParallel",), "kflow.tasks.foreach:EachParallel"),
     TaskType(f"{_CORE}.flow.Dag", (f"{_OLD}.flows.Dag",), "kflow.tasks.dag:Dag"),
     TaskType(f"{_CORE}.flow.AllowFailure", (f"{_OLD}.flows.AllowFailure",), "kflow.tasks.allow_failure:AllowFailure"),
+    TaskType(f"{_CORE}.execution.Labels", (f"{_OLD}.executions.Labels",), "kflow.tasks.labels:Labels"),
     TaskType(f"{_CORE}.flow.Pause", (f"{_OLD}.flows.Pause",), "kflow.tasks.pause:Pause"),
     TaskType(f"{_CORE}.flow.Subflow", (f"{_OLD}.flows.Subflow", f"{_OLD}.flows.Flow", f"{_CORE}.flow.Flow"), "kflow.tasks.subflow:Subflow"),
     TaskType(
@@ -49,6 +52,7 @@ TASK_TYPES: tuple[TaskType, ...] = (
         (f"{_OLD}.flows.WorkingDirectory", f"{_OLD}.flows.Worker"),
         "kflow.tasks.working_directory:WorkingDirectory",
     ),
+    TaskType(f"{_CORE}.storage.LocalFiles", (f"{_OLD}.storages.LocalFiles",), "kflow.tasks.local_files:LocalFiles"),
     # Files and the outside world (issue 5): HTTP, S3, scripts.
     TaskType(f"{_CORE}.http.Download", (f"{_FS}.http.Download",), "kflow.tasks.http:Download"),
     TaskType(f"{_CORE}.http.Request", (f"{_FS}.http.Request",), "kflow.tasks.http:Request"),

@@ -115,10 +115,12 @@ class Task(BaseModel):
     workerGroup: dict[str, Any] | None = None
     taskRunner: TaskRunner | None = Field(None, description="On a cluster: the task pod's resources and node selector.")
 
-    @field_validator("id")
+    @field_validator("id", mode="before")
     @classmethod
-    def _task_id(cls, value: str) -> str:
-        if not TASK_ID.match(value):
+    def _task_id(cls, value: object) -> object:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            raise ValueError(f"a task id is text, not a number: quote it (id: \"{value}\")")
+        if isinstance(value, str) and not TASK_ID.match(value):
             raise ValueError("a task id starts with a letter or digit and holds only letters, digits, - and _")
         return value
 
@@ -158,6 +160,10 @@ class Task(BaseModel):
             elif value is not None:
                 updates[name] = change(name, value)
         return self.model_copy(update=updates) if updates else self
+
+    def subflow_id(self) -> tuple[str, str] | None:
+        """(namespace, flow id) of the flow this task starts, as written; None for most tasks."""
+        return None
 
     def timeout_seconds(self) -> float | None:
         return parse_duration(self.timeout) if self.timeout else None

@@ -1,4 +1,4 @@
-"""Return and Log: the debug tasks of Kestra's getting-started flows."""
+"""Return, Log and Echo: the debug tasks of Kestra's getting-started flows."""
 
 from __future__ import annotations
 
@@ -35,4 +35,15 @@ class Log(RunnableTask):
         messages = self.message if isinstance(self.message, list) else [self.message]
         for message in messages:
             ctx.log.emit(self.level, str(message))
+        return None
+
+
+class Echo(RunnableTask):
+    """Kestra's deprecated Echo: writes the rendered `format` to the task's log at `level`; no outputs."""
+
+    format: str = Field(min_length=1, description="The text to log; expressions are rendered.")
+    level: Literal["TRACE", "DEBUG", "INFO", "WARN", "ERROR"] = Field("INFO", description="The log level of the line.")
+
+    def run(self, ctx: RunContext) -> None:
+        ctx.log.emit(self.level, self.format)
         return None

@@ -112,22 +112,33 @@ class _ScriptTask(RunnableTask):
         return env
 
     def _store_output_files(self, ctx: RunContext, workdir: Path, output_dir: Path) -> dict[str, str]:
-        found: dict[str, Path] = {}
-        for pattern in self.outputFiles or []:
-            if Path(pattern).is_absolute() or ".." in Path(pattern).parts:
-                raise TaskFailure(f"outputFiles {pattern!r} must be relative to the working directory")
-            for path in sorted(workdir.glob(pattern)):
-                rel = path.relative_to(workdir)
-                if path.is_file() and not rel.parts[0].startswith(".kflow"):
-                    found[rel.as_posix()] = within(path, workdir)
+        found = glob_files(workdir, self.outputFiles)
         for path in sorted(output_dir.rglob("*")):
             if path.is_file():
                 found.setdefault(path.relative_to(output_dir).as_posix(), within(path, output_dir))
-        stored = {}
-        for name, path in found.items():
-            stored[name] = ctx.put_output_file(path, name)
-            ctx.log.info(f"stored {name} as {stored[name]}")
-        return stored
+        return store_files(ctx, found)
+
+
+def glob_files(workdir: Path, patterns: list[str] | None, what: str = "outputFiles") -> dict[str, Path]:
+    """The files under `workdir` matching the globs, by relative name (kflow's own files excluded)."""
+    found: dict[str, Path] = {}
+    for pattern in patterns or []:
+        if Path(pattern).is_absolute() or ".." in Path(pattern).parts:
+            raise TaskFailure(f"{what} {pattern!r} must be relative to the working directory")
+        for path in sorted(workdir.glob(pattern)):
+            rel = path.relative_to(workdir)
+            if path.is_file() and not rel.parts[0].startswith(".kflow"):
+                found.setdefault(rel.as_posix(), within(path, workdir))
+    return found
+
+
+def store_files(ctx: RunContext, found: dict[str, Path]) -> dict[str, str]:
+    """Each file into internal storage as this task's output; name → kestra:// URI."""
+    stored = {}
+    for name, path in found.items():
+        stored[name] = ctx.put_output_file(path, name)
+        ctx.log.info(f"stored {name} as {stored[name]}")
+    return stored
 
 
 def within(path: Path, root: Path) -> Path:
@@ -299,23 +310,23 @@ class ShellCommands(_Commands):
     """Runs `commands` with the interpreter (a shell)."""
 
 
-def write_input_files(ctx: RunContext, workdir: Path, files: Any) -> None:
+def write_input_files(ctx: RunContext, workdir: Path, files: Any, what: str = "inputFiles") -> None:
     """Kestra's `inputFiles`: a map (or its JSON) of name to content or to a kestra:// URI to fetch."""
     if isinstance(files, str):
         try:
             files = json.loads(files)
         except ValueError:
-            raise TaskFailure("inputFiles is a string but not a JSON map of name to content") from None
+            raise TaskFailure(f"{what} is a string but not a JSON map of name to content") from None
     if not isinstance(files, (dict, type(None))):
-        raise TaskFailure("inputFiles must be a map of file name to content")
+        raise TaskFailure(f"{what} must be a map of file name to content")
     for name, content in (files or {}).items():
-        target = _inside(workdir, name, "inputFiles")
+        target = _inside(workdir, name, what)
         target.parent.mkdir(parents=True, exist_ok=True)
         content = "" if content is None else str(content)
         if content.strip().startswith("kestra://") and "\n" not in content.strip():
             try:
                 ctx.fetch(content.strip(), target)
             except Exception as err:  # noqa: BLE001 - name the file and the cause
-                raise TaskFailure(f"inputFiles[{name!r}]: {err}") from None
+                raise TaskFailure(f"{what}[{name!r}]: {err}") from None
         else:
             target.write_text(content, encoding="utf-8")

@@ -28,5 +28,8 @@ class Subflow(RunnableTask):
     revision: int | None = Field(None, description="Accepted for Kestra compatibility; the current flow runs.")
     scheduleDate: str | None = None
 
+    def subflow_id(self) -> tuple[str, str]:
+        return self.namespace, self.flowId
+
     def run(self, ctx):  # pragma: no cover - the engine starts subflows, never a runner
         raise RuntimeError("a Subflow is started by the engine, not run by a runner")

@@ -14,7 +14,7 @@ class Switch(FlowableTask):
     unrendered = FlowableTask.unrendered | {"value"}
 
     value: str = Field(description="Rendered once; its text selects the case.")
-    cases: dict[str, TaskList] = Field(default_factory=dict, description="Task lists by value.")
+    cases: dict[str, TaskList | None] = Field(default_factory=dict, description="Task lists by value.")
     defaults: TaskList | None = Field(None, description="Run when no case matches.")
 
     @model_validator(mode="before")
@@ -24,6 +24,18 @@ class Switch(FlowableTask):
         if isinstance(data, dict) and isinstance(data.get("cases"), dict):
             data = {**data, "cases": {_text(k): v for k, v in data["cases"].items()}}
         return data
+
+    @model_validator(mode="after")
+    def _has_tasks(self) -> Switch:
+        # Kestra's SwitchTaskValidator: something to run, no empty case, `defaults` null or not empty.
+        if not any(self.cases.values()) and not self.defaults:
+            raise ValueError("no task defined: neither `cases` nor `defaults` has any task")
+        empty = next((key for key, tasks in self.cases.items() if not tasks), None)
+        if empty is not None:
+            raise ValueError(f"the case {empty!r} must define at least one task")
+        if self.defaults is not None and not self.defaults:
+            raise ValueError("`defaults` cannot be empty: leave it out (or null) to fail when no case matches")
+        return self
 
     def _selected(self, node: Node) -> tuple[str, list]:
         outputs = node.outputs

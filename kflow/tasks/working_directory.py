@@ -191,18 +191,9 @@ class WorkingDirectory(RunnableTask):
         write_input_files(ctx, workdir, self.inputFiles)
 
     def _store_output_files(self, ctx: RunContext, workdir: Path) -> dict[str, str]:
-        from kflow.tasks.scripts import within
+        from kflow.tasks.scripts import glob_files, store_files
 
-        stored: dict[str, str] = {}
-        for pattern in self.outputFiles or []:
-            if Path(pattern).is_absolute() or ".." in Path(pattern).parts:
-                raise TaskFailure(f"outputFiles {pattern!r} must be relative to the working directory")
-            for path in sorted(workdir.glob(pattern)):
-                rel = path.relative_to(workdir)
-                if path.is_file() and not rel.parts[0].startswith(".kflow") and rel.as_posix() not in stored:
-                    stored[rel.as_posix()] = ctx.put_output_file(within(path, workdir), rel.as_posix())
-                    ctx.log.info(f"stored {rel.as_posix()} as {stored[rel.as_posix()]}")
-        return stored
+        return store_files(ctx, glob_files(workdir, self.outputFiles))
 
 
 def _run_if(child: Task, variables: dict[str, Any], ctx: RunContext) -> bool | str:

@@ -505,3 +505,11 @@ def test_retry_on_a_flowable_gives_up_after_its_attempts():
     trace = simulate(text, {"bad": F})
     assert trace.started() == ["bad"] * 3
     assert trace.state("seq") == F
+
+
+def test_switch_with_defaults_null_and_no_match_fails_as_without_defaults():
+    text = SWITCH.replace("    defaults:\n      - {id: d1, type: io.kestra.plugin.core.debug.Return, format: x}\n", "    defaults: null\n")
+    execution, started = run_with_inputs(text, {"x": "Z"})
+    assert started == []
+    assert execution.state.current == F
+    assert [tr.taskId for tr in execution.taskRunList] == ["sw"]

@@ -1,0 +1,53 @@
+"""Kestra core tasks added for issue 16, through `kflow run`: the examples, as Kestra documents them."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+
+from tests.local.test_run_examples import EXAMPLES, INSTANT, kflow, run_json, runs
+
+
+def test_echo_logs_its_rendered_format_at_its_level_and_has_no_outputs():
+    proc = kflow("run", str(EXAMPLES / "echo.yaml"), "--plain")
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(rf"\[echo\] \S+ WARN  echo > {INSTANT}", proc.stderr), proc.stderr
+    assert re.search(r"\[echo_old_name\] \S+ INFO  old name, flow echo_flow", proc.stderr), proc.stderr
+    execution = run_json("echo.yaml")
+    assert all(tr.get("outputs") in (None, {}) for tr in execution["taskRunList"])
+
+
+def test_echo_without_format_is_a_load_error():
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
+        f.write("id: f\nnamespace: t\ntasks:\n  - {id: e, type: io.kestra.plugin.core.debug.Echo, message: hi}\n")
+        f.flush()
+        proc = kflow("run", f.name)
+    assert proc.returncode == 2
+    assert "tasks[0].format: required property is missing" in proc.stderr
+    assert "tasks[0].message: unknown property" in proc.stderr
+
+
+def test_output_values_renders_every_json_type():
+    execution = run_json("output-values.yaml")
+    values = runs(execution)["output_values"]["outputs"]["values"]
+    assert re.fullmatch(rf"output_values > {INSTANT}", values["taskrun_data"])
+    assert re.fullmatch(rf"outputs_flow > {INSTANT}", values["execution_data"])
+    assert values["number_value"] == 42
+    assert values["array_value"] == ["output_values", "outputs_flow", "static value"]
+    assert values["nested_object"] == {"key1": "value1", "key2": execution["id"]}
+    assert runs(execution)["log_values"]["state"]["current"] == "SUCCESS"
+
+
+def test_labels_task_sets_labels_on_the_execution():
+    execution = run_json("execution-labels.yaml", "--input", "customer=c-7")
+    assert execution["labels"] == {"team": "data", "customerId": "c-7", "orderId": "42"}
+    assert runs(execution)["show"]["outputs"]["value"] == "c-7/42/data"
+    assert [tr["state"]["current"] for tr in execution["taskRunList"]] == ["SUCCESS"] * 3
+
+
+def test_local_files_create_and_store_files_in_a_working_directory():
+    execution = run_json("local-files.yaml")
+    by_task = runs(execution)
+    assert set(by_task["export_files"]["outputs"]["outputFiles"]) == {"names.txt", "shouted.txt"}
+    assert by_task["input_files"]["outputs"]["outputFiles"] == {}
+    assert by_task["show"]["outputs"]["value"] == "ADA\nGRACE"
