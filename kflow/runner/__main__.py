@@ -23,30 +23,45 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, _terminated)
 
+    try:
+        raw = _read(args.invocation)
+    except OSError as err:
+        print(f"kflow-runner: unusable invocation: {err}", file=sys.stderr)
+        return 2
+    # A Return or Log that only prints variables runs without pydantic and jinja2 (light.py).
+    from kflow.runner.light import run_light
+
+    light = run_light(raw, args.result_limit)
+    if light is not None:
+        payload, failed = light
+        _write(args.result, payload)
+        return 1 if failed else 0
+
     from pydantic import ValidationError
 
     from kflow.runner.invocation import Invocation
     from kflow.runner.run import execute
 
     try:
-        raw = _read(args.invocation)
         invocation = Invocation.model_validate_json(raw)
-    except (OSError, ValidationError, json.JSONDecodeError) as err:
+    except (ValidationError, json.JSONDecodeError) as err:
         print(f"kflow-runner: unusable invocation: {err}", file=sys.stderr)
         return 2
     result = execute(invocation)
-    payload = result.to_json()
     if args.result_limit is not None:
         from kflow.runner.offload import fit
 
         result = fit(result, args.result_limit, invocation)
-        payload = result.to_json()
-    if args.result == "-":
+    _write(args.result, result.to_json())
+    return 0 if result.state != "FAILED" else 1
+
+
+def _write(target: str, payload: str) -> None:
+    if target == "-":
         print(payload)
     else:
-        with open(args.result, "w", encoding="utf-8") as out:
+        with open(target, "w", encoding="utf-8") as out:
             out.write(payload)
-    return 0 if result.state != "FAILED" else 1
 
 
 def _terminated(signum, frame) -> None:
