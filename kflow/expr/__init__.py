@@ -15,7 +15,8 @@ Layout: ``nullcoalesce`` (Pebble syntax -> jinja source rewrite: ``??``, ``???``
 ``contains``, ``isIn``, ``..``, ``elseif``, ``verbatim``), ``environment`` (sandbox, strict
 undefined with paths, attribute access, finalize), ``filters/`` (strings, collections, dates,
 serde), ``predicates`` (``is`` tests), ``functions`` (globals), ``limits`` (resource bounds),
-``render`` (API + LRU cache of compiled templates), ``analysis`` (referenced_*).
+``render`` (API + LRU cache of compiled templates), ``plain`` (its fast path: templates that
+only print variables, without jinja2), ``analysis`` (referenced_*).
 
 Semantics chosen where Pebble and jinja differ:
 
@@ -40,8 +41,19 @@ Not supported: Pebble ``#{...}`` string interpolation, ``include``/``import``/``
 precision (Python datetimes stop at microseconds).
 """
 
-from .analysis import referenced_outputs, referenced_roots, referenced_secrets
+from importlib import import_module
+
 from .errors import ExpressionError
 from .render import render, render_value
 
+# Imported on first use: analysis needs jinja2, which `render` imports only for a template
+# that is not plain (`kflow.expr.plain`): a light task's runner never loads it.
+_LAZY = {"referenced_outputs": ".analysis", "referenced_roots": ".analysis", "referenced_secrets": ".analysis"}
+
 __all__ = ["render", "render_value", "ExpressionError", "referenced_outputs", "referenced_roots", "referenced_secrets"]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module 'kflow.expr' has no attribute {name!r}")

@@ -5,14 +5,17 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
-from typing import Any, Callable
-
-from jinja2 import Template
-from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
+from typing import TYPE_CHECKING, Any, Callable
 
 from . import limits
-from .environment import ENV
 from .errors import ExpressionError, _Abort, _truncate
+from .plain import render_plain
+
+if TYPE_CHECKING:
+    from jinja2 import Template
+    from jinja2.exceptions import TemplateSyntaxError
+
+# jinja2 and the Pebble environment are imported by the first template that is not plain.
 
 _UNKNOWN = re.compile(r"No (filter|test) named '([^']+)'")
 _KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*$")
@@ -36,10 +39,16 @@ _MAX_CACHED_SOURCE = 100_000  # bigger templates are compiled each time, not kep
 
 @functools.lru_cache(maxsize=_CACHE_SIZE)
 def _compile_cached(source: str) -> Template:
+    from .environment import ENV
+
     return ENV.from_string(source)
 
 
 def compile_template(source: str) -> Template:
+    from jinja2.exceptions import TemplateSyntaxError
+
+    from .environment import ENV
+
     try:
         if len(source) > _MAX_CACHED_SOURCE:
             return ENV.from_string(source)
@@ -72,6 +81,8 @@ def _run(source: str, variables: dict[str, Any]) -> str:
 
 
 def _run_unmasked(source: str, variables: dict[str, Any]) -> str:
+    from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
+
     tpl = compile_template(source)
     try:
         ctx = tpl.new_context(variables)
@@ -120,6 +131,9 @@ def render(
         raise TypeError(f"template must be a str, not {type(template).__name__}")
     if not has_expression(template):
         return template
+    plain = render_plain(template, context)
+    if plain is not None:
+        return plain
     variables = dict(context)
     token = limits.push(limits.RenderState(context=variables, secret=secret, read=read))
     try:
@@ -171,6 +185,9 @@ def render_value(
         if isinstance(v, str):
             if not has_expression(v):
                 return v
+            plain = render_plain(v, context)
+            if plain is not None:
+                return plain
             if variables is None:
                 variables = dict(context)
             token = limits.push(limits.RenderState(context=variables, secret=secret, read=read))

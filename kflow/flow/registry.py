@@ -5,7 +5,6 @@ Models are imported only when a flow uses their type, so the runner starts fast.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 from dataclasses import dataclass
 from functools import cache
@@ -86,6 +85,8 @@ def known_names() -> list[str]:
 
 def closest_names(name: str, n: int = 3) -> list[str]:
     """Known names nearest to a misspelt one; the short class name counts most."""
+    import difflib  # only for a misspelt name: the runner's start does not pay for it
+
     names = known_names()
     tail = name.rsplit(".", 1)[-1].lower()
     matches = [known for known in names if known.rsplit(".", 1)[-1].lower() == tail]

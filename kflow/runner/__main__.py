@@ -29,6 +29,21 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, _terminated)
 
+    try:
+        raw = sys.stdin.read() if args.envelope else _read(args.invocation)
+    except OSError as err:
+        print(f"kflow-runner: unusable invocation: {err}", file=sys.stderr)
+        return 2
+    # A Return or Log that only prints variables, and was handed no private values, runs
+    # without pydantic and jinja2 (light.py).
+    from kflow.runner.light import run_light
+
+    light = run_light(raw, args.result_limit, enveloped=args.envelope)
+    if light is not None:
+        payload, failed = light
+        _write(args.result, payload)
+        return 1 if failed else 0
+
     from pydantic import ValidationError
 
     from kflow.runner.invocation import Envelope, Invocation
@@ -38,27 +53,29 @@ def main(argv: list[str] | None = None) -> int:
     secrets = None
     try:
         if args.envelope:
-            envelope = Envelope.model_validate_json(sys.stdin.read())
+            envelope = Envelope.model_validate_json(raw)
             invocation, secrets = envelope.invocation, envelope.secrets
             use_credentials(envelope.storageCredentials)
         else:
-            invocation = Invocation.model_validate_json(_read(args.invocation))
-    except (OSError, ValidationError, json.JSONDecodeError) as err:
+            invocation = Invocation.model_validate_json(raw)
+    except (ValidationError, json.JSONDecodeError) as err:
         print(f"kflow-runner: unusable invocation: {err}", file=sys.stderr)
         return 2
     result = execute(invocation, secrets=secrets)
-    payload = result.to_json()
     if args.result_limit is not None:
         from kflow.runner.offload import fit
 
         result = fit(result, args.result_limit, invocation)
-        payload = result.to_json()
-    if args.result == "-":
+    _write(args.result, result.to_json())
+    return 0 if result.state != "FAILED" else 1
+
+
+def _write(target: str, payload: str) -> None:
+    if target == "-":
         print(payload)
     else:
-        with open(args.result, "w", encoding="utf-8") as out:
+        with open(target, "w", encoding="utf-8") as out:
             out.write(payload)
-    return 0 if result.state != "FAILED" else 1
 
 
 def _terminated(signum, frame) -> None:

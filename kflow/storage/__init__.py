@@ -10,8 +10,17 @@ bucket (`s3`, for clusters). Writes are atomic: a file is either fully there or 
 """
 
 from kflow.storage.base import Storage, StorageError, StorageFileNotFound
-from kflow.storage.config import StorageConfig, open_storage
 from kflow.storage.uris import execution_prefix, input_uri, parse_uri, task_prefix, task_uri
+
+
+def __getattr__(name: str):
+    # The config is a pydantic model: imported on first use, so a runner that only writes to
+    # a directory (kflow.runner.light) does not load pydantic.
+    if name in ("StorageConfig", "open_storage"):
+        from kflow.storage import config
+
+        return getattr(config, name)
+    raise AttributeError(f"module 'kflow.storage' has no attribute {name!r}")
 
 __all__ = [
     "Storage",
