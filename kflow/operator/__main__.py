@@ -40,16 +40,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.verbose:
         logging.getLogger("kflow").setLevel(logging.DEBUG)
 
-    async def operate(stop: asyncio.Event | None = None, liveness: str | None = args.liveness) -> None:
+    async def operate(stop: asyncio.Event | None = None, ready: asyncio.Event | None = None, liveness: str | None = args.liveness) -> None:
         # kopf iterates `namespaces` even when cluster-wide (1.45 fails on None): [] means all.
         await kopf.operator(clusterwide=not args.namespace, namespaces=args.namespace, liveness_endpoint=liveness,
-                            standalone=True, stop_flag=stop)
+                            standalone=True, stop_flag=stop, ready_flag=ready)
 
     async def run() -> None:
         async with metrics.serving(metrics_port):
             if args.lease:
                 election = leader.LeaderElection(name=args.lease, namespace=args.lease_namespace)
-                await leader.run_as_leader(election, lambda stop: operate(stop, liveness=None), health_endpoint=args.liveness,
+                await leader.run_as_leader(election, lambda stop, ready: operate(stop, ready, liveness=None), health_endpoint=args.liveness,
                                            api_client=kube.api_client())
             else:
                 await operate()

@@ -227,21 +227,31 @@ async def _keep_lease(lease: LeaseClient, health: Health) -> None:
             raise LeaseLost(f"lease {config.namespace}/{config.name} not renewed for {config.renew_deadline_seconds:g} s")
 
 
-async def run_as_leader(config: LeaderElection, operator: Callable[[asyncio.Event], Awaitable[None]], health_endpoint: str | None = None,
-                        api_client=None) -> None:
-    """Wait for the lease, then run `operator(stop)` while renewing it; release it when it returns.
+async def run_as_leader(config: LeaderElection, operator: Callable[[asyncio.Event, asyncio.Event], Awaitable[None]],
+                        health_endpoint: str | None = None, api_client=None) -> None:
+    """Wait for the lease, then run `operator(stop, ready)` (kopf's stop and ready flags) while
+    renewing it; release the lease when it returns.
 
-    SIGTERM while standing by returns at once; while leading, it sets `stop` (kopf's stop flag:
-    a graceful stop) and the lease is released right after, so a standby takes over within
-    `retry` seconds.
+    SIGTERM while standing by returns at once. While leading it sets `stop`: kopf stops
+    gracefully (its own signal handler, replaced here once it is ready, would leave kopf
+    waiting 5 s on its stop-flag waiter), then the lease is released, so a standby takes over
+    within `retry` seconds.
     """
     lease = LeaseClient(config, api_client)
     health = Health()
     loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+    stop, ready = asyncio.Event(), asyncio.Event()
+
+    def on_signals() -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stop.set)
+
+    async def take_signals_back() -> None:
+        await ready.wait()
+        on_signals()
+
+    on_signals()
     async with health.serving(health_endpoint, config.renew_deadline_seconds):
         log.info("leader election: %s competes for lease %s/%s", config.identity, config.namespace, config.name)
         if not await _wait_for_lease(lease, stop):
@@ -250,8 +260,10 @@ async def run_as_leader(config: LeaderElection, operator: Callable[[asyncio.Even
         previous = lease._observed[0] if lease._observed else None
         log.info("leader: acquired lease %s/%s as %s (previous holder: %s)", config.namespace, config.name, config.identity, previous)
         health.role, health.renewed = "leader", time.monotonic()
+        # Tasks made before kopf starts are not kopf's: it neither waits for nor cancels them.
         keeper = asyncio.create_task(_keep_lease(lease, health), name="kflow-lease-keeper")
-        acting = asyncio.create_task(operator(stop), name="kflow-operator")
+        signals = asyncio.create_task(take_signals_back(), name="kflow-signals")
+        acting = asyncio.create_task(operator(stop, ready), name="kflow-operator")
         try:
             done, _ = await asyncio.wait({keeper, acting}, return_when=asyncio.FIRST_COMPLETED)
             if keeper in done:
@@ -259,9 +271,10 @@ async def run_as_leader(config: LeaderElection, operator: Callable[[asyncio.Even
                 _exit_now(str(err) if err else "lease keeper stopped")
             await acting  # re-raises the operator's error, if any
         finally:
-            keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await keeper
+            for task in (keeper, signals):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
             try:
                 await _call(lease.release)
                 log.info("released lease %s/%s", config.namespace, config.name)

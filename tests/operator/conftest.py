@@ -21,7 +21,9 @@ def operator_factory(cluster, crds, k8s_namespace, tmp_path, request):
     started: list[Operator] = []
 
     def make(**env: str) -> Operator:
-        op = Operator(str(cluster.kubeconfig), k8s_namespace, tmp_path, env)
+        log_dir = tmp_path / f"operator-{len(started)}" if started else tmp_path  # one log set per process
+        log_dir.mkdir(exist_ok=True)
+        op = Operator(str(cluster.kubeconfig), k8s_namespace, log_dir, env)
         op.start()
         started.append(op)
         return op
