@@ -79,6 +79,7 @@ class Tracked:
     removed: set[str] = field(default_factory=set)  # status.removed: task runs a restart dropped
     archive: StatusArchive | None = None  # which finished task runs status.taskRuns still holds
     waiting: set[str] = field(default_factory=set)  # status.waiting when loaded: attempts with no pod yet (admission.py)
+    writing: int = -1  # the step of our status write in flight: its watch event may come before the reply
 
     def involved(self) -> dict[str, Any]:
         return {"apiVersion": "kflow.io/v1alpha1", "kind": "Execution", "metadata": self.meta}
@@ -123,7 +124,7 @@ class ExecutionController:
             step = status.get("step", 0)
             if step >= tracked.step:  # an event older than our last write carries an older version
                 tracked.resource_version = meta["resourceVersion"]
-            if step > tracked.step and tracked.step >= 0:  # written by someone else: reload from it
+            if step > tracked.step and tracked.step >= 0 and step != tracked.writing:  # written by someone else: reload from it
                 tracked.run, tracked.status, tracked.step, tracked.done = None, status, -1, False
         tracked.restarted = max(tracked.restarted, status.get("restarted") or 0)
         tracked.resumed = max(tracked.resumed, status.get("resumed") or 0)
@@ -199,7 +200,7 @@ class ExecutionController:
             if not self._load(tracked, status):
                 return
             log.debug("%s/%s: loaded from status step %d", *key, tracked.step)
-            events = self._observe_all(key, tracked)
+            events = await self._observe_all(key, tracked)
             events.extend(await self._observe_subflows(key, tracked))
         else:
             events = []
@@ -296,8 +297,11 @@ class ExecutionController:
         tracked.waiting = set(status.get("waiting") or ())
         return True
 
-    def _observe_all(self, key: Key, tracked: Tracked) -> list[Event]:
-        """After a load: how did each running attempt's pod do while we were not watching?"""
+    async def _observe_all(self, key: Key, tracked: Tracked) -> list[Event]:
+        """After a load: how did each running attempt's pod do while we were not watching?
+
+        The pod index lags the API server: a pod created a moment ago may not be in it yet (a
+        reload right after a write that made a pod). Only the API server says a pod is gone."""
         pods = {}
         for pod in self.pods_of(key):
             attempt = pod_attempt(pod)
@@ -317,11 +321,12 @@ class ExecutionController:
                 task = tracked.engine.plan.task(taskrun.taskId)
                 self.admission.requeue(key, RunTask(taskrun_id, attempt, task.id, task.timeout_seconds()))
                 continue
-            if pod is not None:
-                self.admission.running(key, (taskrun_id, attempt))
+            if pod is None:
+                pod = await self.api.get_pod(key[0], names.pod_name(key[1], taskrun.taskId, taskrun_id, attempt))
             if pod is None:
                 events.append(AttemptEnded(taskrun_id, attempt, State.FAILED, reason="the task's pod is gone (deleted while the operator was away)"))
                 continue
+            self.admission.running(key, (taskrun_id, attempt))
             outcome = pod_outcome(pod)
             if outcome is not None:
                 events.append(outcome)
@@ -425,7 +430,11 @@ class ExecutionController:
         if extra:
             status.update(extra)
         patch = {"metadata": {"resourceVersion": tracked.resource_version}, "status": status}
-        body = await self.api.patch_status("executions", *key, patch)
+        tracked.writing = tracked.step + 1
+        try:
+            body = await self.api.patch_status("executions", *key, patch)
+        finally:
+            tracked.writing = -1
         tracked.step += 1
         tracked.resource_version = body["metadata"]["resourceVersion"]
         tracked.archive.commit(delta)

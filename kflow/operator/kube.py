@@ -68,6 +68,14 @@ class KubeApi:
         except NotFound:
             pass
 
+    async def get_pod(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """The pod as the API server has it now (not a cache), None when there is none."""
+        try:
+            pod = await self._call(self.core.read_namespaced_pod, name, namespace)
+        except NotFound:
+            return None
+        return self._client.sanitize_for_serialization(pod)
+
     async def get_flow(self, namespace: str, name: str) -> dict[str, Any]:
         return await self._call(self.custom.get_namespaced_custom_object, GROUP, VERSION, namespace, "flows", name)
 
