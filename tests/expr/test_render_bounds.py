@@ -67,10 +67,12 @@ def test_bounded_methods_still_work():
 
 
 def test_a_catastrophic_regex_ends_at_the_render_deadline(monkeypatch):
+    """Without the bound this match runs for centuries; with it, 1 s of CPU (the regex module
+    counts CPU time, so a busy machine stretches the wall time, not the work)."""
     monkeypatch.setattr(limits, "TIME_LIMIT", 1.0)
-    start = time.monotonic()
-    message = _refused("{{ ('a' * 40 ~ 'b') | replace({'(a|aa)+$': 'x'}, regexp=true) }}", "regular expression '(a|aa)+$' did not finish within the render deadline")
-    assert time.monotonic() - start < 8, message
+    start = time.process_time()
+    _refused("{{ ('a' * 40 ~ 'b') | replace({'(a|aa)+$': 'x'}, regexp=true) }}", "regular expression '(a|aa)+$' did not finish within the render deadline, 1s")
+    assert time.process_time() - start < 3
 
 
 def test_a_regex_releases_the_interpreter_while_it_runs(monkeypatch):

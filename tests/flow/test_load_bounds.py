@@ -53,13 +53,10 @@ def test_bad_documents_name_the_field(text, path, words):
 
 
 def test_the_shared_nodes_of_an_alias_bomb_are_never_expanded():
-    """Ten levels of ten: 10^10 nodes expanded; refused in well under a second of work."""
-    import time
-
-    start = time.monotonic()
-    with pytest.raises(FlowError):
+    """Ten levels of ten: 10^10 nodes once expanded, refused after visiting each of its ~100 nodes once."""
+    with pytest.raises(FlowError) as info:
         load_flow(_laughs(10) + BASE)
-    assert time.monotonic() - start < 5
+    assert "aliases expand to more than 1000000 nodes" in str(info.value)
 
 
 def test_aliases_within_the_bounds_still_load():

@@ -1,9 +1,10 @@
 """One hostile flow cannot stall the operator for the others (issue 12), on the real cluster.
 
-The bad flow's single engine step renders six catastrophic-backtracking regexes (a Parallel of
-six Ifs): each runs until the render deadline (10 s), about a minute in all. Were that step on
-the operator's event loop, every other Execution would wait that minute; off the loop, a normal
-Execution started beside it finishes about as fast as it does alone.
+The bad flow's single engine step renders four catastrophic-backtracking regexes (a Parallel of
+four Ifs): each runs until the render deadline (10 s of CPU: the regex module counts CPU time),
+40 s of CPU in all, longer in wall time on a busy node. Were that step on the operator's event
+loop, nothing else would move until it ended; off the loop, a normal Execution started beside
+it runs to its end while the step is still rendering.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import time
 
 import pytest
 
-from tests.operator.support import taskruns
+from tests.operator.support import apply_crds, taskruns
 
 pytestmark = pytest.mark.cluster
 
@@ -43,7 +44,7 @@ tasks:
   - id: all
     type: io.kestra.plugin.core.flow.Parallel
     tasks:
-""" + "".join(BOMB_IF.format(n=n) for n in range(6))
+""" + "".join(BOMB_IF.format(n=n) for n in range(4))
 
 HUGE = """
 id: huge
@@ -59,7 +60,7 @@ tasks:
 
 def _duration(kflow, name: str) -> float:
     start = time.monotonic()
-    execution = kflow.wait(name, timeout=300)
+    execution = kflow.wait(name, timeout=600)
     assert execution["status"]["current"] == "SUCCESS", execution["status"]
     return time.monotonic() - start
 
@@ -74,24 +75,26 @@ def test_a_regex_bomb_in_one_execution_does_not_stall_another(kflow, operator):
     kflow.execute("normal", "normal-alone")
     alone = _duration(kflow, "normal-alone")
 
+    started = time.monotonic()
     kflow.execute("bombs", "bombs-1")
     time.sleep(1)  # the bomb step is under way
     kflow.execute("normal", "normal-beside")
     beside = _duration(kflow, "normal-beside")
-    print(f"normal execution: alone {alone:.1f}s, beside six regex bombs {beside:.1f}s")
+    bombs_status = (kflow.get("executions", "bombs-1").get("status") or {}).get("current")
+    bad = kflow.wait("bombs-1", timeout=1200)
+    bomb_step = time.monotonic() - started
+    print(f"normal execution: alone {alone:.1f}s, beside four regex bombs {beside:.1f}s; the bomb step took {bomb_step:.1f}s")
 
-    bad = kflow.wait("bombs-1", timeout=300)
+    # the normal execution ended while the bomb step was still rendering (no status yet)
+    assert bombs_status is None, bombs_status
     assert bad["status"]["current"] == "FAILED"
     runs = taskruns(bad)
-    for n in range(6):
-        reason = runs[f"bomb{n}"]["attempts"][-1].get("reason") or runs[f"bomb{n}"].get("reason") or str(runs[f"bomb{n}"])
+    for n in range(4):
+        reason = str(runs[f"bomb{n}"])
         assert f"bomb{n}" in reason and "did not finish within the render deadline" in reason and "(a|aa)+$" in reason, reason
-    # The bomb step takes about a minute (six 10 s deadlines): on the event loop it would
-    # hold the normal execution that long. Loose: alone plus half of that.
-    assert beside < alone + 30, (alone, beside)
 
     kflow.execute("huge", "huge-1")
-    huge = kflow.wait("huge-1", timeout=120)
+    huge = kflow.wait("huge-1", timeout=300)
     assert huge["status"]["current"] == "FAILED"
     assert "ljust() result exceeds 10485760 characters" in str(taskruns(huge)["pad"]), taskruns(huge)["pad"]
 
@@ -125,7 +128,8 @@ tasks:
 """ + "".join(f"      - {{id: s{n}, type: io.kestra.plugin.core.flow.Sleep, duration: PT2S}}\n" for n in range(6))
 
 
-def test_pods_beyond_the_per_execution_cap_wait_in_the_status(kflow, operator_factory):
+def test_pods_beyond_the_per_execution_cap_wait_in_the_status(kflow, operator_factory, k8s_api):
+    apply_crds(k8s_api)  # status.waiting is new: CRDs are shared, another checkout may have applied older ones
     operator_factory(KFLOW_MAX_PODS_PER_EXECUTION="2")
     kflow.apply_flow(FAN_OUT)
     kflow.wait_flow("fan-out")
