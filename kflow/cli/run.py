@@ -120,12 +120,18 @@ def _guard_this_process() -> None:
 
 
 def shown_execution(execution, flow) -> dict:
-    """The execution as JSON, SECRET inputs shown as ****** (as Kestra shows them)."""
-    from kflow.masking import MASK
+    """The execution as JSON, SECRET inputs shown as ****** (as Kestra shows them), and their
+    values masked wherever else they appear (flow outputs, reasons the engine wrote)."""
+    from kflow.masking import MASK, Masker
 
     data = execution.to_json()
     secret_ids = {i.id for i in flow.inputs if i.type == "SECRET"}
-    if data.get("inputs") and secret_ids:
+    inputs = data.get("inputs") or {}
+    masker = Masker()
+    for key in secret_ids & set(inputs):
+        masker.add(inputs[key])
+    data = masker.mask_value(data)
+    if inputs and secret_ids:
         data["inputs"] = {k: (MASK if k in secret_ids and v is not None else v) for k, v in data["inputs"].items()}
     return data
 

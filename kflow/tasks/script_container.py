@@ -38,7 +38,7 @@ SCRIPT_CONTAINER_COMMAND = (
 )
 
 
-def run_in_container(command: list[str], workdir: Path, env: dict[str, Any], ctx):
+def run_in_container(command: list[str], workdir: Path, output_dir: Path, env: dict[str, Any], ctx):
     from kflow.tasks.scripts import ScriptOutput
 
     if command[:2] != ["/bin/sh", "-c"] and Path(command[0]).name not in ("sh", "bash"):
@@ -49,7 +49,7 @@ def run_in_container(command: list[str], workdir: Path, env: dict[str, Any], ctx
             control.remove(leftover)
         control.write("commands.sh", command[-1])
         exports = [f"export {name}={shlex.quote(str(value))}" for name, value in env.items() if str(name).isidentifier()]
-        exports += [f"export WORKING_DIR={shlex.quote(str(workdir))}", f"export OUTPUT_DIR={shlex.quote(str(workdir / 'outputs'))}"]
+        exports += [f"export WORKING_DIR={shlex.quote(str(workdir))}", f"export OUTPUT_DIR={shlex.quote(str(output_dir))}"]
         control.write("env.sh", "\n".join(exports) + "\n")
         for path in workdir.rglob("*"):  # the script container runs as the same user, but be sure
             if not path.is_symlink():

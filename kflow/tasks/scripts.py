@@ -78,7 +78,7 @@ class _ScriptTask(RunnableTask):
         if container:  # on a cluster: the pod's script container runs it (script_container.py)
             from kflow.tasks.script_container import run_in_container
 
-            code, outputs, stderr_tail, stderr_seen = run_in_container(command, workdir, self.env or {}, ctx)
+            code, outputs, stderr_tail, stderr_seen = run_in_container(command, workdir, output_dir, self.env or {}, ctx)
         else:
             code, outputs, stderr_tail, stderr_seen = _run_process(command, workdir, env, ctx)
         if code != 0:

@@ -96,8 +96,7 @@ for pid in os.listdir("/proc"):
                 looked += 1
             except OSError:
                 continue
-            # the script's own processes hold its own secret (TOKEN), and only that
-            check(blob.replace(b"TOKEN=", b"\0") if pid in (str(os.getpid()), str(os.getppid())) else blob, f"/proc/{pid}/{what}")
+            check(blob, f"/proc/{pid}/{what}")
 for root in ("/var/run/kflow/secrets", "/proc/1/root/var/run/kflow/secrets", "/tmp", "/proc/1/root/tmp"):
     for base, dirs, files in os.walk(root):
         for name in files:
@@ -107,7 +106,7 @@ for root in ("/var/run/kflow/secrets", "/proc/1/root/var/run/kflow/secrets", "/t
             except OSError:
                 pass
 mounted = os.path.exists("/var/run/kflow/secrets") or os.path.exists("/proc/1/root/var/run/kflow/secrets")
-mine = hashlib.sha256(os.environ["TOKEN"].encode()).hexdigest() == targets["MINE"]
+mine = hashlib.sha256(os.environ["TOKEN"].encode()).hexdigest() == os.environ["MINE_SHA"]
 print("::" + json.dumps({"outputs": {"found": sorted(found), "looked": looked, "mounted": mounted, "mine": mine}}) + "::")
 """
 
@@ -125,12 +124,13 @@ def test_a_script_in_a_runner_pod_reads_only_its_named_secret(servers, kflow, op
         KFLOW_STORAGE_S3_CREDENTIALS_SECRET="storage-credentials",
         KFLOW_SECRETS_SECRET="flow-secrets",
     )
-    targets = {"MINE": sha(MINE), "OTHER": sha(OTHER), "ACCESS_KEY": sha(GUIDE_ACCESS_KEY), "SECRET_KEY": sha(GUIDE_SECRET_KEY)}
+    # Its own secret is in its environment and its staged env.sh: it looks for everything else.
+    targets = {"OTHER": sha(OTHER), "ACCESS_KEY": sha(GUIDE_ACCESS_KEY), "SECRET_KEY": sha(GUIDE_SECRET_KEY)}
     script = "".join(f"      {line}\n" for line in PROBE.strip().splitlines())
     kflow.apply_flow(
         "id: probe\nnamespace: t\ntasks:\n"
         "  - id: probe\n    type: io.kestra.plugin.scripts.python.Script\n    warningOnStdErr: false\n"
-        f"    env: {{TOKEN: \"{{{{ secret('MINE') }}}}\", TARGETS: '{json.dumps(targets)}'}}\n"
+        f"    env: {{TOKEN: \"{{{{ secret('MINE') }}}}\", MINE_SHA: {sha(MINE)}, TARGETS: '{json.dumps(targets)}'}}\n"
         f"    script: |\n{script}"
         "  - id: other\n    type: io.kestra.plugin.core.debug.Return\n    format: \"{{ secret('OTHER') | length }}\"\n"
     )

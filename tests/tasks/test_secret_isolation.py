@@ -141,11 +141,14 @@ inputs:
 tasks:
   - {id: log, type: io.kestra.plugin.core.log.Log, message: "pw is {{ inputs.password }}"}
   - {id: ret, type: io.kestra.plugin.core.debug.Return, format: "{{ inputs.password }}"}
+outputs:
+  - {id: echoed, type: STRING, value: "engine rendered {{ inputs.password }}"}
 """
     execution, proc = run_flow(flow, "password=Input-Pass-5150")
     assert "Input-Pass-5150" not in proc.stdout + proc.stderr
     assert execution["inputs"]["password"] == "******"
     assert runs(execution)["ret"]["outputs"]["value"] == "******"
+    assert execution["outputs"] == {"echoed": "engine rendered ******"}
     assert "pw is ******" in proc.stderr
     logs = [p.read_text() for p in storage_dir.rglob("attempt-*.log")]
     assert logs and not any("Input-Pass-5150" in text for text in logs)
