@@ -38,7 +38,7 @@ class UiUnderTest:
 
 @pytest.fixture
 def ui_factory(double):
-    """`make(namespace="team", all_namespaces=False, mode="kubeconfig", allow_actions=True)`: a UI server on the double."""
+    """`make(namespace="team", all_namespaces=False, mode="kubeconfig", allow_actions=True, storage=None)`: a UI on the double."""
     from kflow.cli.kube import Cluster
     from kflow.ui.access import Access
     from kflow.ui.hub import WatchHub
@@ -47,11 +47,12 @@ def ui_factory(double):
 
     stops = []
 
-    def make(namespace: str = "team", all_namespaces: bool = False, mode: str = "kubeconfig", allow_actions: bool = True, token: str = ADMIN) -> UiUnderTest:
+    def make(namespace: str = "team", all_namespaces: bool = False, mode: str = "kubeconfig", allow_actions: bool = True, token: str = ADMIN,
+             storage: str | None = None) -> UiUnderTest:
         api = api_client(double, token)
         access = Access(Cluster(api, namespace, double.url), all_namespaces, mode, allow_actions)
         hub = WatchHub(api, None if all_namespaces else namespace)
-        app = make_app(access, hub, loopback_only=True)
+        app = make_app(access, hub, storage=storage, loopback_only=True)
         server = BackgroundServer(app)
         http = httpx.Client(timeout=20)
 

@@ -162,6 +162,15 @@ def test_flows_execute_form_live_success_logs_kill_and_resume(ui_env, browser):
     print(f"kflow ui RSS after the run: {ui.rss_mib():.1f} MiB")
 
 
+def sign_in_and_open(page, url: str, token: str, user: str, path: str) -> None:
+    """On the sign-in page (where token mode sends a visitor without a session): sign in, then open `path`."""
+    page.wait_for_url(re.compile(r"/signin$"))
+    page.fill("#token", token)
+    page.click("form button[type=submit]")
+    page.locator("#signout").filter(has_text=user).wait_for()
+    page.goto(url + path)
+
+
 def test_token_mode_a_read_only_token_cannot_kill(cluster, k8s_namespace, operator, kflow, k8s_api, browser):  # noqa: F811
     """Each user signs in with their own token; a reader's Kill is refused by Kubernetes RBAC."""
     from kubernetes import client
@@ -186,22 +195,14 @@ def test_token_mode_a_read_only_token_cannot_kill(cluster, k8s_namespace, operat
         page = browser.new_page(viewport={"width": 1200, "height": 800})
         page.on("dialog", lambda dialog: dialog.accept())
         page.goto(ui.url + "/executions/" + k8s_namespace + "/nap-1")
-        page.wait_for_url(re.compile(r"/signin$"))
-        page.fill("#token", tokens["reader"])
-        page.click("form button[type=submit]")
-        page.locator("#signout").filter(has_text=f"system:serviceaccount:{k8s_namespace}:reader").wait_for()
-        page.goto(ui.url + "/executions/" + k8s_namespace + "/nap-1")
+        sign_in_and_open(page, ui.url, tokens["reader"], f"system:serviceaccount:{k8s_namespace}:reader", f"/executions/{k8s_namespace}/nap-1")
         state_badge(page).filter(has_text="RUNNING").wait_for()
         page.click('button[data-action="kill"]')
         page.locator("#toast").filter(has_text="403").wait_for()
         page.screenshot(path=artifacts() / "token-reader-kill-refused.png", full_page=True)
         assert not kflow.get("executions", "nap-1")["spec"].get("kill"), "the reader's kill was refused"
         page.click("#signout")
-        page.wait_for_url(re.compile(r"/signin$"))
-        page.fill("#token", tokens["operator"])
-        page.click("form button[type=submit]")
-        page.locator("#signout").filter(has_text=":operator").wait_for()
-        page.goto(ui.url + "/executions/" + k8s_namespace + "/nap-1")
+        sign_in_and_open(page, ui.url, tokens["operator"], f"system:serviceaccount:{k8s_namespace}:operator", f"/executions/{k8s_namespace}/nap-1")
         page.click('button[data-action="kill"]')
         state_badge(page).filter(has_text="KILLED").wait_for(timeout=LIVE)
         assert kflow.get("executions", "nap-1")["spec"]["kill"] is True
