@@ -18,7 +18,7 @@ from tests.ui.conftest import artifacts, free_port
 
 pytestmark = pytest.mark.cluster
 ROOT = Path(__file__).parents[2]
-LIVE = 60_000  # ms a state change may take to show (pod start on a busy 2-CPU node)
+LIVE = 120_000  # ms a state change may take to show (pod start on a busy shared 2-CPU node)
 
 FLOWS = {
     "hello-ui": (
@@ -40,18 +40,20 @@ FLOWS = {
 
 
 class UiProcess:
-    """`kflow ui ARGS` in its own process; `url` once it printed it."""
+    """`kflow ui ARGS` in its own process (output in a file, printed when a test fails); `url` once it printed it."""
 
     def __init__(self, kubeconfig: str, *args: str):
         self.port = free_port()
+        self.log = artifacts() / f"kflow-ui-{self.port}.log"
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "kflow.cli.main", "ui", "--port", str(self.port), *args],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
+            stdout=self.log.open("w"), stderr=subprocess.STDOUT, text=True, cwd=ROOT,
             env={**os.environ, "KUBECONFIG": kubeconfig},
         )
-        self.first_line = self.proc.stdout.readline()
-        match = re.search(r"http://127\.0\.0\.1:\d+/", self.first_line)
-        assert match, f"kflow ui printed no URL: {self.first_line!r} {self.proc.stdout.read() if self.proc.poll() is not None else ''}"
+        deadline = time.monotonic() + 60
+        while not (match := re.search(r"http://127\.0\.0\.1:\d+/", self.log.read_text())):
+            assert self.proc.poll() is None and time.monotonic() < deadline, f"kflow ui printed no URL: {self.log.read_text()}"
+            time.sleep(0.1)
         self.url = match.group(0).rstrip("/")
 
     def rss_mib(self) -> float:
@@ -61,6 +63,7 @@ class UiProcess:
         raise AssertionError("no VmRSS")
 
     def stop(self) -> None:
+        print(f"--- {self.log.name}:\n{self.log.read_text()[-5000:]}")
         self.proc.terminate()
         try:
             self.proc.wait(15)
@@ -79,14 +82,23 @@ def ui_env(cluster, k8s_namespace, operator, kflow):  # noqa: F811
     ui.stop()
 
 
+@pytest.fixture
+def page(browser, request):
+    """A browser page; on a failure its screenshot and the executions' states are kept."""
+    opened = browser.new_page(viewport={"width": 1300, "height": 900})
+    yield opened
+    if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
+        opened.screenshot(path=artifacts() / f"FAILED-{request.node.name[:60]}.png", full_page=True)
+        print("page at failure:", opened.url, opened.locator("main").inner_text()[:3000])
+
+
 def state_badge(page):
     return page.locator("h1 .badge")
 
 
-def test_flows_execute_form_live_success_logs_kill_and_resume(ui_env, browser):
+def test_flows_execute_form_live_success_logs_kill_and_resume(ui_env, page):
     ui, kflow = ui_env  # noqa: F811
     shots = artifacts()
-    page = browser.new_page(viewport={"width": 1300, "height": 900})
     errors: list[str] = []
     page.on("pageerror", lambda err: errors.append(str(err)))
     page.on("dialog", lambda dialog: dialog.accept())
@@ -171,7 +183,7 @@ def sign_in_and_open(page, url: str, token: str, user: str, path: str) -> None:
     page.goto(url + path)
 
 
-def test_token_mode_a_read_only_token_cannot_kill(cluster, k8s_namespace, operator, kflow, k8s_api, browser):  # noqa: F811
+def test_token_mode_a_read_only_token_cannot_kill(cluster, k8s_namespace, operator, kflow, k8s_api, page):  # noqa: F811
     """Each user signs in with their own token; a reader's Kill is refused by Kubernetes RBAC."""
     from kubernetes import client
 
@@ -192,7 +204,6 @@ def test_token_mode_a_read_only_token_cannot_kill(cluster, k8s_namespace, operat
         tokens[who] = core.create_namespaced_service_account_token(who, k8s_namespace, {"spec": {"expirationSeconds": 3600}}).status.token
     ui = UiProcess(str(cluster.kubeconfig), "-n", k8s_namespace, "--auth", "token")
     try:
-        page = browser.new_page(viewport={"width": 1200, "height": 800})
         page.on("dialog", lambda dialog: dialog.accept())
         page.goto(ui.url + "/executions/" + k8s_namespace + "/nap-1")
         sign_in_and_open(page, ui.url, tokens["reader"], f"system:serviceaccount:{k8s_namespace}:reader", f"/executions/{k8s_namespace}/nap-1")
