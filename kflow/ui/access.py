@@ -119,7 +119,7 @@ def token_client(base_api, token: str):
     """An ApiClient for the same API server (address, CA) as `base_api`, authenticated by `token` only."""
     from kubernetes import client
 
-    from kflow.cli.kube import _limit_retries
+    from kflow.cli.kube import limit_retries
 
     base = base_api.configuration
     config = client.Configuration()
@@ -130,5 +130,5 @@ def token_client(base_api, token: str):
     config.api_key = {"authorization": token}
     config.api_key_prefix = {"authorization": "Bearer"}
     api = client.ApiClient(config)
-    _limit_retries(api)
+    limit_retries(api)
     return api

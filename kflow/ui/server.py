@@ -332,7 +332,7 @@ async def _executions(request: web.Request) -> web.Response:
 
 def _filter(items: list[views.ExecutionSummary], namespaces: set[str] | None, query) -> list[views.ExecutionSummary]:
     flow, state, label = query.get("flow") or "", query.get("state") or "", query.get("label") or ""
-    since = views._instant(query.get("since"))
+    since = views.instant(query.get("since"))
     parent = query.get("parent") or ""
     key, _, value = label.partition("=")
     out = []
@@ -347,7 +347,7 @@ def _filter(items: list[views.ExecutionSummary], namespaces: set[str] | None, qu
             continue
         if key and (key not in item.labels or (value and item.labels[key] != value)):
             continue
-        if since is not None and (views._instant(item.start or item.created) or since) < since:
+        if since is not None and (views.instant(item.start or item.created) or since) < since:
             continue
         out.append(item)
     return out
