@@ -275,9 +275,10 @@ def instant(text: str | None) -> datetime | None:
 def _iso(value: datetime | None) -> str | None:
     if value is None:
         return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    offset = value.utcoffset()
+    if offset:  # astimezone costs ~20 µs: only for instants not already in UTC (×5 per task run)
+        value = value - offset
+    return value.replace(tzinfo=None).isoformat() + "Z"
 
 
 def _first_line(text: str | None, size: int = 200) -> str | None:
