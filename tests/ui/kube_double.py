@@ -164,10 +164,10 @@ class KubeDouble:
 
         if request.query.get("watch") in ("true", "1", "True"):
             return await self._watch(request, plural, matches)
-        items = [copy.deepcopy(o) for k, o in sorted(self.objects.items()) if matches(k, o)]
+        items = [o for k, o in sorted(self.objects.items()) if matches(k, o)]
         limit = int(request.query.get("limit") or 0)
         start = int(request.query.get("continue") or 0)
-        page = items[start: start + limit] if limit else items
+        page = copy.deepcopy(items[start: start + limit] if limit else items)
         more = str(start + limit) if limit and start + limit < len(items) else None
         meta = {"resourceVersion": str(self.version), **({"continue": more} if more else {})}
         return web.json_response({"apiVersion": "kflow.io/v1alpha1", "kind": "List", "metadata": meta, "items": page})
