@@ -133,8 +133,8 @@ class KubeDouble:
     @web.middleware
     async def _auth(self, request: web.Request, handler):
         self.requests.append((request.method, request.path_qs))
-        token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        rights = self.tokens.get(token)
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        rights = self.tokens.get(token.strip()) if scheme == "Bearer" else None
         if rights is None:
             return _status(401, "Unauthorized")
         verb = {"GET": "list" if "name" not in request.match_info else "get", "POST": "create", "PATCH": "patch"}[request.method]
@@ -250,6 +250,5 @@ def api_client(double: KubeDouble, token: str = ADMIN):
 
     config = client.Configuration()
     config.host = double.url
-    config.api_key = {"authorization": token}
-    config.api_key_prefix = {"authorization": "Bearer"}
+    config.api_key = {"authorization": f"Bearer {token}"}
     return client.ApiClient(config)
