@@ -31,7 +31,11 @@ def test_helm_ui_behind_port_forward(cluster, k8s_api, k8s_namespace):
     custom = client.CustomObjectsApi(k8s_api)
     forward = None
     try:
-        assert proc.returncode == 0, f"helm install failed:\n{proc.stdout}\n{proc.stderr}"
+        if proc.returncode != 0:
+            pods = "\n".join(f"{p.metadata.name}: {p.status.phase} {[(c.name, c.ready, c.state) for c in p.status.container_statuses or []]}"
+                              for p in core.list_namespaced_pod(ns).items)
+            logs = cluster.kubectl("-n", ns, "logs", "-l", "app.kubernetes.io/component=ui", "--tail=40", check=False)
+            pytest.fail(f"helm install failed:\n{proc.stderr}\n{pods}\n{logs.stdout}{logs.stderr}")
         custom.create_namespaced_custom_object("kflow.io", "v1alpha1", ns, "flows", {
             "apiVersion": "kflow.io/v1alpha1", "kind": "Flow", "metadata": {"name": "nap"},
             "spec": yaml.safe_load("id: nap\nnamespace: t\ntasks:\n  - {id: nap, type: io.kestra.plugin.core.flow.Sleep, duration: PT300S}\n")})
