@@ -103,7 +103,7 @@ def connect(args: argparse.Namespace) -> Cluster:
         namespace = _in_cluster_namespace()
     except OSError as err:
         raise ClusterError(f"cannot read the kubeconfig: {err}") from None
-    _limit_retries(api)
+    limit_retries(api)
     namespace = getattr(args, "namespace", None) or namespace
     return Cluster(api, namespace, api.configuration.host)
 
@@ -123,7 +123,7 @@ def _in_cluster_namespace() -> str:
         return "default"
 
 
-def _limit_retries(api) -> None:
+def limit_retries(api) -> None:
     """One quick retry, not urllib3's default three: an unreachable server fails in seconds."""
     import urllib3
 

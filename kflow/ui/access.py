@@ -119,7 +119,7 @@ def token_client(base_api, token: str):
     """An ApiClient for the same API server (address, CA) as `base_api`, authenticated by `token` only."""
     from kubernetes import client
 
-    from kflow.cli.kube import _limit_retries
+    from kflow.cli.kube import limit_retries
 
     base = base_api.configuration
     config = client.Configuration()
@@ -127,8 +127,7 @@ def token_client(base_api, token: str):
     config.ssl_ca_cert = base.ssl_ca_cert
     config.verify_ssl = base.verify_ssl
     config.tls_server_name = getattr(base, "tls_server_name", None)
-    config.api_key = {"authorization": token}
-    config.api_key_prefix = {"authorization": "Bearer"}
+    config.api_key = {"authorization": f"Bearer {token}"}  # as the client's kubeconfig loader sets it (a prefix is not applied)
     api = client.ApiClient(config)
-    _limit_retries(api)
+    limit_retries(api)
     return api

@@ -115,6 +115,11 @@ class LocalRun:
     def replay(self, cluster, name: str, taskrun_id: str) -> str:
         raise UsageError("replay: not available for a local run")
 
+    def storage(self, option: str | None):
+        from kflow.storage import open_storage
+
+        return open_storage(self.executor.storage) if self.executor is not None else None
+
     def log_lines(self, cluster, name, status, taskrun, attempt, storage) -> list[str] | None:
         with self.lock:
             return list(self.lines.get((taskrun["id"], attempt), []))

@@ -69,6 +69,7 @@ def make_app(access: Access, hub: WatchHub, storage: str | None = None, loopback
     r.add_get("/api/executions/{namespace}/{name}", _execution)
     r.add_get("/api/executions/{namespace}/{name}/gantt.svg", _gantt)
     r.add_get("/api/executions/{namespace}/{name}/logs", _logs)
+    r.add_get("/api/executions/{namespace}/{name}/file", _file)
     r.add_post("/api/executions/{namespace}/{name}/replay", _replay)
     r.add_post("/api/executions/{namespace}/{name}/{action:kill|restart|resume}", _action)
     r.add_get("/api/dashboard", _dashboard)
@@ -291,7 +292,8 @@ async def _form_values(request: web.Request, folder: Path) -> tuple[dict[str, An
     while (part := await reader.next()) is not None:
         field = part.name or ""
         if part.filename:
-            target = folder / f"{len(given)}-{Path(part.filename).name or 'upload'}"
+            target = folder / str(len(given)) / (Path(part.filename).name or "upload")  # the file keeps its name in storage
+            target.parent.mkdir()
             with target.open("wb") as out:
                 while chunk := await part.read_chunk():
                     out.write(chunk)
@@ -330,7 +332,7 @@ async def _executions(request: web.Request) -> web.Response:
 
 def _filter(items: list[views.ExecutionSummary], namespaces: set[str] | None, query) -> list[views.ExecutionSummary]:
     flow, state, label = query.get("flow") or "", query.get("state") or "", query.get("label") or ""
-    since = views._instant(query.get("since"))
+    since = views.instant(query.get("since"))
     parent = query.get("parent") or ""
     key, _, value = label.partition("=")
     out = []
@@ -345,7 +347,7 @@ def _filter(items: list[views.ExecutionSummary], namespaces: set[str] | None, qu
             continue
         if key and (key not in item.labels or (value and item.labels[key] != value)):
             continue
-        if since is not None and (views._instant(item.start or item.created) or since) < since:
+        if since is not None and (views.instant(item.start or item.created) or since) < since:
             continue
         out.append(item)
     return out
@@ -410,6 +412,51 @@ async def _logs(request: web.Request) -> web.Response:
         message = f"no pod ran: {reason}" if reason and not _ran_in_pod(attempts[attempt]) else (
             "no log found: the pod was collected" + ("" if storage else "; start the UI with --storage (or KFLOW_STORAGE) to read the logs runners kept"))
     return web.json_response({"lines": lines or [], "message": message, "state": (attempts[attempt].get("state") or {}).get("current")})
+
+
+async def _file(request: web.Request) -> web.StreamResponse:
+    """A file of the execution (an input or an output URI it records), from internal storage."""
+    from kflow.execution.status import taskruns_by_id
+    from kflow.storage.base import StorageError
+
+    namespace, name = request.match_info["namespace"], request.match_info["name"]
+    uri = request.query.get("uri") or ""
+    source = request.app[SOURCE]
+    body = await _blocking(source.get_execution, _cluster(request, namespace), name)
+    status = body.get("status") or {}
+    recorded = [status.get("inputs"), status.get("outputs"), *(run.get("outputs") for run in taskruns_by_id(status).values())]
+    if not uri.startswith("kestra://") or uri not in _strings(recorded):
+        raise NotFound(f"execution {name!r} records no file {uri!r}")
+    storage = await _blocking(source.storage, request.app[OPTIONS]["storage"])
+    if storage is None:
+        raise UsageError("files are in internal storage: start the UI with --storage (or KFLOW_STORAGE)")
+    try:
+        handle = await _blocking(storage.open, uri)
+    except (StorageError, OSError) as err:
+        raise NotFound(f"{uri}: {err}") from None
+    filename = uri.rsplit("/", 1)[-1].replace('"', "") or "file"
+    response = web.StreamResponse(headers={"Content-Type": "application/octet-stream", "Content-Disposition": f'attachment; filename="{filename}"'})
+    await response.prepare(request)
+    try:
+        while chunk := await _blocking(handle.read, 1 << 20):
+            await response.write(chunk)
+    finally:
+        handle.close()
+    return response
+
+
+def _strings(value: Any) -> set[str]:
+    out: set[str] = set()
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            out.add(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return out
 
 
 def _ran_in_pod(attempt: dict[str, Any]) -> bool:

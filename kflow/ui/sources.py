@@ -29,6 +29,8 @@ class Source(Protocol):
 
     def log_lines(self, cluster, name: str, status: dict[str, Any], taskrun: dict[str, Any], attempt: int, storage: str | None) -> list[str] | None: ...
 
+    def storage(self, option: str | None): ...
+
 
 class ClusterSource:
     can_execute = True
@@ -60,6 +62,12 @@ class ClusterSource:
         from kflow.cli.control import replay_execution
 
         return replay_execution(cluster, name, taskrun_id)["metadata"]["name"]
+
+    def storage(self, option: str | None):
+        """Internal storage (--storage, else KFLOW_STORAGE), or None when the UI was given none."""
+        from kflow.cli.logs import open_log_storage
+
+        return open_log_storage(option)
 
     def log_lines(self, cluster, name, status, taskrun, attempt, storage) -> list[str] | None:
         """From the attempt's pod while it exists, else the copy in internal storage (as `kflow logs`)."""

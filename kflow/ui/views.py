@@ -60,10 +60,10 @@ def execution_summary(body: dict[str, Any]) -> ExecutionSummary:
 
 
 def duration_seconds(start: str | None, end: str | None, now: datetime) -> float | None:
-    began = _instant(start)
+    began = instant(start)
     if began is None:
         return None
-    finished = _instant(end) or now
+    finished = instant(end) or now
     return max((finished - began).total_seconds(), 0.0)
 
 
@@ -228,7 +228,7 @@ def dashboard(summaries: list[ExecutionSummary], now: datetime, hours: int = 24)
     per_flow: dict[tuple[str, str], dict[str, Any]] = {}
     for item in summaries:
         states[item.state] = states.get(item.state, 0) + 1
-        began = _instant(item.start or item.created)
+        began = instant(item.start or item.created)
         if began is not None:
             age = int((now - began).total_seconds() // 3600)
             if 0 <= age < hours:
@@ -262,7 +262,7 @@ def _labels(value: Any) -> dict[str, str]:
     return {}
 
 
-def _instant(text: str | None) -> datetime | None:
+def instant(text: str | None) -> datetime | None:
     if not text:
         return None
     try:
@@ -275,9 +275,10 @@ def _instant(text: str | None) -> datetime | None:
 def _iso(value: datetime | None) -> str | None:
     if value is None:
         return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    offset = value.utcoffset()
+    if offset:  # astimezone costs ~20 µs: only for instants not already in UTC (×5 per task run)
+        value = value - offset
+    return value.replace(tzinfo=None).isoformat() + "Z"
 
 
 def _first_line(text: str | None, size: int = 200) -> str | None:

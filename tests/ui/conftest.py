@@ -38,7 +38,7 @@ class UiUnderTest:
 
 @pytest.fixture
 def ui_factory(double):
-    """`make(namespace="team", all_namespaces=False, mode="kubeconfig", allow_actions=True)`: a UI server on the double."""
+    """`make(namespace="team", all_namespaces=False, mode="kubeconfig", allow_actions=True, storage=None)`: a UI on the double."""
     from kflow.cli.kube import Cluster
     from kflow.ui.access import Access
     from kflow.ui.hub import WatchHub
@@ -47,11 +47,12 @@ def ui_factory(double):
 
     stops = []
 
-    def make(namespace: str = "team", all_namespaces: bool = False, mode: str = "kubeconfig", allow_actions: bool = True, token: str = ADMIN) -> UiUnderTest:
+    def make(namespace: str = "team", all_namespaces: bool = False, mode: str = "kubeconfig", allow_actions: bool = True, token: str = ADMIN,
+             storage: str | None = None) -> UiUnderTest:
         api = api_client(double, token)
         access = Access(Cluster(api, namespace, double.url), all_namespaces, mode, allow_actions)
         hub = WatchHub(api, None if all_namespaces else namespace)
-        app = make_app(access, hub, loopback_only=True)
+        app = make_app(access, hub, storage=storage, loopback_only=True)
         server = BackgroundServer(app)
         http = httpx.Client(timeout=20)
 
@@ -94,3 +95,11 @@ def browser():
         launched = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         yield launched
         launched.close()
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """`item.rep_call`: the browser fixture keeps a screenshot of a failed test's page."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, "rep_" + report.when, report)

@@ -133,8 +133,8 @@ class KubeDouble:
     @web.middleware
     async def _auth(self, request: web.Request, handler):
         self.requests.append((request.method, request.path_qs))
-        token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        rights = self.tokens.get(token)
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        rights = self.tokens.get(token.strip()) if scheme == "Bearer" else None
         if rights is None:
             return _status(401, "Unauthorized")
         verb = {"GET": "list" if "name" not in request.match_info else "get", "POST": "create", "PATCH": "patch"}[request.method]
@@ -164,10 +164,10 @@ class KubeDouble:
 
         if request.query.get("watch") in ("true", "1", "True"):
             return await self._watch(request, plural, matches)
-        items = [copy.deepcopy(o) for k, o in sorted(self.objects.items()) if matches(k, o)]
+        items = [o for k, o in sorted(self.objects.items()) if matches(k, o)]
         limit = int(request.query.get("limit") or 0)
         start = int(request.query.get("continue") or 0)
-        page = items[start: start + limit] if limit else items
+        page = copy.deepcopy(items[start: start + limit] if limit else items)
         more = str(start + limit) if limit and start + limit < len(items) else None
         meta = {"resourceVersion": str(self.version), **({"continue": more} if more else {})}
         return web.json_response({"apiVersion": "kflow.io/v1alpha1", "kind": "List", "metadata": meta, "items": page})
@@ -250,6 +250,5 @@ def api_client(double: KubeDouble, token: str = ADMIN):
 
     config = client.Configuration()
     config.host = double.url
-    config.api_key = {"authorization": token}
-    config.api_key_prefix = {"authorization": "Bearer"}
+    config.api_key = {"authorization": f"Bearer {token}"}
     return client.ApiClient(config)

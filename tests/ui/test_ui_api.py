@@ -219,3 +219,26 @@ def test_missing_objects_are_404_with_one_message(double, ui_factory, path):
     ui = ui_factory()
     answer = ui.get(path)
     assert answer.status_code == 404 and "not found" in answer.json()["error"]
+
+
+def test_file_input_uploaded_from_the_form_then_downloaded(double, ui_factory, tmp_path):
+    spec = {"id": "files", "namespace": "company.team", "inputs": [{"id": "data", "type": "FILE"}],
+            "tasks": [{"id": "show", "type": "io.kestra.plugin.core.debug.Return", "format": "{{ inputs.data }}"}]}
+    double.put("flows", flow("files", spec=spec))
+    storage = f"dir:{tmp_path}"
+    ui = ui_factory(storage=storage)
+    created = ui.http.post(ui.url + "/api/flows/team/files/execute", headers={"X-Kflow-UI": "1"},
+                           files={"input.data": ("data.csv", b"a,b\n1,2\n", "text/csv")})
+    assert created.status_code == 201, created.text
+    uri = double.get("executions", "team", created.json()["name"])["spec"]["inputs"]["data"]
+    assert uri.startswith("kestra:///company/team/files/executions/") and uri.endswith("/inputs/data/data.csv")
+    double.put("executions", {**execution("with-file"), "status": {**execution("with-file")["status"], "inputs": {"data": uri}}})
+    download = ui.get("/api/executions/team/with-file/file", params={"uri": uri})
+    assert download.status_code == 200 and download.content == b"a,b\n1,2\n"
+    assert 'filename="data.csv"' in download.headers["content-disposition"]
+    other = ui.get("/api/executions/team/with-file/file", params={"uri": "kestra:///company/team/other/secret.txt"})
+    assert other.status_code == 404, "only files the execution records"
+    bare = ui_factory()  # a UI without --storage says where files go
+    refused = bare.http.post(bare.url + "/api/flows/team/files/execute", headers={"X-Kflow-UI": "1"},
+                             files={"input.data": ("data.csv", b"x", "text/csv")})
+    assert refused.status_code == 409 and "--storage" in refused.json()["error"]

@@ -50,6 +50,13 @@ function toast(message) {
   el.textContent = message; el.hidden = false;
   clearTimeout(toast.timer); toast.timer = setTimeout(() => { el.hidden = true; }, 7000);
 }
+function fileLinks(value, base) {
+  const uris = [];
+  const walk = (v) => { if (typeof v === "string" && v.startsWith("kestra://")) uris.push(v); else if (v && typeof v === "object") Object.values(v).forEach(walk); };
+  walk(value);
+  if (!uris.length) return null;
+  return h("ul", { class: "files", "aria-label": "Files" }, uris.map((u) => h("li", {}, h("a", { href: `${base}/file?uri=${encodeURIComponent(u)}`, download: u.split("/").pop() }, "⬇ ", u.split("/").pop()))));
+}
 function json(value) { return typeof value === "string" ? value : JSON.stringify(value, null, 2); }
 function throttle(fn, ms) {
   let timer = null, again = false;
@@ -395,7 +402,7 @@ async function executionPage(namespace, name, token) {
         h("tbody", {}, slice.map((t) => h("tr", { class: "state-row", style: `--state: var(--${t.state})`, "data-task": t.taskId, "data-taskrun": t.id, "data-state": t.state },
           h("td", {}, h("span", { class: "indent", style: `width:${t.depth * 16}px` }), t.taskId, t.value !== null && t.value !== undefined ? h("span", { class: "muted" }, ` [${t.value}]`) : null,
             t.attempts.filter((a) => a.reason).slice(-1).map((a) => h("div", { class: "error-text" }, a.reason)),
-            Object.keys(t.outputs).length ? h("details", {}, h("summary", {}, "outputs"), h("pre", {}, json(t.outputs))) : null),
+            Object.keys(t.outputs).length ? h("details", {}, h("summary", {}, "outputs"), h("pre", {}, json(t.outputs)), fileLinks(t.outputs, base)) : null),
           h("td", {}, badge(t.state)),
           h("td", {}, duration(t.duration)),
           h("td", { class: "hide-narrow" }, t.attempts.length),
@@ -417,8 +424,8 @@ async function executionPage(namespace, name, token) {
 
   function drawDetails() {
     fill(details, h("div", { class: "grid2" },
-      h("section", {}, h("h2", {}, "Inputs"), Object.keys(e.inputs).length ? h("pre", { id: "inputs" }, json(e.inputs)) : h("p", { class: "muted" }, "none")),
-      h("section", {}, h("h2", {}, "Outputs"), Object.keys(e.outputs).length ? h("pre", { id: "outputs" }, json(e.outputs)) : h("p", { class: "muted" }, "none")),
+      h("section", {}, h("h2", {}, "Inputs"), Object.keys(e.inputs).length ? [h("pre", { id: "inputs" }, json(e.inputs)), fileLinks(e.inputs, base)] : h("p", { class: "muted" }, "none")),
+      h("section", {}, h("h2", {}, "Outputs"), Object.keys(e.outputs).length ? [h("pre", { id: "outputs" }, json(e.outputs)), fileLinks(e.outputs, base)] : h("p", { class: "muted" }, "none")),
       h("section", {}, h("h2", {}, "State history"), h("ol", { id: "history" }, e.history.map((x) => h("li", {}, badge(x.state), " ", when(x.date)))))));
   }
 
