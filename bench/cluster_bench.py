@@ -53,7 +53,8 @@ class Session:
     the project image (KFLOW_TEST_IMAGE) loaded, so pods run the code being measured."""
 
     def __init__(self, prefix: str = "bench", load_image: bool = True):
-        harness.up()
+        if not all(harness.running(c) for c in harness.COMPONENTS):  # up() waits for the harness lock
+            harness.up()
         if load_image and os.environ.get("KFLOW_CLUSTER_LOAD_IMAGE", "1") != "0":
             harness.load_image()
         self.cluster = harness.Cluster()
@@ -76,17 +77,16 @@ class Session:
         self.operator: Operator | None = None
 
     def start_operator(self, env: dict[str, str] | None = None, sources: Path | None = None) -> Operator:
-        """kflow's operator as a local process, at the chart's defaults (keepFinishedPods
-        OnFailure, collected at the end), not the tests'; `sources`: run the kflow package in
-        that directory instead (its working directory, which `python -m` puts first)."""
+        """kflow's operator as a local process, as the chart runs it (not verbose;
+        keepFinishedPods OnFailure, collected at the end), not as the tests do; `sources`:
+        run the kflow package in that directory instead (e.g. an older checkout)."""
         from tests.operator import support
 
-        self.operator = Operator(str(self.cluster.kubeconfig), self.namespace, Path(tempfile.mkdtemp(prefix="kflow-bench-")), {"KFLOW_KEEP_FINISHED_PODS": "OnFailure", **(env or {})})
-        root, support.ROOT = support.ROOT, sources or support.ROOT
-        try:
-            self.operator.start()
-        finally:
-            support.ROOT = root
+        self.operator = Operator(
+            str(self.cluster.kubeconfig), self.namespace, Path(tempfile.mkdtemp(prefix="kflow-bench-")),
+            {"KFLOW_KEEP_FINISHED_PODS": "OnFailure", **(env or {})}, verbose=False, sources=sources or support.ROOT,
+        )
+        self.operator.start()
         return self.operator
 
     def close(self) -> None:

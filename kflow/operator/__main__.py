@@ -33,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.verbose:
         logging.getLogger("kflow").setLevel(logging.DEBUG)
+    else:  # kopf's "Handler ... succeeded" per watch event: a line per pod change is CPU spent on noise
+        logging.getLogger("kopf.objects").setLevel(logging.WARNING)
 
     async def run() -> None:
         async with metrics.serving(metrics_port):
