@@ -39,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.verbose:
         logging.getLogger("kflow").setLevel(logging.DEBUG)
+    else:  # kopf's "Handler ... succeeded" per watch event: a line per pod change is CPU spent on noise
+        logging.getLogger("kopf.objects").setLevel(logging.WARNING)
 
     async def operate(stop: asyncio.Event | None = None, ready: asyncio.Event | None = None, liveness: str | None = args.liveness) -> None:
         # kopf iterates `namespaces` even when cluster-wide (1.45 fails on None): [] means all.

@@ -120,6 +120,8 @@ class ExecutionController:
         if tracked is None or tracked.meta.get("uid") != meta.get("uid"):
             tracked = self.tracked[key] = Tracked(meta=_meta(meta), spec=body.get("spec") or {}, resource_version=meta["resourceVersion"], status=status, step=-1)
         else:
+            if meta["resourceVersion"] == tracked.resource_version and tracked.run is not None:
+                return  # the echo of our own last write: nothing changed since, nothing to step
             tracked.spec = body.get("spec") or {}
             step = status.get("step", 0)
             if step >= tracked.step:  # an event older than our last write carries an older version

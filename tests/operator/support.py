@@ -49,11 +49,13 @@ def apply_crds(k8s_api) -> list[str]:
 class Operator:
     """`python -m kflow.operator` in a process of its own, so a test can kill it at any instant."""
 
-    def __init__(self, kubeconfig: str, namespace: str, log_dir: Path, env: dict[str, str]):
+    def __init__(self, kubeconfig: str, namespace: str, log_dir: Path, env: dict[str, str], verbose: bool = True, sources: Path = ROOT):
         self.kubeconfig = kubeconfig
         self.namespace = namespace
         self.log_dir = log_dir
         self.env = env
+        self.verbose = verbose  # benchmarks measure its CPU without a log line per handler
+        self.sources = sources  # where `python -m` finds kflow (its working directory)
         self.proc: subprocess.Popen | None = None
         self.starts = 0
 
@@ -70,8 +72,8 @@ class Operator:
             **self.env,
         }
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "kflow.operator", "--namespace", self.namespace, "--verbose"],
-            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
+            [sys.executable, "-m", "kflow.operator", "--namespace", self.namespace, *(["--verbose"] if self.verbose else [])],
+            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.sources,
         )
 
     def kill(self) -> None:
