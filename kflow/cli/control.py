@@ -20,6 +20,9 @@ def add_parsers(subparsers) -> None:
     ):
         parser = subparsers.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".")
         parser.add_argument("name", metavar="EXECUTION", help="the Execution resource's name")
+        if name == "resume":
+            parser.add_argument("-i", "--input", action="append", default=[], metavar="ID=VALUE",
+                                help="a value of the Pause's onResume inputs (repeatable)")
         add_cluster_args(parser)
         parser.set_defaults(handler=run, action=name)
 
@@ -31,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     for _ in range(5):  # the patch is conditional on what was read: on a conflict, read again
         body = cluster.get("executions", args.name)
         try:
-            _patch(cluster, args.name, body, _spec_patch(args.action, args.name, body))
+            _patch(cluster, args.name, body, _spec_patch(args.action, args.name, body, getattr(args, "input", [])))
             break
         except ClusterError as err:
             if "HTTP 409" not in str(err):
@@ -42,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _spec_patch(action: str, name: str, body: dict) -> dict:
+def _spec_patch(action: str, name: str, body: dict, inputs: list[str] = ()) -> dict:
     spec = body.get("spec") or {}
     state = (body.get("status") or {}).get("current")
     if action == "kill":
@@ -56,7 +59,13 @@ def _spec_patch(action: str, name: str, body: dict) -> dict:
         if spec.get("kill"):
             patch["kill"] = False  # else the restarted execution would be killed again
         return patch
-    return {"resume": int(spec.get("resume") or 0) + 1}
+    values = {}
+    for item in inputs:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--input {item!r}: expected ID=VALUE")
+        values[key] = value
+    return {"resume": int(spec.get("resume") or 0) + 1, "resumeInputs": values or None}
 
 
 def _patch(cluster, name: str, body: dict, spec: dict) -> None:

@@ -94,6 +94,9 @@ class NodeServices:
     def set_execution_labels(self, labels: dict[str, str]) -> None:  # pragma: no cover
         raise NotImplementedError
 
+    def resume(self, taskrun: TaskRun) -> None:  # pragma: no cover
+        raise NotImplementedError
+
 
 class Node:
     def __init__(self, taskrun: TaskRun | None, branches: dict[str, BranchStats], killing: bool,
@@ -135,6 +138,10 @@ class Node:
 
     def wake_at(self, at: datetime) -> None:
         self._services.wake_at(at)
+
+    def resume(self) -> None:
+        """This PAUSED task run goes on RUNNING (and the execution with it), as a resume does."""
+        self._services.resume(self.taskrun)
 
     def set_execution_labels(self, labels: dict[str, str]) -> None:
         """Add or overwrite labels of the execution (Kestra's Labels task)."""

@@ -209,7 +209,7 @@ class ExecutionController:
             events.append(RestartRequested())
             control["restarted"] = tracked.restarted = tracked.spec["restart"]
         if _wants(tracked, "resume"):
-            events.append(ResumeRequested())
+            events.append(ResumeRequested(tracked.spec.get("resumeInputs") or {}))
             control["resumed"] = tracked.resumed = tracked.spec["resume"]
         result = tracked.engine.step(run, events, now)
         log.debug("%s/%s: %d events -> %d actions, %d task runs changed", *key, len(events), len(result.actions), len(result.changed))
