@@ -45,6 +45,9 @@ class ExecutionRun:
         self.execution = execution
         self.index = ExecutionIndex(execution, plan)
         self.memo: dict[str | None, dict[str, Any]] = {}  # per flowable task run: values computed once
+        # Flowables that asked to be resolved again at a time (WaitFor's interval); None: at the
+        # next step. After a load every running flowable is, since what they asked was in memory.
+        self.wakeups: dict[str, datetime | None] = dict.fromkeys(self.index.running_flowables)
 
     @property
     def killing(self) -> bool:
@@ -117,6 +120,11 @@ class Engine:
         self._due_retries(run, result, dirty, now)
         self._due_timeouts(run, result, dirty, now)
         dirty.extend(run.index.paused)  # a pause may be due
+        if run.wakeups:
+            due = [fid for fid, at in run.wakeups.items() if at is None or at <= now]
+            for fid in due:
+                del run.wakeups[fid]
+            dirty.extend(fid for fid in due if fid in run.index.by_id)
         self._settle(run, result, dirty, now)
         return result
 
@@ -498,8 +506,10 @@ class _Services(NodeServices):
         child = self.run.index.by_id.get(taskrun_id(self.run.execution.id, taskrun.id if taskrun else None, task_id, None))
         return child.state.current if child else None
 
-    def wake_at(self, at: datetime) -> None:
+    def wake_at(self, at: datetime, taskrun: TaskRun | None = None) -> None:
         self.result.actions.append(WakeAt(at))
+        if taskrun is not None:
+            self.run.wakeups[taskrun.id] = at
 
     def resume(self, taskrun: TaskRun) -> None:
         self.engine._resume_taskrun(self.run, taskrun, self.result, self.now)

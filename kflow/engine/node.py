@@ -88,7 +88,7 @@ class NodeServices:
     def child_state(self, taskrun: TaskRun, task_id: str) -> State | None:  # pragma: no cover
         raise NotImplementedError
 
-    def wake_at(self, at: datetime) -> None:  # pragma: no cover
+    def wake_at(self, at: datetime, taskrun: TaskRun | None = None) -> None:  # pragma: no cover
         raise NotImplementedError
 
     def set_execution_labels(self, labels: dict[str, str]) -> None:  # pragma: no cover
@@ -137,7 +137,8 @@ class Node:
         return self._services.child_state(self.taskrun, task_id)
 
     def wake_at(self, at: datetime) -> None:
-        self._services.wake_at(at)
+        """Resolve this task run again at `at` (a shell calls the engine then)."""
+        self._services.wake_at(at, self.taskrun)
 
     def resume(self) -> None:
         """This PAUSED task run goes on RUNNING (and the execution with it), as a resume does."""

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from kflow.execution import State
 from tests.engine.simulate import simulate
-from tests.engine.test_flowables import flow, run_with_inputs
+from tests.engine.test_flowables import flow, run_with_inputs, runs
 
 S, F = State.SUCCESS, State.FAILED
 RETURN = "io.kestra.plugin.core.debug.Return"
@@ -120,3 +122,62 @@ def test_on_resume_defaults_apply_and_a_bad_value_fails_the_pause_naming_the_inp
     assert approve.state.current == F
     assert "input 'approved' (BOOLEAN)" in approve.attempts[-1].reason
     assert run.execution.state.current == F
+
+
+# -- WaitFor ------------------------------------------------------------------------------------
+def wait_for(condition: str, extra: str = "", tasks: str = "") -> str:
+    return flow(f"""
+  - id: loop
+    type: io.kestra.plugin.core.flow.WaitFor
+    condition: "{condition}"
+    {extra}
+    tasks:
+      - {{id: step, type: {RETURN}, format: "{{{{ outputs.loop.iterationCount }}}}"}}
+      {tasks}
+  - {{id: after, type: {RETURN}, format: x}}
+""")
+
+
+def test_wait_for_repeats_its_tasks_until_the_condition_holds_as_kestra_documents():
+    # simulate() answers each Return with {"value": task id}: the loop counts iterations itself.
+    trace = simulate(wait_for("{{ outputs.loop.iterationCount >= 4 }}", tasks=f"- {{id: second, type: {RETURN}, format: y}}"))
+    assert trace.started() == ["step", "second"] * 4 + ["after"]
+    loop = runs(trace, "loop")[0]
+    assert loop.state.current == S and loop.outputs == {"iterationCount": 4}
+    assert [tr.iteration for tr in runs(trace, "step")] == [0, 1, 2, 3]
+    assert len(trace.execution.taskRunList) == 1 + 8 + 1
+
+
+def test_wait_for_waits_its_interval_between_iterations():
+    trace = simulate(wait_for("{{ outputs.loop.iterationCount >= 3 }}", "checkFrequency: {interval: PT10M}"))
+    steps = runs(trace, "step")
+    gaps = [b.state.start_date - a.state.end_date for a, b in zip(steps, steps[1:])]
+    assert len(gaps) == 2 and all(gap >= timedelta(minutes=10) for gap in gaps)
+
+
+@pytest.mark.parametrize("extra, state, iterations", [
+    ("checkFrequency: {maxIterations: 3, interval: PT1S}", S, 3),
+    ("checkFrequency: {maxIterations: 3, interval: PT1S}\n    failOnMaxReached: true", F, 3),
+    ("checkFrequency: {maxDuration: PT1M, interval: PT25S}\n    failOnMaxReached: true", F, 3),
+])
+def test_wait_for_stops_at_its_limits_failing_only_with_fail_on_max_reached(extra, state, iterations):
+    trace = simulate(wait_for("{{ false }}", extra))
+    assert len(runs(trace, "step")) == iterations
+    assert runs(trace, "loop")[0].state.current == state
+    assert trace.execution.state.current == state
+    if state == F:
+        assert "failOnMaxReached" in runs(trace, "loop")[0].attempts[-1].reason
+        assert runs(trace, "after") == []
+
+
+def test_wait_for_child_failure_fails_it_and_runs_its_errors():
+    text = wait_for("{{ false }}", f"errors:\n      - {{id: handle, type: {RETURN}, format: e}}")
+    trace = simulate(text, {"step": F})
+    assert trace.started() == ["step", "handle"]
+    assert runs(trace, "loop")[0].state.current == F
+
+
+def test_loop_until_is_kestra_1s_name_with_a_one_minute_interval():
+    trace = simulate(wait_for("{{ outputs.loop.iterationCount >= 2 }}").replace("flow.WaitFor", "flow.LoopUntil"))
+    steps = runs(trace, "step")
+    assert len(steps) == 2 and steps[1].state.start_date - steps[0].state.end_date >= timedelta(minutes=1)

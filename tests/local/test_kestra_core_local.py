@@ -77,3 +77,12 @@ def test_pause_tasks_run_after_a_local_resume_with_on_resume_defaults():
     assert by_task["wait_for_approval"]["outputs"] == {"onResume": {"approved": False, "reason": "no reason given"}}
     assert by_task["after_approval"]["outputs"]["value"] == "approved=false"
     assert by_task["summary"]["outputs"]["value"] == "no reason given"
+
+
+def test_wait_for_example_loops_until_its_return_says_4():
+    execution = run_json("wait-for.yaml")
+    steps = [tr for tr in execution["taskRunList"] if tr["taskId"] == "return"]
+    assert [tr["outputs"]["value"] for tr in steps] == ["1", "2", "3", "4"]
+    assert [tr["iteration"] for tr in steps] == [0, 1, 2, 3]
+    assert runs(execution)["loop"]["outputs"] == {"iterationCount": 4}
+    assert runs(execution)["after"]["outputs"]["value"] == "stopped at 4 after 4 iterations"
