@@ -33,3 +33,24 @@ def test_labels_task_sets_status_labels_and_the_execution_objects_labels(kflow, 
                                                        label_selector="customerId=c-9,team=data")["items"]
     assert [e["metadata"]["name"] for e in found] == ["labels-1"]
     assert len(kflow.pods("labels-1")) <= 1  # only `show` ran a pod: Labels is resolved by the operator
+
+
+@pytest.mark.cluster
+def test_pause_resumed_with_on_resume_inputs_runs_its_tasks_and_wait_for_loops_on_the_cluster(kflow, operator):
+    kflow.apply_flow((EXAMPLES / "pause-approval.yaml").read_text(), name="pause-approval")
+    kflow.apply_flow((EXAMPLES / "wait-for.yaml").read_text(), name="wait-for")
+    kflow.execute("pause-approval", "approval-1")
+    kflow.execute("wait-for", "wait-for-1")
+    kflow.wait("approval-1", timeout=120, until=lambda e: (e.get("status") or {}).get("current") == "PAUSED")
+    kflow.patch_spec("approval-1", {"resume": 1, "resumeInputs": {"approved": "true", "reason": "looks good"}})
+    approval = kflow.wait("approval-1", timeout=300)
+    assert approval["status"]["current"] == "SUCCESS", approval["status"]
+    taskruns = {tr["taskId"]: tr for tr in (approval["status"].get("taskRuns") or {}).values() if tr}
+    assert taskruns["wait_for_approval"]["outputs"] == {"onResume": {"approved": True, "reason": "looks good"}}
+    assert taskruns["after_approval"]["outputs"]["value"] == "approved=true"
+    assert taskruns["summary"]["outputs"]["value"] == "looks good"
+    loop = kflow.wait("wait-for-1", timeout=300)
+    assert loop["status"]["current"] == "SUCCESS", loop["status"]
+    from kflow.operator.resources import taskruns_from_status
+    steps = [tr for tr in taskruns_from_status(loop["status"]) if tr["taskId"] == "return"]
+    assert sorted(tr["outputs"]["value"] for tr in steps) == ["1", "2", "3", "4"]
