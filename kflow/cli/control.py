@@ -20,6 +20,9 @@ def add_parsers(subparsers) -> None:
     ):
         parser = subparsers.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".")
         parser.add_argument("name", metavar="EXECUTION", help="the Execution resource's name")
+        if name == "resume":
+            parser.add_argument("-i", "--input", action="append", default=[], metavar="ID=VALUE",
+                                help="a value of the Pause's onResume inputs (repeatable)")
         add_cluster_args(parser)
         parser.set_defaults(handler=run, action=name)
 
@@ -30,13 +33,14 @@ ACTIONS = ("kill", "restart", "resume")
 def run(args: argparse.Namespace) -> int:
     from kflow.cli.kube import connect
 
-    request_action(connect(args), args.name, args.action)
+    request_action(connect(args), args.name, args.action, getattr(args, "input", []))
     print(f"execution.kflow.io/{args.name}: {args.action} requested")
     return 0
 
 
-def request_action(cluster, name: str, action: str) -> None:
-    """Ask the operator to kill, restart or resume an Execution (the CLI's and the web UI's way).
+def request_action(cluster, name: str, action: str, inputs: list[str] = ()) -> None:
+    """Ask the operator to kill, restart or resume an Execution (the CLI's and the web UI's way);
+    `inputs` (NAME=VALUE) go with a resume, for a Pause's `onResume`.
 
     Raises UsageError when the execution's state does not allow it, ClusterError when refused.
     """
@@ -45,7 +49,7 @@ def request_action(cluster, name: str, action: str) -> None:
     for _ in range(5):  # the patch is conditional on what was read: on a conflict, read again
         body = cluster.get("executions", name)
         try:
-            _patch(cluster, name, body, _spec_patch(action, name, body))
+            _patch(cluster, name, body, _spec_patch(action, name, body, inputs))
             return
         except ClusterError as err:
             if "HTTP 409" not in str(err):
@@ -75,7 +79,7 @@ def replay_execution(cluster, name: str, taskrun_id: str) -> dict:
                 what=f"replaying execution {name!r} in namespace {cluster.namespace!r}")
 
 
-def _spec_patch(action: str, name: str, body: dict) -> dict:
+def _spec_patch(action: str, name: str, body: dict, inputs: list[str] = ()) -> dict:
     spec = body.get("spec") or {}
     state = (body.get("status") or {}).get("current")
     if action == "kill":
@@ -89,7 +93,13 @@ def _spec_patch(action: str, name: str, body: dict) -> dict:
         if spec.get("kill"):
             patch["kill"] = False  # else the restarted execution would be killed again
         return patch
-    return {"resume": int(spec.get("resume") or 0) + 1}
+    values = {}
+    for item in inputs:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--input {item!r}: expected ID=VALUE")
+        values[key] = value
+    return {"resume": int(spec.get("resume") or 0) + 1, "resumeInputs": values or None}
 
 
 def _patch(cluster, name: str, body: dict, spec: dict) -> None:

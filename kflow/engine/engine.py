@@ -45,6 +45,9 @@ class ExecutionRun:
         self.execution = execution
         self.index = ExecutionIndex(execution, plan)
         self.memo: dict[str | None, dict[str, Any]] = {}  # per flowable task run: values computed once
+        # Flowables that asked to be resolved again at a time (WaitFor's interval); None: at the
+        # next step. After a load every running flowable is, since what they asked was in memory.
+        self.wakeups: dict[str, datetime | None] = dict.fromkeys(self.index.running_flowables)
 
     @property
     def killing(self) -> bool:
@@ -113,10 +116,15 @@ class Engine:
             elif isinstance(event, KillRequested):
                 self._kill(run, event, result, dirty, now)
             elif isinstance(event, ResumeRequested):
-                self._resume(run, result, dirty, now)
+                self._resume(run, event, result, dirty, now)
         self._due_retries(run, result, dirty, now)
         self._due_timeouts(run, result, dirty, now)
         dirty.extend(run.index.paused)  # a pause may be due
+        if run.wakeups:
+            due = [fid for fid, at in run.wakeups.items() if at is None or at <= now]
+            for fid in due:
+                del run.wakeups[fid]
+            dirty.extend(fid for fid in due if fid in run.index.by_id)
         self._settle(run, result, dirty, now)
         return result
 
@@ -231,13 +239,25 @@ class Engine:
             return taskrun.id
         return next((parent.id for parent in run.index.parents(taskrun) if parent.id in timed_out), None)
 
-    def _resume(self, run: ExecutionRun, result: StepResult, dirty: deque, now: datetime) -> None:
+    def _resume(self, run: ExecutionRun, event: ResumeRequested, result: StepResult, dirty: deque, now: datetime) -> None:
         for flowable_id in list(run.index.running_flowables):
             taskrun = run.index.by_id[flowable_id]
-            if taskrun.state.current == State.PAUSED:
-                run.index.set_state(taskrun, State.RUNNING, now)
-                result.changed.add(flowable_id)
-                dirty.append(flowable_id)
+            if taskrun.state.current != State.PAUSED:
+                continue
+            try:  # the task's own answer to the resume inputs (Pause: its `onResume` outputs)
+                outputs = self.plan.task(taskrun.taskId).resume_outputs(event.inputs)
+            except ValueError as err:
+                taskrun.attempts.append(Attempt(state=StateInfo.new(State.FAILED, now), reason=f"task {taskrun.taskId!r}: {err}"))
+                self._finish(run, taskrun, self.plan.task(taskrun.taskId), State.FAILED, result, dirty, now)
+                continue
+            if outputs:
+                run.index.set_outputs(taskrun, {**(taskrun.outputs or {}), **outputs})
+            self._resume_taskrun(run, taskrun, result, now)
+            dirty.append(flowable_id)
+
+    def _resume_taskrun(self, run: ExecutionRun, taskrun: TaskRun, result: StepResult, now: datetime) -> None:
+        run.index.set_state(taskrun, State.RUNNING, now)
+        result.changed.add(taskrun.id)
         self._unpause(run, result, now)
 
     def _unpause(self, run: ExecutionRun, result: StepResult, now: datetime) -> None:
@@ -304,7 +324,7 @@ class Engine:
             if taskrun.state.current.terminal or taskrun.state.current == State.RETRYING:
                 return []
             flowable = self.plan.task(taskrun.taskId)
-        services = _Services(self, run, result)
+        services = _Services(self, run, result, now)
         stopping = run.killing or (taskrun is not None and self._timed_out(run, taskrun) is not None)
         node = Node(taskrun, index.branches.get(parent_id, {}), stopping, index.loops.get(parent_id), services, now,
                     run.memo.setdefault(parent_id, {}))
@@ -470,8 +490,8 @@ class Engine:
 class _Services(NodeServices):
     """The engine's answers to a flowable's questions, within one step."""
 
-    def __init__(self, engine: Engine, run: ExecutionRun, result: StepResult):
-        self.engine, self.run, self.result = engine, run, result
+    def __init__(self, engine: Engine, run: ExecutionRun, result: StepResult, now: datetime):
+        self.engine, self.run, self.result, self.now = engine, run, result, now
 
     def render(self, taskrun: TaskRun | None, value: Any) -> Any:
         from kflow.expr import render_value
@@ -487,8 +507,13 @@ class _Services(NodeServices):
         child = self.run.index.by_id.get(taskrun_id(self.run.execution.id, taskrun.id if taskrun else None, task_id, None))
         return child.state.current if child else None
 
-    def wake_at(self, at: datetime) -> None:
+    def wake_at(self, at: datetime, taskrun: TaskRun | None = None) -> None:
         self.result.actions.append(WakeAt(at))
+        if taskrun is not None:
+            self.run.wakeups[taskrun.id] = at
+
+    def resume(self, taskrun: TaskRun) -> None:
+        self.engine._resume_taskrun(self.run, taskrun, self.result, self.now)
 
     def set_execution_labels(self, labels: dict[str, str]) -> None:
         execution = self.run.execution

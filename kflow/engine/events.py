@@ -32,7 +32,12 @@ class KillRequested:
 
 @dataclass(frozen=True)
 class ResumeRequested:
-    """Resume every PAUSED task run (a user's `kflow resume`, or spec.resume raised)."""
+    """Resume every PAUSED task run (a user's `kflow resume`, or spec.resume raised).
+
+    `inputs` answer the paused tasks' `onResume` inputs (Kestra's resume with inputs).
+    """
+
+    inputs: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

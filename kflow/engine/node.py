@@ -88,10 +88,13 @@ class NodeServices:
     def child_state(self, taskrun: TaskRun, task_id: str) -> State | None:  # pragma: no cover
         raise NotImplementedError
 
-    def wake_at(self, at: datetime) -> None:  # pragma: no cover
+    def wake_at(self, at: datetime, taskrun: TaskRun | None = None) -> None:  # pragma: no cover
         raise NotImplementedError
 
     def set_execution_labels(self, labels: dict[str, str]) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def resume(self, taskrun: TaskRun) -> None:  # pragma: no cover
         raise NotImplementedError
 
 
@@ -134,7 +137,12 @@ class Node:
         return self._services.child_state(self.taskrun, task_id)
 
     def wake_at(self, at: datetime) -> None:
-        self._services.wake_at(at)
+        """Resolve this task run again at `at` (a shell calls the engine then)."""
+        self._services.wake_at(at, self.taskrun)
+
+    def resume(self) -> None:
+        """This PAUSED task run goes on RUNNING (and the execution with it), as a resume does."""
+        self._services.resume(self.taskrun)
 
     def set_execution_labels(self, labels: dict[str, str]) -> None:
         """Add or overwrite labels of the execution (Kestra's Labels task)."""

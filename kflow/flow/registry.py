@@ -41,6 +41,8 @@ TASK_TYPES: tuple[TaskType, ...] = (
     TaskType(f"{_CORE}.flow.ForEach", (f"{_OLD}.flows.ForEach",), "kflow.tasks.foreach:ForEach"),
     TaskType(f"{_CORE}.flow.EachSequential", (f"{_OLD}.flows.EachSequential",), "kflow.tasks.foreach:EachSequential"),
     TaskType(f"{_CORE}.flow.EachParallel", (f"{_OLD}.flows.EachParallel",), "kflow.tasks.foreach:EachParallel"),
+    TaskType(f"{_CORE}.flow.WaitFor", (), "kflow.tasks.wait_for:WaitFor"),
+    TaskType(f"{_CORE}.flow.LoopUntil", (), "kflow.tasks.wait_for:LoopUntil"),
     TaskType(f"{_CORE}.flow.Dag", (f"{_OLD}.flows.Dag",), "kflow.tasks.dag:Dag"),
     TaskType(f"{_CORE}.flow.AllowFailure", (f"{_OLD}.flows.AllowFailure",), "kflow.tasks.allow_failure:AllowFailure"),
     TaskType(f"{_CORE}.execution.Labels", (f"{_OLD}.executions.Labels",), "kflow.tasks.labels:Labels"),

@@ -161,6 +161,10 @@ class Task(BaseModel):
                 updates[name] = change(name, value)
         return self.model_copy(update=updates) if updates else self
 
+    def resume_outputs(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        """Outputs of a paused task run once resumed with `inputs`; ValueError refuses them."""
+        return {}
+
     def subflow_id(self) -> tuple[str, str] | None:
         """(namespace, flow id) of the flow this task starts, as written; None for most tasks."""
         return None

@@ -41,6 +41,7 @@ from kflow.flow.durations import format_duration
 from kflow.operator import metrics, names
 from kflow.operator.admission import PodAdmission
 from kflow.operator.flows import flow_from_resource
+from kflow.operator.execution_labels import missing_labels
 from kflow.operator.kube import Conflict, KubeApi, NotFound
 from kflow.operator.pod_logs import PodLogArchive
 from kflow.operator.offloop import off_loop
@@ -80,6 +81,7 @@ class Tracked:
     archive: StatusArchive | None = None  # which finished task runs status.taskRuns still holds
     waiting: set[str] = field(default_factory=set)  # status.waiting when loaded: attempts with no pod yet (admission.py)
     writing: int = -1  # the step of our status write in flight: its watch event may come before the reply
+    object_labels: dict[str, str] = field(default_factory=dict)  # metadata.labels as last seen
 
     def involved(self) -> dict[str, Any]:
         return {"apiVersion": "kflow.io/v1alpha1", "kind": "Execution", "metadata": self.meta}
@@ -128,6 +130,7 @@ class ExecutionController:
                 tracked.resource_version = meta["resourceVersion"]
             if step > tracked.step and tracked.step >= 0 and step != tracked.writing:  # written by someone else: reload from it
                 tracked.run, tracked.status, tracked.step, tracked.done = None, status, -1, False
+        tracked.object_labels = meta.get("labels") or {}
         tracked.restarted = max(tracked.restarted, status.get("restarted") or 0)
         tracked.resumed = max(tracked.resumed, status.get("resumed") or 0)
         if tracked.done and _wants(tracked, "restart"):  # reopen from the final status
@@ -219,7 +222,7 @@ class ExecutionController:
             events.append(RestartRequested())
             control["restarted"] = tracked.restarted = tracked.spec["restart"]
         if _wants(tracked, "resume"):
-            events.append(ResumeRequested())
+            events.append(ResumeRequested(tracked.spec.get("resumeInputs") or {}))
             control["resumed"] = tracked.resumed = tracked.spec["resume"]
         result = await off_loop(tracked.engine.step, run, events, now)  # renders: never on the event loop
         if tracked.run is not run:  # reloaded (a foreign write) while it stepped: step again from there
@@ -347,6 +350,8 @@ class ExecutionController:
             await asyncio.gather(*(self._start_subflow(key, tracked, action) for action in subflows))
         if result.changed or result.execution_changed or extra:
             await self._write_status(key, tracked, result, extra)
+            if result.execution_changed or extra:
+                await self._label_object(key, tracked)
             if self.settings.collect_finished_pods == "WhenRecorded":
                 self._collect_recorded(key, run, result.changed)
         self.metrics.step(key[0], tracked.engine, run, result)  # after the write: a conflict recomputes the step
@@ -417,6 +422,8 @@ class ExecutionController:
             "outputs": execution.outputs,  # None removes them (a restart)
             "error": execution.error,
         }
+        if result.execution_changed:
+            status["labels"] = execution.labels  # a Labels task changes them
         # Finished task runs move to sealed chunks of status.archive in the same patch (status_archive.py).
         delta = tracked.archive.update({i: run.taskrun(i).model_dump(mode="json", exclude_none=True) for i in result.changed})
         status.update(delta.fragment())
@@ -440,6 +447,16 @@ class ExecutionController:
         tracked.step += 1
         tracked.resource_version = body["metadata"]["resourceVersion"]
         tracked.archive.commit(delta)
+
+    async def _label_object(self, key: Key, tracked: Tracked) -> None:
+        """Kestra labels (the flow's, the Execution's, a Labels task's) on the object too."""
+        missing = missing_labels(tracked.run.execution.labels, tracked.object_labels)
+        if not missing:
+            return
+        patch = {"metadata": {"labels": missing, "resourceVersion": tracked.resource_version}}
+        body = await self.api.patch_execution(*key, patch)
+        tracked.resource_version = body["metadata"]["resourceVersion"]
+        tracked.object_labels = body["metadata"].get("labels") or {}
 
     def _collect_recorded(self, key: Key, run: ExecutionRun, changed: Iterable[str]) -> None:
         """Delete, per the keep policy, the pods of attempts whose end the status now records."""

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from kflow.execution import State
 from tests.engine.simulate import simulate
-from tests.engine.test_flowables import flow, run_with_inputs
+from tests.engine.test_flowables import flow, run_with_inputs, runs
 
 S, F = State.SUCCESS, State.FAILED
 RETURN = "io.kestra.plugin.core.debug.Return"
@@ -40,3 +42,142 @@ def test_labels_that_cannot_be_set_fail_the_task_saying_why(labels, reason):
     trace = simulate(flow(f"  - {{id: set, type: {LABELS}, labels: {labels}}}"))
     assert trace.execution.state.current == F
     assert reason in trace.execution.taskRunList[0].attempts[-1].reason
+
+
+# -- Pause: the older `tasks` form and `onResume` inputs ----------------------------------------
+PAUSE_TASKS = flow(f"""
+  - id: approve
+    type: io.kestra.core.tasks.flows.Pause
+    {{extra}}
+    tasks:
+      - {{id: inside1, type: {RETURN}, format: "{{{{ outputs.approve.onResume ?? 'none' }}}}"}}
+      - {{id: inside2, type: {RETURN}, format: x}}
+  - {{id: after, type: {RETURN}, format: x}}
+""")
+ON_RESUME = """onResume:
+      - {id: approved, type: BOOLEAN, defaults: false}
+      - {id: reason, type: STRING, required: false}"""
+
+
+def paused(text: str):
+    from kflow.engine import Engine
+    from kflow.flow import load_flow
+    from tests.engine.simulate import T0
+
+    engine = Engine(load_flow(text))
+    run = engine.load(engine.new_execution("e", {}, T0))
+    return engine, run, engine.start(run, T0)
+
+
+def test_pause_tasks_wait_for_the_resume_then_run_in_order_before_what_follows():
+    from datetime import timedelta
+
+    from kflow.engine import ResumeRequested, RunTask
+    from tests.engine.simulate import T0
+    from tests.engine.test_flowables import drive
+
+    engine, run, result = paused(PAUSE_TASKS.replace("{extra}", "description: old form"))
+    assert run.execution.state.current == State.PAUSED
+    assert not [a for a in result.actions if isinstance(a, RunTask)]
+    now = T0 + timedelta(minutes=5)
+    started = drive(engine, run, engine.step(run, [ResumeRequested()], now), now)
+    assert started == ["inside1", "inside2", "after"]
+    assert run.execution.state.current == S
+    approve = next(tr for tr in run.execution.taskRunList if tr.taskId == "approve")
+    assert approve.state.current == S
+    assert State.PAUSED in [h.state for h in approve.state.histories]
+    assert len(run.execution.taskRunList) == 4
+
+
+def test_pause_tasks_run_at_the_end_of_its_duration_and_a_failure_fails_the_pause():
+    trace = simulate(PAUSE_TASKS.replace("{extra}", "delay: PT1M"), {"inside2": F})
+    assert trace.started() == ["inside1", "inside2"]
+    assert trace.state("approve") == F
+    assert trace.execution.state.current == F
+
+
+def test_on_resume_inputs_are_typed_and_become_the_output_on_resume():
+    from kflow.engine import ResumeRequested
+    from tests.engine.simulate import T0
+    from tests.engine.test_flowables import drive
+
+    engine, run, _ = paused(PAUSE_TASKS.replace("{extra}", ON_RESUME))
+    drive(engine, run, engine.step(run, [ResumeRequested({"approved": "true", "reason": "ok", "ignored": 1})], T0), T0)
+    approve = next(tr for tr in run.execution.taskRunList if tr.taskId == "approve")
+    assert approve.outputs == {"onResume": {"approved": True, "reason": "ok"}}
+    inside1 = next(tr for tr in run.execution.taskRunList if tr.taskId == "inside1")
+    assert inside1.state.current == S
+
+
+def test_on_resume_defaults_apply_and_a_bad_value_fails_the_pause_naming_the_input():
+    from kflow.engine import ResumeRequested
+    from tests.engine.simulate import T0
+
+    engine, run, _ = paused(flow(f"  - id: approve\n    type: io.kestra.plugin.core.flow.Pause\n    {ON_RESUME}\n  - {{id: after, type: {RETURN}, format: x}}"))
+    engine.step(run, [ResumeRequested({})], T0)
+    assert run.execution.taskRunList[0].outputs == {"onResume": {"approved": False, "reason": None}}
+    engine, run, _ = paused(flow(f"  - id: approve\n    type: io.kestra.plugin.core.flow.Pause\n    {ON_RESUME}"))
+    engine.step(run, [ResumeRequested({"approved": "maybe"})], T0)
+    approve = run.execution.taskRunList[0]
+    assert approve.state.current == F
+    assert "input 'approved' (BOOLEAN)" in approve.attempts[-1].reason
+    assert run.execution.state.current == F
+
+
+# -- WaitFor ------------------------------------------------------------------------------------
+def wait_for(condition: str, extra: str = "", tasks: str = "") -> str:
+    return flow(f"""
+  - id: loop
+    type: io.kestra.plugin.core.flow.WaitFor
+    condition: "{condition}"
+    {extra}
+    tasks:
+      - {{id: step, type: {RETURN}, format: "{{{{ outputs.loop.iterationCount }}}}"}}
+      {tasks}
+  - {{id: after, type: {RETURN}, format: x}}
+""")
+
+
+def test_wait_for_repeats_its_tasks_until_the_condition_holds_as_kestra_documents():
+    # simulate() answers each Return with {"value": task id}: the loop counts iterations itself.
+    trace = simulate(wait_for("{{ outputs.loop.iterationCount >= 4 }}", tasks=f"- {{id: second, type: {RETURN}, format: y}}"))
+    assert trace.started() == ["step", "second"] * 4 + ["after"]
+    loop = runs(trace, "loop")[0]
+    assert loop.state.current == S and loop.outputs == {"iterationCount": 4}
+    assert [tr.iteration for tr in runs(trace, "step")] == [0, 1, 2, 3]
+    assert len(trace.execution.taskRunList) == 1 + 8 + 1
+
+
+def test_wait_for_waits_its_interval_between_iterations():
+    trace = simulate(wait_for("{{ outputs.loop.iterationCount >= 3 }}", "checkFrequency: {interval: PT10M}"))
+    steps = runs(trace, "step")
+    gaps = [b.state.start_date - a.state.end_date for a, b in zip(steps, steps[1:])]
+    assert len(gaps) == 2 and all(gap >= timedelta(minutes=10) for gap in gaps)
+
+
+@pytest.mark.parametrize("extra, state, iterations", [
+    ("checkFrequency: {maxIterations: 3, interval: PT1S}", S, 3),
+    ("checkFrequency: {maxIterations: 3, interval: PT1S}\n    failOnMaxReached: true", F, 3),
+    ("checkFrequency: {maxDuration: PT1M, interval: PT25S}\n    failOnMaxReached: true", F, 3),
+])
+def test_wait_for_stops_at_its_limits_failing_only_with_fail_on_max_reached(extra, state, iterations):
+    trace = simulate(wait_for("{{ false }}", extra))
+    assert len(runs(trace, "step")) == iterations
+    assert runs(trace, "loop")[0].state.current == state
+    assert trace.execution.state.current == state
+    if state == F:
+        assert "failOnMaxReached" in runs(trace, "loop")[0].attempts[-1].reason
+        assert runs(trace, "after") == []
+
+
+def test_wait_for_child_failure_fails_it_and_runs_its_errors():
+    text = wait_for("{{ false }}", f"errors:\n      - {{id: handle, type: {RETURN}, format: e}}")
+    trace = simulate(text, {"step": F})
+    assert trace.started() == ["step", "handle"]
+    assert runs(trace, "loop")[0].state.current == F
+
+
+def test_loop_until_is_kestra_1s_name_with_a_one_minute_interval():
+    trace = simulate(wait_for("{{ outputs.loop.iterationCount >= 2 }}").replace("flow.WaitFor", "flow.LoopUntil"))
+    steps = runs(trace, "step")
+    assert len(steps) == 2 and steps[1].state.start_date - steps[0].state.end_date >= timedelta(minutes=1)

@@ -51,3 +51,38 @@ def test_local_files_create_and_store_files_in_a_working_directory():
     assert set(by_task["export_files"]["outputs"]["outputFiles"]) == {"names.txt", "shouted.txt"}
     assert by_task["input_files"]["outputs"]["outputFiles"] == {}
     assert by_task["show"]["outputs"]["value"] == "ADA\nGRACE"
+
+
+def test_pause_tasks_run_after_a_local_resume_with_on_resume_defaults():
+    import json
+    import signal
+    import subprocess
+    import sys
+
+    from tests.local.test_run_examples import ROOT
+
+    proc = subprocess.Popen([sys.executable, "-m", "kflow", "run", str(EXAMPLES / "pause-approval.yaml"), "--plain", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    seen = ""
+    for line in proc.stderr:
+        seen += line
+        if "PAUSED" in line:
+            break
+    assert "PAUSED" in seen and "after_approval" not in seen, seen
+    proc.send_signal(signal.SIGUSR1)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0
+    by_task = runs(json.loads(out))
+    assert list(by_task) == ["wait_for_approval", "after_approval", "summary"]
+    assert by_task["wait_for_approval"]["outputs"] == {"onResume": {"approved": False, "reason": "no reason given"}}
+    assert by_task["after_approval"]["outputs"]["value"] == "approved=false"
+    assert by_task["summary"]["outputs"]["value"] == "no reason given"
+
+
+def test_wait_for_example_loops_until_its_return_says_4():
+    execution = run_json("wait-for.yaml")
+    steps = [tr for tr in execution["taskRunList"] if tr["taskId"] == "return"]
+    assert [tr["outputs"]["value"] for tr in steps] == ["1", "2", "3", "4"]
+    assert [tr["iteration"] for tr in steps] == [0, 1, 2, 3]
+    assert runs(execution)["loop"]["outputs"] == {"iterationCount": 4}
+    assert runs(execution)["after"]["outputs"]["value"] == "stopped at 4 after 4 iterations"

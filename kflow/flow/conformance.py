@@ -1,0 +1,204 @@
+"""How much of Kestra's core kflow runs: each core task type, trigger, filter and function,
+checked against kflow's own registries, so the README table cannot drift from the code.
+
+`python -m kflow.flow.conformance` prints the Markdown table; `--write README.md` replaces the
+table between the README's conformance markers (a test fails when it is stale).
+
+The Kestra names are those of Kestra's core plugin (io.kestra.plugin.core.*) and its Pebble
+extension. "supported" means the registry has it and kflow behaves as Kestra documents; "partly"
+says what differs; "not" says why (or that it is not done yet).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+START, END = "<!-- conformance:start -->", "<!-- conformance:end -->"
+_C = "io.kestra.plugin.core"
+
+# Kestra's core task types -> what differs (partly); names absent from the registry say why not.
+TASKS: dict[str, str] = {
+    f"{_C}.debug.Return": "",
+    f"{_C}.debug.Echo": "",
+    f"{_C}.log.Log": "",
+    f"{_C}.log.Fetch": "not yet: logs are kept per attempt in storage, no task reads them back",
+    f"{_C}.log.PurgeLogs": "not yet: kflow keeps no log database",
+    f"{_C}.output.OutputValues": "",
+    f"{_C}.execution.Fail": "",
+    f"{_C}.execution.Labels": "",
+    f"{_C}.execution.Exit": "not yet",
+    f"{_C}.execution.Count": "not yet: needs a query over past executions",
+    f"{_C}.execution.Resume": "not yet (resume with `kflow resume`, `spec.resume`)",
+    f"{_C}.execution.PurgeExecutions": "not yet: Executions are Kubernetes objects, deleted with kubectl",
+    f"{_C}.execution.SetVariables": "not yet",
+    f"{_C}.execution.UnsetVariables": "not yet",
+    f"{_C}.execution.Assert": "not yet",
+    f"{_C}.flow.Sequential": "",
+    f"{_C}.flow.Parallel": "",
+    f"{_C}.flow.Switch": "",
+    f"{_C}.flow.If": "",
+    f"{_C}.flow.ForEach": "",
+    f"{_C}.flow.EachSequential": "",
+    f"{_C}.flow.EachParallel": "",
+    f"{_C}.flow.Dag": "",
+    f"{_C}.flow.AllowFailure": "",
+    f"{_C}.flow.Pause": "an invalid `onResume` value fails the Pause (Kestra refuses the resume and keeps waiting); `kflow run` resumes with the inputs' defaults",
+    f"{_C}.flow.Subflow": "`outputs` of the Subflow task itself and `revision` are not applied",
+    f"{_C}.flow.WorkingDirectory": "`cache` and `namespaceFiles` accepted and ignored; `errors` refused",
+    f"{_C}.flow.WaitFor": "",
+    f"{_C}.flow.LoopUntil": "",
+    f"{_C}.flow.Sleep": "",
+    f"{_C}.flow.ForEachItem": "not yet: splitting a storage file into batches of subflow executions",
+    f"{_C}.flow.Template": "not: deprecated in Kestra, removed in 0.20",
+    f"{_C}.storage.LocalFiles": "",
+    f"{_C}.storage.Concat": "not yet",
+    f"{_C}.storage.Split": "not yet",
+    f"{_C}.storage.Size": "not yet",
+    f"{_C}.storage.Delete": "not yet",
+    f"{_C}.storage.Write": "not yet",
+    f"{_C}.storage.Reverse": "not yet",
+    f"{_C}.storage.DeduplicateItems": "not yet",
+    f"{_C}.storage.FilterItems": "not yet",
+    f"{_C}.storage.PurgeCurrentExecutionFiles": "not yet",
+    f"{_C}.kv.Set": "not yet: no KV store",
+    f"{_C}.kv.Get": "not yet: no KV store",
+    f"{_C}.kv.Delete": "not yet: no KV store",
+    f"{_C}.kv.GetKeys": "not yet: no KV store",
+    f"{_C}.kv.PurgeKV": "not yet: no KV store",
+    f"{_C}.namespace.UploadFiles": "not yet: no namespace files",
+    f"{_C}.namespace.DownloadFiles": "not yet: no namespace files",
+    f"{_C}.namespace.DeleteFiles": "not yet: no namespace files",
+    f"{_C}.http.Request": "",
+    f"{_C}.http.Download": "",
+    f"{_C}.state.Set": "not: deprecated in Kestra for the KV store",
+    f"{_C}.state.Get": "not: deprecated in Kestra for the KV store",
+    f"{_C}.state.Delete": "not: deprecated in Kestra for the KV store",
+    f"{_C}.templating.TemplatedTask": "not yet",
+    f"{_C}.trigger.Toggle": "not yet (set a trigger's `disabled` instead)",
+    f"{_C}.metric.Publish": "not yet: no metrics per task",
+}
+
+TRIGGERS: dict[str, str] = {
+    f"{_C}.trigger.Schedule": "partly: `conditions`, `backfill` and `stopAfter` are refused when the flow loads",
+    f"{_C}.trigger.Flow": "partly: `preconditions` with one upstream flow only; no `where`/`timeWindow`",
+    f"{_C}.trigger.Webhook": "not yet: needs an HTTP endpoint in the operator",
+    f"{_C}.trigger.ScheduleOnDates": "not yet",
+    f"{_C}.http.Trigger": "not yet: polling triggers are not run",
+}
+
+FILTERS: dict[str, str] = {name: "" for name in (
+    "abbreviate", "abs", "base64decode", "base64encode", "capitalize", "chunk", "className", "date", "dateAdd",
+    "default", "distinct", "endsWith", "escapeChar", "first", "flatten", "indent", "join", "json", "keys", "last",
+    "length", "lower", "md5", "merge", "nindent", "number", "numberFormat", "replace", "reverse", "rsort", "sha1",
+    "sha256", "sha512", "slice", "slugify", "sort", "split", "startsWith", "string", "substringAfter",
+    "substringAfterLast", "substringBefore", "substringBeforeLast", "timestamp", "timestampMicro", "timestampNano",
+    "title", "toJson", "toYaml", "trim", "upper", "urldecode", "urlencode", "values", "yaml",
+)} | {
+    "jq": "not yet: needs a jq binding",
+    "toIon": "not: Ion is not used by kflow's storage",
+}
+
+FUNCTIONS: dict[str, str] = {name: "" for name in (
+    "now", "secret", "read", "range", "max", "min", "fromJson", "json", "fromYaml", "yaml", "render", "renderOnce",
+    "printContext", "uuid", "id", "randomInt",
+)} | {
+    "currentEachOutput": "not yet",
+    "errorLogs": "not yet",
+    "kv": "not yet: no KV store",
+    "encrypt": "not yet",
+    "decrypt": "not yet",
+    "fileURI": "not yet: no namespace files",
+    "fileSize": "not yet",
+    "fileExists": "not yet",
+    "isFileEmpty": "not yet",
+    "randomPort": "not yet",
+    "http": "not yet",
+    "tasksWithState": "not yet",
+    "nanoId": "not yet",
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    kind: str
+    name: str
+    status: str  # supported | partly | not
+    note: str
+
+
+def _known_tasks() -> set[str]:
+    from kflow.flow.registry import known_names
+
+    return set(known_names())
+
+
+def _known_triggers() -> set[str]:
+    from kflow.triggers.models import TRIGGER_CLASSES
+
+    return set(TRIGGER_CLASSES)
+
+
+def _known_filters() -> set[str]:
+    from kflow.expr.filters import FILTERS as known
+
+    return set(known)
+
+
+def _known_functions() -> set[str]:
+    from kflow.expr.functions import GLOBALS
+
+    return set(GLOBALS)
+
+
+def _row(kind: str, name: str, note: str, known: set[str]) -> Row:
+    if name not in known:
+        return Row(kind, name, "not", note.removeprefix("not: ") or "not yet")
+    if note.startswith("not"):  # the registry has it now: the table must say so
+        note = ""
+    if note.startswith("partly: "):
+        return Row(kind, name, "partly", note.removeprefix("partly: "))
+    return Row(kind, name, "partly" if note else "supported", note)
+
+
+def rows() -> list[Row]:
+    out: list[Row] = []
+    for kind, table, known in (("task", TASKS, _known_tasks()), ("trigger", TRIGGERS, _known_triggers()),
+                               ("filter", FILTERS, _known_filters()), ("function", FUNCTIONS, _known_functions())):
+        out.extend(_row(kind, name, note, known) for name, note in sorted(table.items(), key=lambda item: item[0].lower()))
+    return out
+
+
+def markdown() -> str:
+    found = rows()
+    counts = {kind: [sum(r.kind == kind and r.status == s for r in found) for s in ("supported", "partly", "not")]
+              for kind in ("task", "trigger", "filter", "function")}
+    summary = "; ".join(f"{kind}s {a} supported, {b} partly, {c} not" for kind, (a, b, c) in counts.items())
+    lines = [f"Generated by `python -m kflow.flow.conformance --write README.md` ({summary}).", "",
+             "| kind | Kestra name | kflow | what differs, or why not |", "| --- | --- | --- | --- |"]
+    lines += [f"| {r.kind} | `{r.name}` | {r.status} | {r.note} |" for r in found]
+    return "\n".join(lines)
+
+
+def replace_table(text: str, table: str) -> str:
+    start, end = text.index(START) + len(START), text.index(END)
+    return f"{text[:start]}\n{table}\n{text[end:]}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m kflow.flow.conformance", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--write", metavar="README", help="replace the table between the conformance markers of this file")
+    args = parser.parse_args(argv)
+    table = markdown()
+    if not args.write:
+        print(table)
+        return 0
+    path = Path(args.write)
+    path.write_text(replace_table(path.read_text(encoding="utf-8"), table), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
