@@ -101,14 +101,11 @@ def create_execution(cluster, flow_name: str, inputs: dict[str, Any], labels: di
 
 
 def follow(cluster, name: str, watch: bool) -> dict[str, Any]:
-    """Wait for the end: the live view of kflow/cli/watch.py when asked for and present."""
+    """Wait for the end: the live view of kflow/cli/watch.py when asked for."""
     if watch:
-        try:
-            from kflow.cli.watch import watch_execution
-        except ImportError:
-            pass
-        else:
-            return watch_execution(cluster.api, cluster.namespace, name)
+        from kflow.cli.watch import watch_execution
+
+        return watch_execution(cluster.api, cluster.namespace, name)
     from kflow.cli.executions import wait_for_end
 
     body = wait_for_end(cluster, name)

@@ -18,10 +18,8 @@ def status_of(body: dict[str, Any]) -> dict[str, Any]:
 
 def taskruns(status: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Every task run by id, archived chunks included when the operator compacts its status."""
-    try:
-        from kflow.operator.status_archive import taskruns_by_id
-    except ImportError:  # pragma: no cover - an operator without status compaction
-        return {k: v for k, v in (status.get("taskRuns") or {}).items() if v}
+    from kflow.operator.status_archive import taskruns_by_id
+
     return taskruns_by_id(status)
 
 
