@@ -7,12 +7,14 @@ import re
 from collections.abc import Mapping
 from typing import Any, Callable
 
-from jinja2 import Template
+from jinja2 import Template, pass_context
+from jinja2.runtime import Context
 from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 
 from . import limits
 from .environment import ENV
 from .errors import ExpressionError, _Abort, _truncate
+from .filters._util import fail, need
 
 _UNKNOWN = re.compile(r"No (filter|test) named '([^']+)'")
 _KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*$")
@@ -138,6 +140,32 @@ def _render_nested(source: str, variables: dict[str, Any]) -> str:
         return _run(source, variables)
     finally:
         st.depth -= 1
+
+
+@pass_context
+def render_fn(context: Context, value: Any, recursive: Any = True) -> Any:
+    """Kestra's ``render()``: a string rendered with the current context, until stable by default."""
+    need(value)
+    if not isinstance(value, str):
+        return value
+    variables = dict(context.get_all())
+    out = value
+    for _ in range(limits.MAX_RENDER_DEPTH):
+        new = _render_nested(out, variables)
+        if not recursive or new == out:
+            return new
+        out = new
+    fail(f"render() did not settle after {limits.MAX_RENDER_DEPTH} passes")
+
+
+@pass_context
+def render_once(context: Context, value: Any) -> Any:
+    return render_fn(context, value, recursive=False)
+
+
+# render() and renderOnce() need the renderer itself, so they are registered here rather than
+# in functions.py (which the environment imports): no import cycle.
+ENV.globals.update({"render": render_fn, "renderOnce": render_once})
 
 
 def child_path(path: str, key: Any) -> str:
