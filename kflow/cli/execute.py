@@ -14,6 +14,7 @@ import json
 import sys
 from typing import Any
 
+from kflow.cli.completion import FLOWS
 from kflow.cli.inputs import UsageError, parse_pairs
 from kflow.cli.kube import add_cluster_args
 
@@ -27,7 +28,7 @@ def add_parser(subparsers) -> None:
         description="Create an Execution of FLOW (a Flow resource name, or the flow id). Exit code with --wait/--watch: "
         "0 when it ends SUCCESS or WARNING, 1 otherwise; 2 for bad input.",
     )
-    parser.add_argument("flow", metavar="FLOW", help="the Flow's resource name (or its Kestra id)")
+    parser.add_argument("flow", metavar="FLOW", help="the Flow's resource name (or its Kestra id)").complete = FLOWS
     parser.add_argument("--input", "-i", action="append", default=[], metavar="KEY=VALUE",
                         help="a flow input (repeatable); a FILE input takes @path (uploaded to internal storage) or a kestra:// URI")
     parser.add_argument("--label", "-l", action="append", default=[], metavar="KEY=VALUE", help="a label of the execution (repeatable)")
