@@ -71,6 +71,11 @@ def tokens(pattern: str) -> Iterator[Token]:
             i += 1
 
 
+@lru_cache(maxsize=256)
+def _tokenized(pattern: str) -> tuple[Token, ...]:
+    return tuple(tokens(pattern))
+
+
 @lru_cache(maxsize=64)
 def locale_of(tag: str | None) -> Locale:
     """A Java locale tag (`fr`, `fr-FR`, `fr_FR`) as a Babel Locale; ValueError if unknown."""
@@ -181,7 +186,7 @@ def _babel_pattern(value: datetime, pattern: str, where: Locale) -> str:
     """The Java pattern as a Babel one: kflow's own fields become quoted literals."""
     out: list[str] = []
     literal = ""  # adjacent literals are quoted together: Babel reads '' as a quote
-    for kind, token in tokens(pattern):
+    for kind, token in _tokenized(pattern):
         own = token if kind == "lit" else None
         if kind == "field":
             if token[0] not in LETTERS:
