@@ -16,27 +16,24 @@ import shtab
 
 PROG_ALIASES = ("kubectl-kflow",)  # the kubectl plugin runs the same CLI
 
-_PREAMBLE = {
-    "bash": r"""
+# Names of a kind from the cluster, in the namespace given by -n on the line being completed
+# (bash keeps the line's words in COMP_WORDS, zsh in words).
+_NAMES = r"""
 _kflow_names() {
     local kind="$1" ns="" i
-    for ((i = 1; i < ${#COMP_WORDS[@]}; i++)); do
-        case "${COMP_WORDS[i]}" in -n|--namespace) ns="--namespace=${COMP_WORDS[i+1]}" ;; esac
+    for ((i = 1; i < ${#WORDS[@]}; i++)); do
+        case "${WORDS[i]}" in -n|--namespace) ns="--namespace=${WORDS[i+1]}" ;; esac
     done
     kflow get "$kind" -o name $ns 2>/dev/null | sed 's|^[^/]*/||'
 }
+"""
+_PREAMBLE = {
+    "bash": _NAMES.replace("WORDS", "COMP_WORDS") + r"""
 _kflow_complete_executions() { compgen -W "$(_kflow_names executions)" -- "$1"; }
 _kflow_complete_flows() { compgen -W "$(_kflow_names flows)" -- "$1"; }
 _kflow_complete_kinds() { compgen -W "executions execution flows flow" -- "$1"; }
 """,
-    "zsh": r"""
-_kflow_names() {
-    local kind="$1" ns="" i
-    for ((i = 1; i < ${#words[@]}; i++)); do
-        case "${words[i]}" in -n|--namespace) ns="--namespace=${words[i+1]}" ;; esac
-    done
-    kflow get "$kind" -o name $ns 2>/dev/null | sed 's|^[^/]*/||'
-}
+    "zsh": _NAMES.replace("WORDS", "words") + r"""
 _kflow_complete_executions() { compadd -- ${(f)"$(_kflow_names executions)"}; }
 _kflow_complete_flows() { compadd -- ${(f)"$(_kflow_names flows)"}; }
 """,
