@@ -675,13 +675,13 @@ class _BoundedInput(BaseInput):
     # "expected <low> <bound>", "expected <high> <bound>", "`after` (x) is <order> `before` (y)"
     bound_words: ClassVar[tuple[str, str, str]]
 
-    @classmethod
-    def parse(cls, value: Any) -> Any:
+    @staticmethod
+    def parse(value: Any) -> Any:
         """The given value as something that orders; raises _Bad."""
         raise NotImplementedError
 
-    @classmethod
-    def render(cls, parsed: Any) -> str:
+    @staticmethod
+    def render(parsed: Any) -> str:
         """The printed form of a parsed value, as Java's toString() prints it."""
         raise NotImplementedError
 
@@ -717,31 +717,30 @@ class _BoundedInput(BaseInput):
         return text
 
 
-class DateTimeInput(_BoundedInput):
+class _AfterBefore(_BoundedInput):
+    after: str | None = Field(default=None, description="The earliest accepted value (inclusive).")
+    before: str | None = Field(default=None, description="The latest accepted value (inclusive).")
+
+
+class DateTimeInput(_AfterBefore):
     type: Literal["DATETIME"] = "DATETIME"
-    after: str | None = Field(default=None, description="The earliest accepted instant (inclusive).")
-    before: str | None = Field(default=None, description="The latest accepted instant (inclusive).")
     bound_words: ClassVar[tuple[str, str, str]] = ("a date-time at or after", "a date-time at or before", "later than")
-    parse = classmethod(lambda cls, value: _parse_instant(value))
-    render = classmethod(lambda cls, parsed: _format_instant(parsed))
+    parse = staticmethod(_parse_instant)
+    render = staticmethod(_format_instant)
 
 
-class DateInput(_BoundedInput):
+class DateInput(_AfterBefore):
     type: Literal["DATE"] = "DATE"
-    after: str | None = Field(default=None, description="The earliest accepted date (inclusive).")
-    before: str | None = Field(default=None, description="The latest accepted date (inclusive).")
     bound_words: ClassVar[tuple[str, str, str]] = ("a date on or after", "a date on or before", "later than")
-    parse = classmethod(lambda cls, value: _parse_date(value))
-    render = classmethod(lambda cls, parsed: parsed.isoformat())
+    parse = staticmethod(_parse_date)
+    render = staticmethod(date.isoformat)
 
 
-class TimeInput(_BoundedInput):
+class TimeInput(_AfterBefore):
     type: Literal["TIME"] = "TIME"
-    after: str | None = Field(default=None, description="The earliest accepted time (inclusive).")
-    before: str | None = Field(default=None, description="The latest accepted time (inclusive).")
     bound_words: ClassVar[tuple[str, str, str]] = ("a time at or after", "a time at or before", "later than")
-    parse = classmethod(lambda cls, value: _parse_time(value))
-    render = classmethod(lambda cls, parsed: format_local_time(parsed))
+    parse = staticmethod(_parse_time)
+    render = staticmethod(format_local_time)
 
 
 class DurationInput(_BoundedInput):
@@ -750,8 +749,8 @@ class DurationInput(_BoundedInput):
     max: str | None = Field(default=None, description="The longest accepted duration (inclusive).")
     bound_names: ClassVar[tuple[str, str]] = ("min", "max")
     bound_words: ClassVar[tuple[str, str, str]] = ("a duration of at least", "a duration of at most", "longer than")
-    parse = classmethod(lambda cls, value: _parse_duration(value))
-    render = classmethod(lambda cls, parsed: format_duration_nanos(parsed))
+    parse = staticmethod(_parse_duration)
+    render = staticmethod(format_duration_nanos)
 
 
 class JsonInput(BaseInput):
