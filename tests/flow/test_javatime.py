@@ -128,3 +128,38 @@ def test_unknown_pattern_letters_and_locales_are_refused():
         javatime.format_pattern(moment, "yyyy b")
     with pytest.raises(ValueError, match="unknown locale 'xx-nowhere'"):
         javatime.format_pattern(moment, "yyyy", "xx-nowhere")
+
+
+# P1W and PT-5S are read alike everywhere a flow writes a duration (issue 13): by Java's rules.
+_FLOW = """
+id: f
+namespace: n
+inputs:
+  - {{id: d, type: DURATION}}
+tasks:
+  - {{id: a, type: io.kestra.plugin.core.log.Log, message: m, timeout: {timeout}}}
+"""
+
+
+def test_weeks_are_refused_as_a_timeout_and_as_a_duration_input():
+    from kflow.flow.errors import FlowError
+    from kflow.flow.inputs import InputsError, resolve_inputs
+    from kflow.flow.load import load_flow
+
+    with pytest.raises(FlowError, match=r"tasks\[0\]\.timeout: .*no weeks: write P7D for P1W"):
+        load_flow(_FLOW.format(timeout="P1W"))
+    flow = load_flow(_FLOW.format(timeout="P7D"))
+    with pytest.raises(InputsError, match="no weeks: write P7D for P1W"):
+        resolve_inputs(flow.inputs, {"d": "P1W"})
+
+
+def test_a_negative_duration_parses_everywhere_and_a_timeout_refuses_it_as_not_positive():
+    from kflow.flow.errors import FlowError
+    from kflow.flow.inputs import resolve_inputs
+    from kflow.flow.load import load_flow
+
+    with pytest.raises(FlowError, match=r"tasks\[0\]\.timeout: .*timeout must be a positive duration"):
+        load_flow(_FLOW.format(timeout="PT-5S"))
+    flow = load_flow(_FLOW.format(timeout="PT5S"))
+    assert resolve_inputs(flow.inputs, {"d": "PT-5S"}) == {"d": "PT-5S"}
+    assert resolve_inputs(flow.inputs, {"d": "-PT90M"}) == {"d": "PT-1H-30M"}
