@@ -11,7 +11,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from kflow.engine.node import ChildSpec, Node
+from kflow.flow.node import ChildSpec, Node
 from kflow.execution import State
 from kflow.flow.durations import parse_duration
 from kflow.flow.task import FlowableTask
