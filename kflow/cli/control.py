@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 
+from kflow.cli.completion import EXECUTIONS
 from kflow.cli.inputs import UsageError
 from kflow.cli.kube import TERMINAL, add_cluster_args
 
@@ -19,7 +20,7 @@ def add_parsers(subparsers) -> None:
         ("resume", "resume the PAUSED tasks of an execution"),
     ):
         parser = subparsers.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".")
-        parser.add_argument("name", metavar="EXECUTION", help="the Execution resource's name")
+        parser.add_argument("name", metavar="EXECUTION", help="the Execution resource's name").complete = EXECUTIONS
         if name == "resume":
             parser.add_argument("-i", "--input", action="append", default=[], metavar="ID=VALUE",
                                 help="a value of the Pause's onResume inputs (repeatable)")

@@ -8,6 +8,7 @@ import json
 import sys
 from typing import Any, TextIO
 
+from kflow.cli.completion import EXECUTIONS, KINDS
 from kflow.cli.kube import add_cluster_args
 
 OUTPUT_LIMIT = 400  # characters of one output value shown; the rest is in `get -o yaml`
@@ -16,8 +17,8 @@ OUTPUT_LIMIT = 400  # characters of one output value shown; the rest is in `get 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("describe", help="show an execution's task tree, attempts, outputs and error",
                                    description="Show an Execution (or a Flow) in detail.")
-    parser.add_argument("kind", choices=("execution", "executions", "kex", "flow", "flows", "kfl"), metavar="execution|flow")
-    parser.add_argument("name", metavar="NAME")
+    parser.add_argument("kind", choices=("execution", "executions", "kex", "flow", "flows", "kfl"), metavar="execution|flow").complete = KINDS
+    parser.add_argument("name", metavar="NAME").complete = EXECUTIONS
     add_cluster_args(parser)
     parser.set_defaults(handler=run)
 

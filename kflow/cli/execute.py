@@ -14,6 +14,7 @@ import json
 import sys
 from typing import Any
 
+from kflow.cli.completion import FLOWS
 from kflow.cli.inputs import UsageError, parse_pairs
 from kflow.cli.kube import add_cluster_args
 
@@ -27,7 +28,7 @@ def add_parser(subparsers) -> None:
         description="Create an Execution of FLOW (a Flow resource name, or the flow id). Exit code with --wait/--watch: "
         "0 when it ends SUCCESS or WARNING, 1 otherwise; 2 for bad input.",
     )
-    parser.add_argument("flow", metavar="FLOW", help="the Flow's resource name (or its Kestra id)")
+    parser.add_argument("flow", metavar="FLOW", help="the Flow's resource name (or its Kestra id)").complete = FLOWS
     parser.add_argument("--input", "-i", action="append", default=[], metavar="KEY=VALUE",
                         help="a flow input (repeatable); a FILE input takes @path (uploaded to internal storage) or a kestra:// URI")
     parser.add_argument("--label", "-l", action="append", default=[], metavar="KEY=VALUE", help="a label of the execution (repeatable)")
@@ -107,14 +108,11 @@ def create_execution(cluster, flow_name: str, inputs: dict[str, Any], labels: di
 
 
 def follow(cluster, name: str, watch: bool) -> dict[str, Any]:
-    """Wait for the end: the live view of kflow/cli/watch.py when asked for and present."""
+    """Wait for the end: the live view of kflow/cli/watch.py when asked for."""
     if watch:
-        try:
-            from kflow.cli.watch import watch_execution
-        except ImportError:
-            pass
-        else:
-            return watch_execution(cluster.api, cluster.namespace, name)
+        from kflow.cli.watch import watch_execution
+
+        return watch_execution(cluster.api, cluster.namespace, name)
     from kflow.cli.executions import wait_for_end
 
     body = wait_for_end(cluster, name)

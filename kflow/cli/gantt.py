@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from kflow.cli.completion import EXECUTIONS
 from kflow.cli.inputs import UsageError
 from kflow.cli.kube import add_cluster_args
 
@@ -23,7 +24,7 @@ def add_parser(subparsers) -> None:
         help="show a Gantt chart of an Execution's task runs",
         description="Draw when each task run of a cluster Execution ran: in the terminal, or as a self-contained SVG or HTML file.",
     )
-    parser.add_argument("execution", help="the Execution resource's name")
+    parser.add_argument("execution", help="the Execution resource's name").complete = EXECUTIONS
     parser.add_argument("--output", "-o", metavar="FILE.svg|FILE.html", help="write the chart to this file instead of the terminal")
     add_cluster_args(parser)
     parser.set_defaults(handler=gantt)

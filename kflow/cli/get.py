@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from kflow.cli import completion
 from kflow.cli.kube import add_cluster_args
 
 KINDS = {"executions": "executions", "execution": "executions", "kex": "executions",
@@ -15,7 +16,7 @@ KINDS = {"executions": "executions", "execution": "executions", "kex": "executio
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("get", help="list executions or flows", description="List Executions or Flows.")
-    parser.add_argument("kind", choices=sorted(KINDS), metavar="executions|flows")
+    parser.add_argument("kind", choices=sorted(KINDS), metavar="executions|flows").complete = completion.KINDS
     parser.add_argument("names", nargs="*", metavar="NAME", help="only these")
     parser.add_argument("--output", "-o", choices=("wide", "yaml", "json", "name"), help="wide: more columns; yaml, json: the resources")
     parser.add_argument("--selector", "-l", metavar="SELECTOR", help="a label selector on the resources, e.g. team=data")

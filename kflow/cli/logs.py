@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Iterator
 
+from kflow.cli.completion import EXECUTIONS
 from kflow.cli.kube import TERMINAL, add_cluster_args
 
 CONTAINER = "task"
@@ -42,7 +43,7 @@ def add_parser(subparsers) -> None:
         "(and loop value). Collected pods: read from the copy the operator kept in a ConfigMap, else from internal storage "
         "(--storage or KFLOW_STORAGE).",
     )
-    parser.add_argument("execution", metavar="EXECUTION")
+    parser.add_argument("execution", metavar="EXECUTION").complete = EXECUTIONS
     parser.add_argument("task", nargs="?", metavar="TASK", help="only this task id")
     parser.add_argument("--follow", "-f", action="store_true", help="keep printing new lines until the execution ends")
     parser.add_argument("--storage", metavar="URL", help="internal storage where runners keep logs: dir:/path or s3://bucket?endpoint=... (default: $KFLOW_STORAGE)")

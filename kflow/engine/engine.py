@@ -26,7 +26,7 @@ from kflow.engine.events import (
 )
 from kflow.engine.ids import subflow_execution_id, taskrun_id
 from kflow.engine.index import ExecutionIndex
-from kflow.engine.node import ChildSpec, Node, NodeServices
+from kflow.flow.node import ChildSpec, Node, NodeServices
 from kflow.engine.plan import FlowPlan
 from kflow.engine.retry import next_attempt_at
 from kflow.engine.root import FlowRoot

@@ -10,7 +10,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from kflow.engine.node import BranchStats, LoopStats
+from kflow.flow.node import BranchStats, LoopStats
 from kflow.engine.plan import FlowPlan
 from kflow.execution import Execution, State, TaskRun
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from kflow.engine.node import ChildSpec, Node, errors_next, resolve_expected
+from kflow.flow.node import ChildSpec, Node, errors_next, resolve_expected
 from kflow.execution import State
 from kflow.flow.task import Task
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kflow.engine.node import ChildSpec, Node, errors_next, resolve_with_errors, sequence_next
+from kflow.flow.node import ChildSpec, Node, errors_next, resolve_with_errors, sequence_next
 from kflow.execution import State, worst
 from kflow.flow.task import Task
 

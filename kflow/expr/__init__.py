@@ -11,7 +11,7 @@ Public API::
     referenced_roots(value) -> set[str]
     ExpressionError (attributes: expression, message, property)
 
-Layout: ``nullcoalesce`` (Pebble syntax -> jinja source rewrite: ``??``, ``???``, ternary,
+Layout: ``pebble_syntax`` (Pebble syntax -> jinja source rewrite: ``??``, ``???``, ternary,
 ``contains``, ``isIn``, ``..``, ``elseif``, ``verbatim``), ``environment`` (sandbox, strict
 undefined with paths, attribute access, finalize), ``filters/`` (strings, collections, dates,
 serde), ``predicates`` (``is`` tests), ``functions`` (globals), ``limits`` (resource bounds),

@@ -34,7 +34,7 @@ from . import bounded, limits
 from .errors import _Abort
 from .filters import FILTERS
 from .functions import GLOBALS
-from .nullcoalesce import PebbleSyntax
+from .pebble_syntax import PebbleSyntax
 from .predicates import TESTS
 from .values import to_str
 

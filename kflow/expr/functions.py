@@ -1,4 +1,4 @@
-"""Global functions: now, secret, range, max, min, fromJson/json, fromYaml, render, printContext."""
+"""Global functions: now, secret, range, max, min, fromJson/json, fromYaml, printContext (render() is in render.py)."""
 
 from __future__ import annotations
 
@@ -125,29 +125,6 @@ def from_yaml(value: Any) -> Any:
         fail(f"fromYaml: invalid YAML ({e})")
 
 
-@pass_context
-def render_fn(context: Context, value: Any, recursive: Any = True) -> Any:
-    """Render a string with the current context; with ``recursive`` (default) until stable."""
-    need(value)
-    if not isinstance(value, str):
-        return value
-    from .render import _render_nested
-
-    variables = dict(context.get_all())
-    out = value
-    for _ in range(limits.MAX_RENDER_DEPTH):
-        new = _render_nested(out, variables)
-        if not recursive or new == out:
-            return new
-        out = new
-    fail(f"render() did not settle after {limits.MAX_RENDER_DEPTH} passes")
-
-
-@pass_context
-def render_once(context: Context, value: Any) -> Any:
-    return render_fn(context, value, recursive=False)
-
-
 _HIDDEN = {"range", "now", "secret", "read", "max", "min", "render", "renderOnce", "printContext",
            "fetchContext", "fromJson", "json", "fromYaml", "yaml", "randomInt", "null", "uuid",
            "id"}
@@ -194,8 +171,6 @@ GLOBALS: dict[str, Any] = {
     "json": from_json,
     "fromYaml": from_yaml,
     "yaml": from_yaml,
-    "render": render_fn,
-    "renderOnce": render_once,
     "printContext": print_context,
     "fetchContext": print_context,
     "uuid": uuid,

@@ -39,19 +39,15 @@ _MAX_CACHED_SOURCE = 100_000  # bigger templates are compiled each time, not kep
 
 @functools.lru_cache(maxsize=_CACHE_SIZE)
 def _compile_cached(source: str) -> Template:
-    from .environment import ENV
-
-    return ENV.from_string(source)
+    return _environment().from_string(source)
 
 
 def compile_template(source: str) -> Template:
     from jinja2.exceptions import TemplateSyntaxError
 
-    from .environment import ENV
-
     try:
         if len(source) > _MAX_CACHED_SOURCE:
-            return ENV.from_string(source)
+            return _environment().from_string(source)
         return _compile_cached(source)
     except TemplateSyntaxError as e:
         raise ExpressionError(source, _syntax_message(e)) from None
@@ -156,6 +152,40 @@ def _render_nested(source: str, variables: dict[str, Any]) -> str:
         return _run(source, variables)
     finally:
         st.depth -= 1
+
+
+def _environment():
+    """The Pebble environment, imported on first need (a plain template never needs jinja2),
+    with render()/renderOnce() registered: they need the renderer itself, so they are defined
+    here rather than in functions.py (which the environment imports): no import cycle."""
+    from .environment import ENV
+
+    if "render" not in ENV.globals:
+        from jinja2 import pass_context
+
+        from .filters._util import fail, need
+
+        @pass_context
+        def render_fn(context, value: Any, recursive: Any = True) -> Any:
+            """Kestra's ``render()``: a string rendered with the current context, until stable by default."""
+            need(value)
+            if not isinstance(value, str):
+                return value
+            variables = dict(context.get_all())
+            out = value
+            for _ in range(limits.MAX_RENDER_DEPTH):
+                new = _render_nested(out, variables)
+                if not recursive or new == out:
+                    return new
+                out = new
+            fail(f"render() did not settle after {limits.MAX_RENDER_DEPTH} passes")
+
+        @pass_context
+        def render_once(context, value: Any) -> Any:
+            return render_fn(context, value, recursive=False)
+
+        ENV.globals.update({"render": render_fn, "renderOnce": render_once})
+    return ENV
 
 
 def child_path(path: str, key: Any) -> str:

@@ -10,37 +10,19 @@ from typing import Any
 
 from jinja2 import Undefined
 
-from kflow.execution.instants import format_instant
+from kflow.javatime import format_date_time, format_duration, format_instant
 
 UTC = _dt.timezone.utc
 
 
-def _fraction(micro: int) -> str:
-    """Fraction of seconds the way java.time prints it: nothing, or groups of 3 digits."""
-    if micro == 0:
-        return ""
-    if micro % 1000 == 0:
-        return f".{micro // 1000:03d}"
-    return f".{micro:06d}"
-
-
 def instant_str(value: _dt.datetime) -> str:
-    """Java ``Instant.toString()``: ISO-8601 in UTC with ``Z`` (one definition for kflow)."""
+    """Java ``Instant.toString()``: ISO-8601 in UTC with ``Z``."""
     return format_instant(value)
 
 
 def datetime_str(value: _dt.datetime) -> str:
     """UTC (or naive) datetimes print as an Instant; other zones as an OffsetDateTime."""
-    off = value.utcoffset()
-    if value.tzinfo is None or off == _dt.timedelta(0):
-        return instant_str(value)
-    total = int(off.total_seconds())
-    sign = "+" if total >= 0 else "-"
-    total = abs(total)
-    hh, rem = divmod(total, 3600)
-    mm, ss = divmod(rem, 60)
-    zone = f"{sign}{hh:02d}:{mm:02d}" + (f":{ss:02d}" if ss else "")
-    return value.strftime("%Y-%m-%dT%H:%M:%S") + _fraction(value.microsecond) + zone
+    return format_date_time(value)
 
 
 def _float_str(value: float) -> str:
@@ -105,23 +87,8 @@ def to_json(value: Any, indent: int | None = None) -> str:
 
 
 def duration_str(value: _dt.timedelta) -> str:
-    """Java ``Duration.toString()`` (``PT1H30M``)."""
-    total = value.total_seconds()
-    if total == 0:
-        return "PT0S"
-    sign = "-" if total < 0 else ""
-    total = abs(total)
-    hours, rem = divmod(total, 3600)
-    minutes, seconds = divmod(rem, 60)
-    out = "PT"
-    if hours:
-        out += f"{sign}{int(hours)}H"
-    if minutes:
-        out += f"{sign}{int(minutes)}M"
-    if seconds:
-        s = f"{seconds:.6f}".rstrip("0").rstrip(".")
-        out += f"{sign}{s}S"
-    return out
+    """Java ``Duration.toString()`` (``PT1H30M``, ``PT-1H-30M``)."""
+    return format_duration(value)
 
 
 def to_str(value: Any) -> str:

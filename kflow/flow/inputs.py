@@ -31,14 +31,13 @@ Where kflow differs from Kestra, on purpose:
 
 from __future__ import annotations
 
-import calendar
 import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, time, timedelta, timezone
-from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, Literal, Protocol, Union
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Annotated, Any, ClassVar, Literal, Protocol, Union
 from urllib.parse import urlsplit
 
 import yaml
@@ -57,6 +56,21 @@ from pydantic_core import PydanticCustomError
 from kflow.expr.regexes import RegexError, compile_pattern
 from kflow.flow.bounds import BoundError, bound_message, check_data, load_yaml
 from kflow.expr.regexes import fullmatch as regex_fullmatch
+from kflow.javatime import (
+    NANOS_PER_SECOND,
+    DurationError,
+    Instant,
+    format_duration_nanos,
+    format_epoch,
+    format_local_time,
+    instant_of,
+    parse_duration_nanos,
+    parse_instant,
+    parse_local_date,
+    parse_local_time,
+    seconds_to_nanos,
+    timedelta_to_nanos,
+)
 
 __all__ = [
     "ARRAY_ITEM_TYPES",
@@ -261,75 +275,35 @@ def _to_bool(value: Any) -> bool:
     raise _Bad(f"expected a boolean (true or false), got {_show(value)}")
 
 
-# Instants: (seconds since the epoch, nanoseconds), printed like Java's Instant.toString().
+# Dates, times and durations: parsed to a value that orders (an instant, a date, nanoseconds),
+# printed as Java's toString() does; the rules are kflow.javatime's.
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_DATETIME_TEXT = re.compile(
-    r"^(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})[Tt ](?P<h>\d{2}):(?P<mi>\d{2})"
-    r"(?::(?P<s>\d{2})(?:[.,](?P<f>\d{1,9}))?)?"
-    r"(?P<tz>[Zz]|[+-]\d{2}(?::?\d{2}(?::?\d{2})?)?)?$"
-)
 _DATETIME_EXPECTED = "expected an ISO-8601 date-time like 2024-03-01T10:15:30Z"
 
 
-def _fraction(nanos: int) -> str:
-    """Java's ISO printing of a fraction of a second: none, or 3, 6 or 9 digits."""
-    if nanos == 0:
-        return ""
-    if nanos % 1_000_000 == 0:
-        return f".{nanos // 1_000_000:03d}"
-    if nanos % 1_000 == 0:
-        return f".{nanos // 1_000:06d}"
-    return f".{nanos:09d}"
-
-
-def _offset_seconds(text: str) -> int:
-    if text in ("Z", "z"):
-        return 0
-    sign = -1 if text[0] == "-" else 1
-    digits = text[1:].replace(":", "")
-    hours, minutes, seconds = int(digits[0:2]), int(digits[2:4] or 0), int(digits[4:6] or 0)
-    if hours > 18 or minutes > 59 or seconds > 59:
-        raise ValueError("offset out of range")
-    return sign * (hours * 3600 + minutes * 60 + seconds)
-
-
-def _parse_instant(value: Any) -> tuple[int, int]:
+def _parse_instant(value: Any) -> Instant:
     if isinstance(value, datetime):
-        aware = value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
-        delta = aware - _EPOCH
-        return delta.days * 86400 + delta.seconds, delta.microseconds * 1000
+        return instant_of(value)
     if isinstance(value, date):
         raise _Bad(f"{_DATETIME_EXPECTED}, got the date {value.isoformat()!r} without a time")
     if not isinstance(value, str):
         raise _Bad(f"{_DATETIME_EXPECTED}, got {_show(value)}")
-    match = _DATETIME_TEXT.match(value.strip())
-    if not match:
-        raise _Bad(f"{_DATETIME_EXPECTED}, got {_show(value)}")
-    g = match.groupdict()
     try:
-        local = datetime(int(g["y"]), int(g["mo"]), int(g["d"]), int(g["h"]), int(g["mi"]), int(g["s"] or 0))
-        offset = _offset_seconds(g["tz"]) if g["tz"] else 0  # naive: taken as UTC
+        instant = parse_instant(value)
     except ValueError as err:
         raise _Bad(f"{_DATETIME_EXPECTED}, got {_show(value)} ({err})") from None
-    nanos = int((g["f"] or "0").ljust(9, "0"))
-    return calendar.timegm(local.timetuple()) - offset, nanos
+    if instant is None:
+        raise _Bad(f"{_DATETIME_EXPECTED}, got {_show(value)}")
+    return instant
 
 
-def _format_instant(instant: tuple[int, int]) -> str:
-    seconds, nanos = instant
+def _format_instant(instant: Instant) -> str:
     try:
-        m = _EPOCH + timedelta(seconds=seconds)
-    except (OverflowError, ValueError):
-        raise _Bad("expected a date-time between the years 1 and 9999") from None
-    return f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}{_fraction(nanos)}Z"
+        return format_epoch(instant)
+    except ValueError as err:
+        raise _Bad(str(err)) from None
 
 
-def _to_instant(value: Any) -> str:
-    return _format_instant(_parse_instant(value))
-
-
-_DATE_TEXT = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _DATE_EXPECTED = "expected a date like 2024-03-01"
 
 
@@ -338,24 +312,16 @@ def _parse_date(value: Any) -> date:
         raise _Bad(f"{_DATE_EXPECTED}, got the date-time {value.isoformat()!r}")
     if isinstance(value, date):
         return value
-    match = _DATE_TEXT.match(value.strip()) if isinstance(value, str) else None
-    if not match:
-        raise _Bad(f"{_DATE_EXPECTED}, got {_show(value)}")
     try:
-        return date(int(match[1]), int(match[2]), int(match[3]))
+        parsed = parse_local_date(value) if isinstance(value, str) else None
     except ValueError as err:
         raise _Bad(f"{_DATE_EXPECTED}, got {_show(value)} ({err})") from None
+    if parsed is None:
+        raise _Bad(f"{_DATE_EXPECTED}, got {_show(value)}")
+    return parsed
 
 
-def _to_date(value: Any) -> str:
-    return _parse_date(value).isoformat()
-
-
-# Local times: nanoseconds since midnight.
-
-_TIME_TEXT = re.compile(r"^(\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?$")
 _TIME_EXPECTED = "expected a time like 10:15:30"
-_NANOS_PER_SECOND = 1_000_000_000
 
 
 def _parse_time(value: Any) -> int:
@@ -363,124 +329,43 @@ def _parse_time(value: Any) -> int:
         if value.tzinfo is not None:
             raise _Bad(f"{_TIME_EXPECTED} (a local time, without an offset), got {value.isoformat()!r}")
         seconds = value.hour * 3600 + value.minute * 60 + value.second
-        return seconds * _NANOS_PER_SECOND + value.microsecond * 1000
-    match = _TIME_TEXT.match(value.strip()) if isinstance(value, str) else None
-    if not match:
+        return seconds * NANOS_PER_SECOND + value.microsecond * 1000
+    try:
+        nanos = parse_local_time(value) if isinstance(value, str) else None
+    except ValueError as err:
+        raise _Bad(f"{_TIME_EXPECTED}, got {_show(value)} ({err})") from None
+    if nanos is None:
         hint = ""
         if isinstance(value, int) and not isinstance(value, bool):
             # YAML 1.1 reads an unquoted 10:15:30 as the number 36930.
             hint = " (quote times in YAML: '10:15:30')"
         raise _Bad(f"{_TIME_EXPECTED}, got {_show(value)}{hint}")
-    hours, minutes, seconds = int(match[1]), int(match[2]), int(match[3] or 0)
-    if hours > 23 or minutes > 59 or seconds > 59:
-        raise _Bad(f"{_TIME_EXPECTED}, got {_show(value)} (out of range)")
-    nanos = int((match[4] or "0").ljust(9, "0"))
-    return (hours * 3600 + minutes * 60 + seconds) * _NANOS_PER_SECOND + nanos
+    return nanos
 
 
-def _format_time(nanos_of_day: int) -> str:
-    seconds, nanos = divmod(nanos_of_day, _NANOS_PER_SECOND)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours:02d}:{minutes:02d}:{secs:02d}{_fraction(nanos)}"
-
-
-def _to_time(value: Any) -> str:
-    return _format_time(_parse_time(value))
-
-
-# Durations: total nanoseconds, printed like Java's Duration.toString().
-
-_DURATION_TEXT = re.compile(
-    r"^(?P<sign>[-+]?)P(?:(?P<d>[-+]?\d+)D)?"
-    r"(?P<t>T(?:(?P<h>[-+]?\d+)H)?(?:(?P<m>[-+]?\d+)M)?(?:(?P<s>[-+]?\d+)(?:[.,](?P<f>\d{0,9}))?S)?)?$",
-    re.IGNORECASE,
-)
 _SECONDS_TEXT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)$")
 _DURATION_EXPECTED = "expected an ISO-8601 duration like PT1H30M or P2D, or a number of seconds"
 
 
-def _seconds_to_nanos(seconds: Decimal) -> int:
-    return int((seconds * _NANOS_PER_SECOND).to_integral_value())
-
-
 def _parse_duration(value: Any) -> int:
+    """Nanoseconds: Java's Duration text, or (kflow's leniency) a number of seconds."""
     if isinstance(value, timedelta):
-        return (value.days * 86400 + value.seconds) * _NANOS_PER_SECOND + value.microseconds * 1000
+        return timedelta_to_nanos(value)
     if isinstance(value, bool):
         raise _Bad(f"{_DURATION_EXPECTED}, got {_show(value)}")
-    if isinstance(value, int):
-        return value * _NANOS_PER_SECOND
-    if isinstance(value, float):
-        if not math.isfinite(value):
+    if isinstance(value, (int, float)):
+        if isinstance(value, float) and not math.isfinite(value):
             raise _Bad(f"{_DURATION_EXPECTED}, got {_show(value)}")
-        return _seconds_to_nanos(Decimal(repr(value)))
+        return seconds_to_nanos(value)
     if not isinstance(value, str):
         raise _Bad(f"{_DURATION_EXPECTED}, got {_show(value)}")
-    text = value.strip()
-    if _SECONDS_TEXT.match(text):
-        try:
-            return _seconds_to_nanos(Decimal(text))
-        except InvalidOperation:  # pragma: no cover - the pattern admits only decimals
-            raise _Bad(f"{_DURATION_EXPECTED}, got {_show(value)}") from None
-    match = _DURATION_TEXT.match(text)
-    if not match:
-        raise _Bad(f"{_DURATION_EXPECTED}, got {_show(value)}")
-    g = match.groupdict()
-    if g["t"] is not None and not (g["h"] or g["m"] or g["s"]):
-        raise _Bad(f"{_DURATION_EXPECTED}, got {_show(value)} (nothing after T)")
-    if not (g["d"] or g["h"] or g["m"] or g["s"]):
-        raise _Bad(f"{_DURATION_EXPECTED}, got {_show(value)}")
-    total = (int(g["d"] or 0) * 86400 + int(g["h"] or 0) * 3600 + int(g["m"] or 0) * 60) * _NANOS_PER_SECOND
-    if g["s"]:
-        fraction = int((g["f"] or "0").ljust(9, "0"))
-        total += int(g["s"]) * _NANOS_PER_SECOND + (-fraction if g["s"].startswith("-") else fraction)
-    if abs(total) // _NANOS_PER_SECOND > _JAVA_LONG_MAX:
-        raise _Bad(f"duration {_show(value)} is out of range (Java's Duration holds at most {_JAVA_LONG_MAX} seconds)")
-    return -total if g["sign"] == "-" else total
-
-
-_JAVA_LONG_MAX = 2**63 - 1
-
-
-def _java_div(a: int, b: int) -> int:
-    """Java's integer division, which truncates towards zero."""
-    q = abs(a) // abs(b)
-    return q if (a >= 0) == (b > 0) else -q
-
-
-def _java_rem(a: int, b: int) -> int:
-    return a - b * _java_div(a, b)
-
-
-def _format_duration(total_nanos: int) -> str:
-    """Java's Duration.toString(): PT1H30M, PT0.5S, PT48H, PT-1H-30M, PT-0.5S, PT0S."""
-    if total_nanos == 0:
-        return "PT0S"
-    seconds, nanos = divmod(total_nanos, _NANOS_PER_SECOND)  # floor, as Duration stores them
-    effective = seconds + 1 if seconds < 0 and nanos > 0 else seconds
-    hours = _java_div(effective, 3600)
-    minutes = _java_div(_java_rem(effective, 3600), 60)
-    secs = _java_rem(effective, 60)
-    out = "PT"
-    if hours:
-        out += f"{hours}H"
-    if minutes:
-        out += f"{minutes}M"
-    if secs == 0 and nanos == 0 and len(out) > 2:
-        return out
-    if seconds < 0 and nanos > 0:
-        out += "-0" if secs == 0 else str(secs)
-    else:
-        out += str(secs)
-    if nanos > 0:
-        digits = str(2 * _NANOS_PER_SECOND - nanos if seconds < 0 else nanos + _NANOS_PER_SECOND)
-        out += "." + digits[1:].rstrip("0")
-    return out + "S"
-
-
-def _to_duration(value: Any) -> str:
-    return _format_duration(_parse_duration(value))
+    if _SECONDS_TEXT.match(value.strip()):
+        return seconds_to_nanos(Decimal(value.strip()))
+    try:
+        return parse_duration_nanos(value)
+    except DurationError as err:
+        reason = f" ({err.reason})" if err.reason else ""
+        raise _Bad(f"{_DURATION_EXPECTED}, got {_show(value)}{reason}") from None
 
 
 # JSON and YAML values.
@@ -495,7 +380,7 @@ def _json_data(value: Any, where: str = "") -> Any:
             raise _Bad(f"expected JSON data, got the number {value}{where}")
         return value
     if isinstance(value, datetime):
-        return _to_instant(value)
+        return _format_instant(_parse_instant(value))
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Mapping):
@@ -576,10 +461,10 @@ _SCALARS: dict[str, Any] = {
     "FLOAT": _to_float,
     "BOOLEAN": _to_bool,
     "BOOL": _to_bool,
-    "DATETIME": _to_instant,
-    "DATE": _to_date,
-    "TIME": _to_time,
-    "DURATION": _to_duration,
+    "DATETIME": lambda value: _format_instant(_parse_instant(value)),
+    "DATE": lambda value: _parse_date(value).isoformat(),
+    "TIME": lambda value: format_local_time(_parse_time(value)),
+    "DURATION": lambda value: format_duration_nanos(_parse_duration(value)),
     "JSON": _to_json,
     "YAML": _to_yaml,
     "URI": _to_uri,
@@ -794,116 +679,90 @@ class BoolInput(BaseInput):
         return _to_bool(value)
 
 
-def _declared(parse: Any, render: Any, value: Any, key: str) -> Any:
-    """A bound (`after`, `min`, ...) written in the flow, in its canonical form."""
-    if value is None:
-        return None
-    try:
-        return render(parse(value))
-    except _Bad as err:
-        raise ValueError(f"`{key}`: {err}") from None
+class _BoundedInput(BaseInput):
+    """DATETIME, DATE, TIME and DURATION: a value that orders and prints one way, between two
+    optional inclusive bounds written like values (kept in their printed form)."""
+
+    bound_names: ClassVar[tuple[str, str]] = ("after", "before")
+    # "expected <low> <bound>", "expected <high> <bound>", "`after` (x) is <order> `before` (y)"
+    bound_words: ClassVar[tuple[str, str, str]]
+
+    @staticmethod
+    def parse(value: Any) -> Any:
+        """The given value as something that orders; raises _Bad."""
+        raise NotImplementedError
+
+    @staticmethod
+    def render(parsed: Any) -> str:
+        """The printed form of a parsed value, as Java's toString() prints it."""
+        raise NotImplementedError
+
+    @field_validator("after", "before", "min", "max", mode="before", check_fields=False)
+    @classmethod
+    def _bound_in_printed_form(cls, value: Any, info: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            return cls.render(cls.parse(value))
+        except _Bad as err:
+            raise ValueError(f"`{info.field_name}`: {err}") from None
+
+    def _bounds(self) -> tuple[Any, Any]:
+        return tuple(getattr(self, name) for name in self.bound_names)  # type: ignore[return-value]
+
+    @model_validator(mode="after")
+    def _ordered_bounds(self) -> _BoundedInput:
+        low, high = self._bounds()
+        if low is not None and high is not None and self.parse(low) > self.parse(high):
+            low_name, high_name = self.bound_names
+            raise ValueError(f"`{low_name}` ({low}) is {self.bound_words[2]} `{high_name}` ({high})")
+        return self
+
+    def coerce(self, value: Any, files: FileInputHandler | None = None) -> str:
+        parsed = self.parse(value)
+        text = self.render(parsed)
+        low, high = self._bounds()
+        if low is not None and parsed < self.parse(low):
+            raise _Bad(f"expected {self.bound_words[0]} {low}, got {text}")
+        if high is not None and parsed > self.parse(high):
+            raise _Bad(f"expected {self.bound_words[1]} {high}, got {text}")
+        return text
 
 
-class DateTimeInput(BaseInput):
+class _AfterBefore(_BoundedInput):
+    after: str | None = Field(default=None, description="The earliest accepted value (inclusive).")
+    before: str | None = Field(default=None, description="The latest accepted value (inclusive).")
+
+
+class DateTimeInput(_AfterBefore):
     type: Literal["DATETIME"] = "DATETIME"
-    after: str | None = Field(default=None, description="The earliest accepted instant (inclusive).")
-    before: str | None = Field(default=None, description="The latest accepted instant (inclusive).")
-
-    @field_validator("after", "before", mode="before")
-    @classmethod
-    def _instant(cls, value: Any, info: Any) -> Any:
-        return _declared(_parse_instant, _format_instant, value, info.field_name)
-
-    @model_validator(mode="after")
-    def _bounds(self) -> DateTimeInput:
-        if self.after and self.before and _parse_instant(self.after) > _parse_instant(self.before):
-            raise ValueError(f"`after` ({self.after}) is later than `before` ({self.before})")
-        return self
-
-    def coerce(self, value: Any, files: FileInputHandler | None = None) -> str:
-        instant = _parse_instant(value)
-        text = _format_instant(instant)
-        if self.after is not None and instant < _parse_instant(self.after):
-            raise _Bad(f"expected a date-time at or after {self.after}, got {text}")
-        if self.before is not None and instant > _parse_instant(self.before):
-            raise _Bad(f"expected a date-time at or before {self.before}, got {text}")
-        return text
+    bound_words: ClassVar[tuple[str, str, str]] = ("a date-time at or after", "a date-time at or before", "later than")
+    parse = staticmethod(_parse_instant)
+    render = staticmethod(_format_instant)
 
 
-class DateInput(BaseInput):
+class DateInput(_AfterBefore):
     type: Literal["DATE"] = "DATE"
-    after: str | None = Field(default=None, description="The earliest accepted date (inclusive).")
-    before: str | None = Field(default=None, description="The latest accepted date (inclusive).")
-
-    @field_validator("after", "before", mode="before")
-    @classmethod
-    def _date(cls, value: Any, info: Any) -> Any:
-        return _declared(_parse_date, date.isoformat, value, info.field_name)
-
-    @model_validator(mode="after")
-    def _bounds(self) -> DateInput:
-        _check_bounds(self.after, self.before, "after", "before")  # ISO dates sort as text
-        return self
-
-    def coerce(self, value: Any, files: FileInputHandler | None = None) -> str:
-        text = _parse_date(value).isoformat()
-        if self.after is not None and text < self.after:
-            raise _Bad(f"expected a date on or after {self.after}, got {text}")
-        if self.before is not None and text > self.before:
-            raise _Bad(f"expected a date on or before {self.before}, got {text}")
-        return text
+    bound_words: ClassVar[tuple[str, str, str]] = ("a date on or after", "a date on or before", "later than")
+    parse = staticmethod(_parse_date)
+    render = staticmethod(date.isoformat)
 
 
-class TimeInput(BaseInput):
+class TimeInput(_AfterBefore):
     type: Literal["TIME"] = "TIME"
-    after: str | None = Field(default=None, description="The earliest accepted time (inclusive).")
-    before: str | None = Field(default=None, description="The latest accepted time (inclusive).")
-
-    @field_validator("after", "before", mode="before")
-    @classmethod
-    def _time(cls, value: Any, info: Any) -> Any:
-        return _declared(_parse_time, _format_time, value, info.field_name)
-
-    @model_validator(mode="after")
-    def _bounds(self) -> TimeInput:
-        if self.after and self.before and _parse_time(self.after) > _parse_time(self.before):
-            raise ValueError(f"`after` ({self.after}) is later than `before` ({self.before})")
-        return self
-
-    def coerce(self, value: Any, files: FileInputHandler | None = None) -> str:
-        nanos = _parse_time(value)
-        text = _format_time(nanos)
-        if self.after is not None and nanos < _parse_time(self.after):
-            raise _Bad(f"expected a time at or after {self.after}, got {text}")
-        if self.before is not None and nanos > _parse_time(self.before):
-            raise _Bad(f"expected a time at or before {self.before}, got {text}")
-        return text
+    bound_words: ClassVar[tuple[str, str, str]] = ("a time at or after", "a time at or before", "later than")
+    parse = staticmethod(_parse_time)
+    render = staticmethod(format_local_time)
 
 
-class DurationInput(BaseInput):
+class DurationInput(_BoundedInput):
     type: Literal["DURATION"] = "DURATION"
     min: str | None = Field(default=None, description="The shortest accepted duration (inclusive).")
     max: str | None = Field(default=None, description="The longest accepted duration (inclusive).")
-
-    @field_validator("min", "max", mode="before")
-    @classmethod
-    def _duration(cls, value: Any, info: Any) -> Any:
-        return _declared(_parse_duration, _format_duration, value, info.field_name)
-
-    @model_validator(mode="after")
-    def _bounds(self) -> DurationInput:
-        if self.min and self.max and _parse_duration(self.min) > _parse_duration(self.max):
-            raise ValueError(f"`min` ({self.min}) is longer than `max` ({self.max})")
-        return self
-
-    def coerce(self, value: Any, files: FileInputHandler | None = None) -> str:
-        nanos = _parse_duration(value)
-        text = _format_duration(nanos)
-        if self.min is not None and nanos < _parse_duration(self.min):
-            raise _Bad(f"expected a duration of at least {self.min}, got {text}")
-        if self.max is not None and nanos > _parse_duration(self.max):
-            raise _Bad(f"expected a duration of at most {self.max}, got {text}")
-        return text
+    bound_names: ClassVar[tuple[str, str]] = ("min", "max")
+    bound_words: ClassVar[tuple[str, str, str]] = ("a duration of at least", "a duration of at most", "longer than")
+    parse = staticmethod(_parse_duration)
+    render = staticmethod(format_duration_nanos)
 
 
 class JsonInput(BaseInput):

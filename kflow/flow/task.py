@@ -13,8 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, field_validat
 from kflow.flow.durations import parse_duration
 
 if TYPE_CHECKING:
-    from kflow.engine.node import ChildSpec, Node
     from kflow.execution import State
+    from kflow.flow.node import ChildSpec, Node
     from kflow.runner.context import RunContext
 
 TASK_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$")

@@ -1,12 +1,12 @@
-"""How the operator runs task pods: read from the environment (set by the Helm chart)."""
+"""How the operator runs task pods: read from the environment (set by the Helm chart) by pydantic-settings."""
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
 
 from kflow.storage import StorageConfig
 
@@ -42,14 +42,31 @@ class OperatorSettings(BaseModel):
 
     @classmethod
     def from_env(cls) -> OperatorSettings:
-        values: dict[str, Any] = {}
+        """The settings in the environment: KFLOW_<FIELD> (JSON for the mappings and lists)."""
+        return cls.model_validate(dict(_Environment()))
+
+
+class _Environment(BaseSettings, OperatorSettings):
+    """OperatorSettings read by pydantic-settings; `storage` comes from StorageConfig.from_env."""
+
+    model_config = SettingsConfigDict(env_prefix="KFLOW_", extra="ignore")
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):
+        return (init_settings, _EnvWithoutStorage(settings_cls))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storage(cls, data: Any) -> Any:
         if os.environ.get("KFLOW_STORAGE", "").startswith("s3://") or os.environ.get("KFLOW_STORAGE_TYPE") == "s3":
-            values["storage"] = StorageConfig.from_env()
-        for name in cls.model_fields:
-            if name == "storage":
-                continue
-            raw = os.environ.get(f"KFLOW_{name.upper()}")
-            if raw is None:
-                continue
-            values[name] = json.loads(raw) if name in ("runner_resources", "namespaces", "runner_env") else raw
-        return cls.model_validate(values)
+            data = {**data, "storage": StorageConfig.from_env()}
+        return data
+
+
+class _EnvWithoutStorage(EnvSettingsSource):
+    """KFLOW_STORAGE is a URI (s3://bucket/prefix), which StorageConfig.from_env reads."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        if field_name == "storage":
+            return None, field_name, False
+        return super().get_field_value(field, field_name)

@@ -53,10 +53,8 @@ def _date(text: str | None) -> datetime | None:
 
 
 def _taskruns(status: dict[str, Any]) -> dict[str, Any]:
-    try:  # finished task runs may be compacted into status.archive
-        from kflow.operator.status_archive import taskruns_by_id
-    except ImportError:  # pragma: no cover - before status compaction existed
-        return status.get("taskRuns") or {}
+    from kflow.operator.status_archive import taskruns_by_id  # finished runs may be in status.archive
+
     return taskruns_by_id(status)
 
 

@@ -6,7 +6,7 @@ The failed inner task runs stay FAILED and its own `errors` still run, as in Kes
 from __future__ import annotations
 
 from kflow.execution import State
-from kflow.engine.node import Node
+from kflow.flow.node import Node
 from kflow.tasks.sequential import Sequential
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, model_validator
 
-from kflow.engine.node import ChildSpec, Node, errors_next, resolve_with_errors
+from kflow.flow.node import ChildSpec, Node, errors_next, resolve_with_errors
 from kflow.execution import State
 from kflow.flow.task import FlowableTask, Task
 

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from kflow.engine.loops import loop_next, loop_values, resolve_loop
-from kflow.engine.node import ChildSpec, Node
+from kflow.flow.node import ChildSpec, Node
 from kflow.execution import State
 from kflow.flow.task import FlowableTask, TaskList
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kflow.engine.node import ChildSpec, Node
+from kflow.flow.node import ChildSpec, Node
 from kflow.execution import State
 from kflow.flow.task import FlowableTask
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from kflow.engine.node import ChildSpec, Node, errors_next, resolve_with_errors
+from kflow.flow.node import ChildSpec, Node, errors_next, resolve_with_errors
 from kflow.execution import State
 from kflow.flow.task import FlowableTask, TaskList
 

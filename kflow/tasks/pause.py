@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from kflow.engine.node import ChildSpec, Node, errors_next, resolve_with_errors, sequence_next
+from kflow.flow.node import ChildSpec, Node, errors_next, resolve_with_errors, sequence_next
 from kflow.execution import State
 from kflow.flow.durations import parse_duration
 from kflow.flow.inputs import Input

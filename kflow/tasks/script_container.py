@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from kflow.tasks.errors import TaskFailure
+from kflow.tasks.script_output import ScriptOutput
 
 CONTROL = ".kflow-control"
 
@@ -39,8 +40,6 @@ SCRIPT_CONTAINER_COMMAND = (
 
 
 def run_in_container(command: list[str], workdir: Path, output_dir: Path, env: dict[str, Any], ctx):
-    from kflow.tasks.scripts import ScriptOutput
-
     if command[:2] != ["/bin/sh", "-c"] and Path(command[0]).name not in ("sh", "bash"):
         raise TaskFailure(f"on a cluster the interpreter must be a shell (/bin/sh -c), not {command[:-1]}")
     control = _Control(Path(os.environ["KFLOW_SCRIPT_CONTAINER_DIR"]) / CONTROL)

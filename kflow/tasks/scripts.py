@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
 import threading
-from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -30,12 +28,11 @@ from pydantic import Field
 
 from kflow.flow.task import RunnableTask
 from kflow.tasks.errors import TaskFailure
+from kflow.tasks.script_output import ScriptOutput
 
 if TYPE_CHECKING:
     from kflow.runner.context import RunContext
 
-_OUTPUT_LINE = re.compile(r"^::(\{.*\})::\s*$")
-_STDERR_TAIL = 20
 # What a script does not inherit from the runner's environment: secrets reach it only through
 # `{{ secret() }}` in its properties, and storage credentials not at all.
 # Set by the operator in a pod whose task has a containerImage: the script runs in a second
@@ -154,41 +151,6 @@ def _inside(root: Path, name: str, what: str) -> Path:
     if root.resolve() not in target.parents:
         raise TaskFailure(f"{what}: {name!r} is not a path inside the working directory")
     return target
-
-
-class ScriptOutput:
-    """What a script printed: `::{"outputs":...}::` lines become outputs, the rest the task log."""
-
-    def __init__(self, ctx: RunContext):
-        self.ctx = ctx
-        self.outputs: dict[str, Any] = {}
-        self.stderr_tail: deque[str] = deque(maxlen=_STDERR_TAIL)
-        self.stderr_seen = False
-        self._lock = threading.Lock()
-
-    def stdout(self, line: str) -> None:
-        match = _OUTPUT_LINE.match(line)
-        if match:
-            try:
-                message = json.loads(match.group(1))
-            except ValueError:
-                message = None
-            if isinstance(message, dict):
-                with self._lock:
-                    if isinstance(message.get("outputs"), dict):
-                        self.outputs.update(message["outputs"])
-                return
-        with self._lock:
-            self.ctx.log.info(line)
-
-    def stderr(self, line: str) -> None:
-        with self._lock:
-            self.stderr_seen = True
-            self.stderr_tail.append(self.ctx.log.mask(line))
-            self.ctx.log.warn(line)
-
-    def result(self, code: int):
-        return code, self.outputs, list(self.stderr_tail), self.stderr_seen
 
 
 def _run_process(command: list[str], workdir: Path, env: dict[str, str], ctx: RunContext):

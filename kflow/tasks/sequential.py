@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from kflow.engine.node import ChildSpec, Node, errors_next, resolve_with_errors, sequence_next
+from kflow.flow.node import ChildSpec, Node, errors_next, resolve_with_errors, sequence_next
 from kflow.execution import State
 from kflow.flow.task import FlowableTask, TaskList
 

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from kflow.engine.node import ChildSpec, Node, errors_next, resolve_expected
+from kflow.flow.node import ChildSpec, Node, errors_next, resolve_expected
 from kflow.execution import State
 from kflow.flow.durations import parse_duration
 from kflow.flow.task import FlowableTask, TaskList

@@ -131,19 +131,34 @@ def test_completion_script_is_generated_from_the_parser(shell, tmp_path):
     assert proc.returncode == 0, proc.stderr
     for word in ("apply", "execute", "logs", "restart", "--follow", "--all-namespaces", "_kflow_names executions"):
         assert word in proc.stdout
+    assert "kubectl-kflow" in proc.stdout  # the kubectl plugin is completed too
+    if shell == "zsh":  # `source <(kflow completion zsh)` registers the function (shtab alone only under eval)
+        assert "compdef _shtab_kflow -N kflow kubectl-kflow" in proc.stdout
+        assert "!= loadautofunc" in proc.stdout
     script = tmp_path / f"kflow.{shell}"
     script.write_text(proc.stdout)
     if shell == "bash":
-        # Really complete: `kflow ge<TAB>` and `kflow logs --fo<TAB>` in a bash.
+        # Really complete in a bash: `kflow ge<TAB>`, `kflow logs --fo<TAB>`, `kflow get <TAB>`, and
+        # `kflow logs -n team <TAB>` with execution names from a stand-in `kflow get` on the PATH.
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir()
+        stub = bin_dir / "kflow"
+        stub.write_text('#!/bin/sh\necho "kflowexecution.kflow.io/run-a-$5"\necho "kflowexecution.kflow.io/run-b-$5"\n')
+        stub.chmod(0o755)
         probe = (
             f"source {script}\n"
-            "COMP_WORDS=(kflow ge); COMP_CWORD=1; _kflow; echo \"${COMPREPLY[*]}\"\n"
-            "COMP_WORDS=(kflow logs --fo); COMP_CWORD=2; _kflow; echo \"${COMPREPLY[*]}\"\n"
-            "COMP_WORDS=(kflow get ''); COMP_CWORD=2; _kflow; echo \"${COMPREPLY[*]}\"\n"
+            f"PATH={bin_dir}:$PATH\n"
+            "complete -p kflow kubectl-kflow | wc -l\n"
+            "COMP_WORDS=(kflow ge); COMP_CWORD=1; _shtab_kflow; echo \"${COMPREPLY[*]}\"\n"
+            "COMP_WORDS=(kflow logs --fo); COMP_CWORD=2; _shtab_kflow; echo \"${COMPREPLY[*]}\"\n"
+            "COMP_WORDS=(kflow get ''); COMP_CWORD=2; _shtab_kflow; echo \"${COMPREPLY[*]}\"\n"
+            "COMP_WORDS=(kflow logs -n team ''); COMP_CWORD=4; _shtab_kflow; echo \"${COMPREPLY[*]}\"\n"
         )
         out = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, timeout=30)
         assert out.returncode == 0, out.stderr
-        assert out.stdout.splitlines() == ["get", "--follow", "execution executions flow flows"], out.stdout
+        assert out.stdout.splitlines() == [
+            "2", "get", "--follow", "executions execution flows flow", "run-a---namespace=team run-b---namespace=team",
+        ], out.stdout
 
 
 def test_kubectl_plugin_entry_point_runs_the_same_main():

@@ -130,3 +130,22 @@ def test_date_errors(template, message):
     with pytest.raises(ExpressionError) as info:
         render(template, CTX)
     assert message in info.value.message
+
+
+@pytest.mark.parametrize(
+    "template, expected",
+    [
+        ("{{ d | date('EEEE d MMMM yyyy', locale='fr') }}", "mardi 5 mars 2024"),
+        ("{{ d | date('EEEE d MMMM yyyy', locale='de-DE') }}", "Dienstag 5 März 2024"),
+        ("{{ d | date('EEEE d MMMM yyyy') }}", "Tuesday 5 March 2024"),
+        ("{{ d | date('long', locale='fr') }}", "5 mars 2024 à 09:07:03 UTC"),
+    ],
+)
+def test_date_honours_locale(template, expected):
+    assert render(template, {"d": "2024-03-05T09:07:03Z"}) == expected
+
+
+def test_unknown_locale_is_one_clear_message():
+    with pytest.raises(ExpressionError) as info:
+        render("{{ d | date('yyyy', locale='xx-nowhere') }}", {"d": "2024-03-05T09:07:03Z"})
+    assert "unknown locale 'xx-nowhere'" in info.value.message

@@ -1,10 +1,10 @@
-"""The Pebble -> jinja source rewrite (kflow.expr.nullcoalesce)."""
+"""The Pebble -> jinja source rewrite (kflow.expr.pebble_syntax)."""
 
 import pytest
 
 from kflow.expr import render
 from kflow.expr.environment import ENV
-from kflow.expr.nullcoalesce import pebble_to_jinja
+from kflow.expr.pebble_syntax import pebble_to_jinja
 
 
 @pytest.mark.parametrize(

@@ -126,7 +126,7 @@ def test_declarations_from_yaml() -> None:
         ({"id": "x", "type": "DURATION", "min": "1 hour"}, "`min`: expected an ISO-8601 duration"),
         ({"id": "x", "type": "DURATION", "min": "PT2H", "max": "PT1H"}, "longer than `max`"),
         ({"id": "x", "type": "DATE", "after": "2024-02-30"}, "`after`: expected a date"),
-        ({"id": "x", "type": "DATE", "after": "2024-03-01", "before": "2024-01-01"}, "greater than `before`"),
+        ({"id": "x", "type": "DATE", "after": "2024-03-01", "before": "2024-01-01"}, "later than `before`"),
         ({"id": "x", "type": "DATETIME", "after": "2024-03-02T00:00:00Z", "before": "2024-03-01T00:00:00Z"}, "later than"),
         ({"id": "x", "type": "SELECT"}, "Field required"),
         ({"id": "x", "type": "SELECT", "values": []}, "needs at least one of `values`"),

@@ -3,7 +3,9 @@
 Values accepted as dates: ``datetime`` (naive = UTC), ``date``, ISO-8601 strings (with
 ``Z``/offset/``[Zone]``, date only, or local date-time interpreted in ``timeZone``), epoch
 numbers (by magnitude, as Kestra: seconds, milliseconds, microseconds or nanoseconds), and
-strings in ``existingFormat``.
+strings in ``existingFormat``. Formatting follows Java's DateTimeFormatter through kflow.javatime
+(Babel, honouring ``locale``); parsing an ``existingFormat`` uses Python's strptime, so month and
+day names are read in English only.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ import calendar
 import re
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from kflow.javatime import STYLES, format_pattern, format_style, tokens
+from kflow.javatime.instants import format_offset
 
 from ..values import UTC, instant_str
 from ._util import fail, need, text, to_int
@@ -24,16 +29,8 @@ PRESETS = {
     "sql": "yyyy-MM-dd HH:mm:ss.SSSSSS",
     "sql_milli": "yyyy-MM-dd HH:mm:ss.SSS",
     "sql_sec": "yyyy-MM-dd HH:mm:ss",
-    # java.time.format.FormatStyle, English locale (approximation)
-    "short": "M/d/yy, h:mm a",
-    "medium": "MMM d, yyyy, h:mm:ss a",
-    "long": "MMMM d, yyyy 'at' h:mm:ss a z",
-    "full": "EEEE, MMMM d, yyyy 'at' h:mm:ss a zzzz",
 }
-
-_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December"]
-_DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+# `short`, `medium`, `long` and `full` are Java's FormatStyle, in the given locale (javatime.STYLES).
 
 
 # --------------------------------------------------------------------------- zones
@@ -53,15 +50,6 @@ def zone(name: Any) -> _dt.tzinfo | None:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         fail(f"unknown time zone {name!r}")
-
-
-def zone_id(dt: _dt.datetime) -> str:
-    tz = dt.tzinfo
-    if isinstance(tz, ZoneInfo):
-        return tz.key
-    if tz is UTC or dt.utcoffset() == _dt.timedelta(0):
-        return "Z" if tz is not UTC else "UTC"
-    return _offset(dt, "XXX")
 
 
 # --------------------------------------------------------------------------- parsing
@@ -107,43 +95,6 @@ def _parse_iso(s: str, tz: _dt.tzinfo | None) -> _dt.datetime | None:
     return dt
 
 
-def _tokens(pattern: str):
-    """Split a Java DateTimeFormatter pattern into (letter-run) and ('lit', text) tokens."""
-    i = 0
-    n = len(pattern)
-    while i < n:
-        c = pattern[i]
-        if c == "'":
-            j = i + 1
-            buf = []
-            while j < n:
-                if pattern[j] == "'":
-                    if j + 1 < n and pattern[j + 1] == "'":
-                        buf.append("'")
-                        j += 2
-                        continue
-                    break
-                buf.append(pattern[j])
-                j += 1
-            if i + 1 < n and pattern[i + 1] == "'":
-                yield ("lit", "'")
-                i += 2
-                continue
-            yield ("lit", "".join(buf))
-            i = j + 1
-        elif c.isalpha():
-            j = i
-            while j < n and pattern[j] == c:
-                j += 1
-            yield ("field", pattern[i:j])
-            i = j
-        elif c in "[]":  # optional sections: formatting prints them, parsing treats them literally-absent
-            i += 1
-        else:
-            yield ("lit", c)
-            i += 1
-
-
 _STRPTIME = {
     "y": lambda n: "%y" if n == 2 else "%Y",
     "u": lambda n: "%y" if n == 2 else "%Y",
@@ -183,7 +134,7 @@ def _parse_with(s: str, pattern: str, tz: _dt.tzinfo | None) -> _dt.datetime:
         return dt
     pattern = PRESETS.get(pattern, pattern)
     fmt = []
-    for kind, tok in _tokens(pattern):
+    for kind, tok in tokens(pattern):
         if kind == "lit":
             fmt.append(tok.replace("%", "%%"))
         else:
@@ -233,97 +184,6 @@ def to_datetime(value: Any, existing_format: Any = None, time_zone: Any = None) 
 # --------------------------------------------------------------------------- formatting
 
 
-def _offset(dt: _dt.datetime, tok: str) -> str:
-    off = dt.utcoffset() or _dt.timedelta(0)
-    secs = int(off.total_seconds())
-    letter, n = tok[0], len(tok)
-    sign = "+" if secs >= 0 else "-"
-    a = abs(secs)
-    hh, mm, ss = a // 3600, (a % 3600) // 60, a % 60
-    if letter == "X" and secs == 0:
-        return "Z"
-    if letter in "Xx":
-        if n == 1:
-            return f"{sign}{hh:02d}" + (f"{mm:02d}" if mm else "")
-        if n in (2, 4):
-            return f"{sign}{hh:02d}{mm:02d}" + (f"{ss:02d}" if n == 4 and ss else "")
-        return f"{sign}{hh:02d}:{mm:02d}" + (f":{ss:02d}" if n == 5 and ss else "")
-    if letter == "Z":
-        if n <= 3:
-            return f"{sign}{hh:02d}{mm:02d}"
-        if n == 4:
-            return "GMT" if secs == 0 else f"GMT{sign}{hh:02d}:{mm:02d}"
-        return "Z" if secs == 0 else f"{sign}{hh:02d}:{mm:02d}"
-    if letter == "O":
-        if secs == 0:
-            return "GMT"
-        return f"GMT{sign}{hh}" + (f":{mm:02d}" if mm else "") if n == 1 else f"GMT{sign}{hh:02d}:{mm:02d}"
-    return ""
-
-
-def _field(dt: _dt.datetime, tok: str) -> str:
-    c, n = tok[0], len(tok)
-    if c in "yu":
-        return f"{dt.year % 100:02d}" if n == 2 else str(dt.year).zfill(n)
-    if c in "ML":
-        if n >= 5:
-            return _MONTHS[dt.month - 1][0]
-        if n == 4:
-            return _MONTHS[dt.month - 1]
-        if n == 3:
-            return _MONTHS[dt.month - 1][:3]
-        return str(dt.month).zfill(n)
-    if c == "d":
-        return str(dt.day).zfill(n)
-    if c == "D":
-        return str(dt.timetuple().tm_yday).zfill(n)
-    if c == "H":
-        return str(dt.hour).zfill(n)
-    if c == "k":
-        return str(dt.hour or 24).zfill(n)
-    if c == "h":
-        return str(dt.hour % 12 or 12).zfill(n)
-    if c == "K":
-        return str(dt.hour % 12).zfill(n)
-    if c == "m":
-        return str(dt.minute).zfill(n)
-    if c == "s":
-        return str(dt.second).zfill(n)
-    if c == "S":
-        digits = f"{dt.microsecond:06d}000"
-        return digits[:n].ljust(n, "0")
-    if c == "n":
-        return str(dt.microsecond * 1000).zfill(n)
-    if c == "A":
-        ms = ((dt.hour * 60 + dt.minute) * 60 + dt.second) * 1000 + dt.microsecond // 1000
-        return str(ms).zfill(n)
-    if c == "a":
-        return "AM" if dt.hour < 12 else "PM"
-    if c in "Ee":
-        name = _DAYS[dt.weekday()]
-        if c == "e" and n <= 2:
-            return str((dt.weekday() + 1) % 7 + 1).zfill(n)
-        return name if n == 4 else name[0] if n >= 5 else name[:3]
-    if c == "Q" or c == "q":
-        q = (dt.month - 1) // 3 + 1
-        return f"Q{q}" if n == 3 else f"{q}{['st','nd','rd','th'][q-1]} quarter" if n >= 4 else str(q).zfill(n)
-    if c == "w":
-        return str(dt.isocalendar()[1]).zfill(n)
-    if c == "Y":
-        y = dt.isocalendar()[0]
-        return f"{y % 100:02d}" if n == 2 else str(y).zfill(n)
-    if c == "G":
-        return "AD" if n < 4 else "Anno Domini"
-    if c in "XxZO":
-        return _offset(dt, tok)
-    if c == "z":
-        name = dt.tzname() or zone_id(dt)
-        return name
-    if c == "V":
-        return zone_id(dt)
-    fail(f"unsupported date pattern letter {c!r}")
-
-
 def _fraction_min(dt: _dt.datetime) -> str:
     if not dt.microsecond:
         return ""
@@ -331,7 +191,8 @@ def _fraction_min(dt: _dt.datetime) -> str:
 
 
 def _iso_offset(dt: _dt.datetime) -> str:
-    return _offset(dt, "XXXXX")
+    seconds = int((dt.utcoffset() or _dt.timedelta(0)).total_seconds())
+    return "Z" if seconds == 0 else format_offset(seconds)
 
 
 def _iso_zone(dt: _dt.datetime) -> str:
@@ -339,6 +200,11 @@ def _iso_zone(dt: _dt.datetime) -> str:
     if isinstance(dt.tzinfo, ZoneInfo):
         out += f"[{dt.tzinfo.key}]"
     return out
+
+
+def _rfc_1123(dt: _dt.datetime) -> str:
+    zero = not (dt.utcoffset() or _dt.timedelta(0))
+    return format_pattern(dt, "EEE, d MMM yyyy HH:mm:ss " + ("'GMT'" if zero else "Z"), "en")
 
 
 def _iso_builtin(dt: _dt.datetime, key: str) -> str | None:
@@ -358,26 +224,25 @@ def _iso_builtin(dt: _dt.datetime, key: str) -> str | None:
         "iso_instant": lambda: instant_str(dt),
         "iso_ordinal_date": lambda: f"{dt.year:04d}-{dt.timetuple().tm_yday:03d}{_iso_offset(dt)}",
         "iso_week_date": lambda: "{:04d}-W{:02d}-{}".format(*dt.isocalendar()) + _iso_offset(dt),
-        "basic_iso_date": lambda: dt.strftime("%Y%m%d") + _offset(dt, "XX"),
-        "rfc_1123_date_time": lambda: (
-            f"{_DAYS[dt.weekday()][:3]}, {dt.day} {_MONTHS[dt.month - 1][:3]} {dt.year} "
-            f"{dt.strftime('%H:%M:%S')} "
-            + ("GMT" if not (dt.utcoffset() or _dt.timedelta(0)) else _offset(dt, "ZZZ"))
-        ),
+        "basic_iso_date": lambda: dt.strftime("%Y%m%d") + format_pattern(dt, "XX"),
+        "rfc_1123_date_time": lambda: _rfc_1123(dt),
     }
     fn = table.get(key)
     return fn() if fn else None
 
 
-def format_datetime(dt: _dt.datetime, pattern: str) -> str:
+def format_datetime(dt: _dt.datetime, pattern: str, locale: Any = None) -> str:
+    """`dt` in a Java pattern, a preset (`iso`, `sql`...), or a FormatStyle, in `locale` (Babel)."""
     builtin = _iso_builtin(dt, pattern.lower())
     if builtin is not None:
         return builtin
-    pattern = PRESETS.get(pattern, pattern)
-    out = []
-    for kind, tok in _tokens(pattern):
-        out.append(tok if kind == "lit" else _field(dt, tok))
-    return "".join(out)
+    where = None if locale is None else text(locale)
+    try:
+        if pattern in STYLES:
+            return format_style(dt, pattern, where)
+        return format_pattern(dt, PRESETS.get(pattern, pattern), where)
+    except ValueError as err:
+        fail(str(err))
 
 
 def _in_zone(dt: _dt.datetime, time_zone: Any) -> _dt.datetime:
@@ -386,12 +251,12 @@ def _in_zone(dt: _dt.datetime, time_zone: Any) -> _dt.datetime:
 
 
 def date(value: Any, format: Any = None, existingFormat: Any = None, timeZone: Any = None, locale: Any = None) -> Any:
-    """``date(format='iso', existingFormat=None, timeZone=None)``."""
+    """``date(format='iso', existingFormat=None, timeZone=None, locale=None)``."""
     need(value)
     if value is None:
         return None
     dt = _in_zone(to_datetime(value, existingFormat, timeZone), timeZone)
-    return format_datetime(dt, "iso" if format is None else text(format))
+    return format_datetime(dt, "iso" if format is None else text(format), locale)
 
 
 _UNITS = {
