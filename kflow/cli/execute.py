@@ -157,7 +157,7 @@ def _check_file(input_id: str, value: Any) -> str:
 def _uploader(storage: str | None, namespace: str, flow_id: str):
     import os
 
-    from kflow.cli.run import FileUploader
+    from kflow.cli.uploads import FileUploader
     from kflow.engine import new_execution_id
     from kflow.storage import StorageConfig
 

@@ -7,6 +7,7 @@ import json
 import sys
 
 from kflow.cli.inputs import UsageError, parse_pairs
+from kflow.cli.uploads import FileUploader
 from kflow.execution import State
 
 
@@ -179,24 +180,3 @@ def storage_config():
         return StorageConfig.from_env().resolved()
     except ValueError as err:
         raise UsageError(f"KFLOW_STORAGE: {err}") from None
-
-
-class FileUploader:
-    """FILE inputs given as `@path`: stored under the execution's `inputs/<input id>/` in storage."""
-
-    def __init__(self, config, namespace: str, flow_id: str, execution_id: str):
-        self.config = config
-        self.namespace, self.flow_id, self.execution_id = namespace, flow_id, execution_id
-
-    def __call__(self, input_id: str, value) -> str:
-        from pathlib import Path
-
-        from kflow.storage import input_uri, open_storage
-
-        if not isinstance(value, str) or not value.startswith("@"):
-            raise ValueError("give a file as @path (or a kestra:// URI of a stored file)")
-        path = Path(value[1:]).expanduser()
-        if not path.is_file():
-            raise ValueError(f"{path} is not a readable file")
-        uri = input_uri(self.namespace, self.flow_id, self.execution_id, input_id, path.name)
-        return open_storage(self.config).put_file(path, uri)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import os
 import sys
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ if TYPE_CHECKING:
     from kflow.storage import Storage, StorageConfig
 
 from kflow.masking import MASK, Masker  # noqa: F401 - MASK re-exported
+from kflow.runner.secrets import env_secret  # noqa: F401 - re-exported for tools and tests
 
 READ_LIMIT = 10 * 1024 * 1024  # read() returns at most this many bytes, as text
 
@@ -61,26 +61,6 @@ class TaskLogger:
 
     def error(self, message: str) -> None:
         self.emit("ERROR", message)
-
-
-def env_secret(name: str, environ: dict[str, str] | None = None) -> str:
-    """Secret NAME: the file NAME in KFLOW_SECRETS_DIR when set (a mounted Kubernetes Secret,
-    raw value), else Kestra's open-source rule: the base64 of the variable SECRET_NAME."""
-    env = os.environ if environ is None else environ
-    directory = env.get("KFLOW_SECRETS_DIR")
-    if directory and "/" not in name and name not in (".", ".."):
-        try:
-            with open(os.path.join(directory, name), encoding="utf-8") as handle:
-                return handle.read()
-        except FileNotFoundError:
-            pass
-    raw = env.get(f"SECRET_{name}")
-    if raw is None:
-        raise KeyError(f"secret {name!r} is not set: export SECRET_{name} as the base64 of its value")
-    try:
-        return base64.b64decode(raw, validate=True).decode()
-    except ValueError:
-        raise KeyError(f"secret {name!r}: SECRET_{name} is not valid base64") from None
 
 
 def env_variables() -> dict[str, str]:

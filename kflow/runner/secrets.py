@@ -9,10 +9,30 @@ call fails, saying so, unless the task also names that secret as a constant.
 
 from __future__ import annotations
 
+import base64
 import os
 from typing import Any
 
-from kflow.runner.context import env_secret
+
+def env_secret(name: str, environ: dict[str, str] | None = None) -> str:
+    """Secret NAME: the file NAME in KFLOW_SECRETS_DIR when set (a mounted Kubernetes Secret,
+    raw value), else Kestra's open-source rule: the base64 of the variable SECRET_NAME."""
+    env = os.environ if environ is None else environ
+    directory = env.get("KFLOW_SECRETS_DIR")
+    if directory and "/" not in name and name not in (".", ".."):
+        try:
+            with open(os.path.join(directory, name), encoding="utf-8") as handle:
+                return handle.read()
+        except FileNotFoundError:
+            pass
+    raw = env.get(f"SECRET_{name}")
+    if raw is None:
+        raise KeyError(f"secret {name!r} is not set: export SECRET_{name} as the base64 of its value")
+    try:
+        return base64.b64decode(raw, validate=True).decode()
+    except ValueError:
+        raise KeyError(f"secret {name!r}: SECRET_{name} is not valid base64") from None
+
 
 # `kflow run` sends this on the runner's stdin (`--envelope`), so nothing private is in the
 # runner's environment, its command line or a file.
