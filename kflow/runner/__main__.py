@@ -37,7 +37,10 @@ def main(argv: list[str] | None = None) -> int:
 
     secrets = None
     try:
-        if args.envelope:
+        if args.envelope:  # started by `kflow run`: end with it
+            from kflow.runner.reaper import die_with_parent
+
+            die_with_parent()
             envelope = Envelope.model_validate_json(sys.stdin.read())
             invocation, secrets = envelope.invocation, envelope.secrets
             use_credentials(envelope.storageCredentials)
