@@ -132,3 +132,10 @@ def test_runners_end_their_scripts_when_kflow_run_is_sigkilled(kflow_env, tmp_pa
     proc.kill()
     proc.wait()
     assert gone(marker, within=15)  # the runner's grace for its script is 2 s
+
+
+def test_a_child_writing_forever_does_not_hold_the_task(run_flow, marker):
+    flow = flow_of([f"sh -c 'while true; do echo flood; done # {marker}' &", "sleep 0.2"])
+    execution, _ = run_flow(flow, timeout=60)
+    assert runs(execution)["sh"]["state"]["current"] == "SUCCESS"
+    assert gone(marker, within=0)
