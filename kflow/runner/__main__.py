@@ -29,6 +29,10 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, _terminated)
 
+    if args.envelope:  # started by `kflow run`: end with it
+        from kflow.runner.reaper import die_with_parent
+
+        die_with_parent()
     try:
         raw = sys.stdin.read() if args.envelope else _read(args.invocation)
     except OSError as err:

@@ -7,6 +7,23 @@ import os
 import signal
 import time
 
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """SIGTERM this process when its parent dies (`kflow run` SIGKILLed): the runner then ends
+    its script's process group as on any kill, instead of running on as an orphan."""
+    try:
+        import ctypes
+
+        parent = os.getppid()
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:  # it died before the call
+            os.kill(os.getpid(), signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
 def _parents() -> dict[int, int]:
     out: dict[int, int] = {}
     try:

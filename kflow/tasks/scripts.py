@@ -185,6 +185,7 @@ def _run_process(command: list[str], workdir: Path, env: dict[str, str], ctx: Ru
 
 
 SCRIPT_GRACE = 2.0  # seconds between SIGTERM and SIGKILL for a script's process group
+DRAIN_LIMIT = 1.0  # seconds spent reading what a finished script left in its pipes
 
 
 class _LineStreams:
@@ -201,13 +202,18 @@ class _LineStreams:
             self.partial[stream.fileno()] = b""
 
     def pump(self, timeout: float, drain: bool = False) -> None:
+        """Read what is ready (waiting up to `timeout`); with `drain`, until nothing is, for at
+        most DRAIN_LIMIT seconds (a background child writing forever does not hold the task)."""
+        import time
+
+        deadline = time.monotonic() + DRAIN_LIMIT
         while self.selector.get_map():
             ready = self.selector.select(timeout)
             if not ready:
                 return
             for key, _ in ready:
                 self._read(key)
-            if not drain:
+            if not drain or time.monotonic() > deadline:
                 return
 
     def _read(self, key) -> None:

@@ -116,3 +116,26 @@ def test_kflow_run_stopped_by_a_signal_kills_everything_and_cleans_up(kflow_env,
     assert {tr["state"]["current"] for tr in execution["taskRunList"]} == {"KILLED"}
     assert gone(marker, within=0)
     assert list(scratch.iterdir()) == []
+
+
+def test_runners_end_their_scripts_when_kflow_run_is_sigkilled(kflow_env, tmp_path, marker):
+    """SIGKILL cannot be caught: each runner gets SIGTERM when `kflow run` dies (PDEATHSIG) and
+    ends its script's process group as on any kill."""
+    flow = tmp_path / "flow.yaml"
+    flow.write_text(flow_of([f"nohup sh -c 'sleep 300 # {marker}' >/dev/null 2>&1 &", f"while true; do sleep 1; done # {marker}"]))
+    proc = subprocess.Popen([sys.executable, "-m", "kflow", "run", str(flow), "--plain"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env={**kflow_env, "TMPDIR": str(tmp_path)})
+    deadline = time.monotonic() + 60
+    while len(marked(marker)) < 2:
+        assert time.monotonic() < deadline and proc.poll() is None, "the script never started"
+        time.sleep(0.1)
+    proc.kill()
+    proc.wait()
+    assert gone(marker, within=15)  # the runner's grace for its script is 2 s
+
+
+def test_a_child_writing_forever_does_not_hold_the_task(run_flow, marker):
+    flow = flow_of([f"sh -c 'while true; do echo flood; done # {marker}' &", "sleep 0.2"])
+    execution, _ = run_flow(flow, timeout=60)
+    assert runs(execution)["sh"]["state"]["current"] == "SUCCESS"
+    assert gone(marker, within=0)
