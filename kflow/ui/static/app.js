@@ -512,6 +512,7 @@ async function dashboardPage(token) {
     h("div", { class: "timeline", role: "img", "aria-label": d.timeline.map((b) => `${new Date(b.hour).getHours()}h: ${Object.entries(b.states).map(([s, n]) => `${n} ${s}`).join(", ") || "none"}`).join("; ") },
       d.timeline.map((b) => h("div", { class: "col", title: `${when(b.hour)}: ${Object.entries(b.states).map(([s, n]) => `${n} ${s}`).join(", ") || "none"}` },
         Object.entries(b.states).map(([s, n]) => h("div", { class: "seg", style: `--state: var(--${s}); height: ${(100 * n) / max}%` }))))),
+    h("div", { class: "timeline-axis", "aria-hidden": "true" }, h("span", {}, "24 h ago"), h("span", {}, "12 h ago"), h("span", {}, "now")),
     h("div", { class: "grid2" },
       h("section", {}, h("h2", {}, "Slowest flows (average)"), d.slowest.length ? h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "Flow"), h("th", {}, "Average"), h("th", {}, "Runs"))),
         h("tbody", {}, d.slowest.map((f) => flowRow(f, duration(f.average))))) : h("p", { class: "muted" }, "none yet")),
