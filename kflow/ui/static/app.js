@@ -273,7 +273,7 @@ function executeForm(f) {
     for (const input of f.inputs) {
       const el = form.elements[`input.${input.id}`];
       if (input.type === "FILE") { if (el.files.length) data.append(`input.${input.id}`, el.files[0], el.files[0].name); continue; }
-      if (input.type === "MULTISELECT") { const v = [...el.selectedOptions].map((o) => o.value); if (v.length) data.append(`input.${input.id}`, JSON.stringify(v)); continue; }
+      if (input.type === "MULTISELECT") { const v = [...el.selectedOptions].map((o) => o.value); if (v.length) data.append(`input-list.${input.id}`, JSON.stringify(v)); continue; }
       if (el.value !== "") data.append(`input.${input.id}`, el.value);
     }
     const pairs = labelField.value.split(",").map((s) => s.trim()).filter(Boolean);
