@@ -301,12 +301,12 @@ async def _form_values(request: web.Request, folder: Path) -> tuple[dict[str, An
         elif field == "labels":
             labels = {str(k): str(v) for k, v in json.loads(await part.text() or "{}").items()}
         elif field.startswith("input."):
-            text = await part.text()
-            key = field.removeprefix("input.")
-            try:  # lists (MULTISELECT, ARRAY) come as JSON
-                given[key] = json.loads(text) if text.startswith("[") else text
+            given[field.removeprefix("input.")] = await part.text()  # as typed: checked as `-i key=value` is
+        elif field.startswith("input-list."):  # MULTISELECT choices, as a JSON array
+            try:
+                given[field.removeprefix("input-list.")] = json.loads(await part.text())
             except ValueError:
-                given[key] = text
+                raise UsageError(f"{field}: expected a JSON array") from None
     return given, labels
 
 

@@ -242,3 +242,15 @@ def test_file_input_uploaded_from_the_form_then_downloaded(double, ui_factory, t
     refused = bare.http.post(bare.url + "/api/flows/team/files/execute", headers={"X-Kflow-UI": "1"},
                              files={"input.data": ("data.csv", b"x", "text/csv")})
     assert refused.status_code == 409 and "--storage" in refused.json()["error"]
+
+
+def test_form_text_is_taken_as_typed_and_multiselect_as_a_list(double, ui_factory):
+    spec = {"id": "typed", "namespace": "company.team",
+            "inputs": [{"id": "note", "type": "STRING"}, {"id": "picks", "type": "MULTISELECT", "values": ["a", "b", "c"]}],
+            "tasks": [{"id": "show", "type": "io.kestra.plugin.core.debug.Return", "format": "{{ inputs.note }}"}]}
+    double.put("flows", flow("typed", spec=spec))
+    ui = ui_factory()
+    answer = ui.http.post(ui.url + "/api/flows/team/typed/execute", headers={"X-Kflow-UI": "1"},
+                          files={"input.note": (None, "[not a list]"), "input-list.picks": (None, '["a", "c"]')})
+    assert answer.status_code == 201, answer.text
+    assert double.get("executions", "team", answer.json()["name"])["spec"]["inputs"] == {"note": "[not a list]", "picks": ["a", "c"]}

@@ -273,7 +273,7 @@ function executeForm(f) {
     for (const input of f.inputs) {
       const el = form.elements[`input.${input.id}`];
       if (input.type === "FILE") { if (el.files.length) data.append(`input.${input.id}`, el.files[0], el.files[0].name); continue; }
-      if (input.type === "MULTISELECT") { const v = [...el.selectedOptions].map((o) => o.value); if (v.length) data.append(`input.${input.id}`, JSON.stringify(v)); continue; }
+      if (input.type === "MULTISELECT") { const v = [...el.selectedOptions].map((o) => o.value); if (v.length) data.append(`input-list.${input.id}`, JSON.stringify(v)); continue; }
       if (el.value !== "") data.append(`input.${input.id}`, el.value);
     }
     const pairs = labelField.value.split(",").map((s) => s.trim()).filter(Boolean);
@@ -512,6 +512,7 @@ async function dashboardPage(token) {
     h("div", { class: "timeline", role: "img", "aria-label": d.timeline.map((b) => `${new Date(b.hour).getHours()}h: ${Object.entries(b.states).map(([s, n]) => `${n} ${s}`).join(", ") || "none"}`).join("; ") },
       d.timeline.map((b) => h("div", { class: "col", title: `${when(b.hour)}: ${Object.entries(b.states).map(([s, n]) => `${n} ${s}`).join(", ") || "none"}` },
         Object.entries(b.states).map(([s, n]) => h("div", { class: "seg", style: `--state: var(--${s}); height: ${(100 * n) / max}%` }))))),
+    h("div", { class: "timeline-axis", "aria-hidden": "true" }, h("span", {}, "24 h ago"), h("span", {}, "12 h ago"), h("span", {}, "now")),
     h("div", { class: "grid2" },
       h("section", {}, h("h2", {}, "Slowest flows (average)"), d.slowest.length ? h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "Flow"), h("th", {}, "Average"), h("th", {}, "Runs"))),
         h("tbody", {}, d.slowest.map((f) => flowRow(f, duration(f.average))))) : h("p", { class: "muted" }, "none yet")),
