@@ -53,9 +53,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from kflow.expr.regexes import RegexError, compile_pattern
 from kflow.flow.bounds import BoundError, bound_message, check_data, load_yaml
-from kflow.expr.regexes import fullmatch as regex_fullmatch
 from kflow.javatime import (
     NANOS_PER_SECOND,
     DurationError,
@@ -573,8 +571,10 @@ class BaseInput(BaseModel):
 
 
 def _matches(pattern: str, text: str) -> bool:
+    from kflow.expr.regexes import RegexError, fullmatch  # kflow.expr brings jinja2: only when a validator is used
+
     try:
-        return regex_fullmatch(pattern, text)
+        return fullmatch(pattern, text)
     except RegexError as err:
         raise _Bad(str(err)) from None
 
@@ -586,6 +586,8 @@ class _ValidatedText(BaseInput):
     @classmethod
     def _compiles(cls, value: str | None) -> str | None:
         if value is not None:
+            from kflow.expr.regexes import RegexError, compile_pattern
+
             try:
                 compile_pattern(value)
             except RegexError as err:

@@ -128,6 +128,13 @@ tasks:
 """ + "".join(f"      - {{id: s{n}, type: io.kestra.plugin.core.flow.Sleep, duration: PT2S}}\n" for n in range(6))
 
 
+def _in_flight(pod) -> bool:
+    """Its runner has not ended (a pod whose container ended may say Running a moment longer)."""
+    if pod.status.phase == "Pending":
+        return True
+    return pod.status.phase == "Running" and not any(cs.state.terminated for cs in pod.status.container_statuses or [])
+
+
 def test_pods_beyond_the_per_execution_cap_wait_in_the_status(kflow, operator_factory, k8s_api):
     apply_crds(k8s_api)  # status.waiting is new: CRDs are shared, another checkout may have applied older ones
     operator_factory(KFLOW_MAX_PODS_PER_EXECUTION="2")
@@ -140,7 +147,7 @@ def test_pods_beyond_the_per_execution_cap_wait_in_the_status(kflow, operator_fa
         execution = kflow.get("executions", "fan-out-1")
         status = execution.get("status") or {}
         seen_waiting.update(status.get("waiting") or {})
-        alive = [p for p in kflow.pods("fan-out-1") if p.status.phase in ("Pending", "Running")]
+        alive = [p for p in kflow.pods("fan-out-1") if _in_flight(p)]
         most_alive = max(most_alive, len(alive))
         if status.get("current") in ("SUCCESS", "FAILED", "KILLED", "WARNING"):
             break
