@@ -97,7 +97,7 @@ FILTERS: dict[str, str] = {name: "" for name in (
     "substringAfterLast", "substringBefore", "substringBeforeLast", "timestamp", "timestampMicro", "timestampNano",
     "title", "toJson", "toYaml", "trim", "upper", "urldecode", "urlencode", "values", "yaml",
 )} | {
-    "jq": "not yet: needs a jq binding",
+    "jq": "",
     "toIon": "not: Ion is not used by kflow's storage",
 }
 
