@@ -20,6 +20,38 @@ def _referenced(task: Task, cache: dict[str, set[str] | None]) -> set[str] | Non
     return cache[task.id]
 
 
+def _calls_error_logs(task: Task, cache: dict) -> bool:
+    key = ("errorLogs", task.id)
+    if key not in cache:
+        cache[key] = "errorLogs" in task.model_dump_json(by_alias=True, exclude_unset=True)
+    return cache[key]
+
+
+def error_logs(index: ExecutionIndex) -> list[dict[str, Any]]:
+    """Kestra's errorLogs(): an ERROR line per failed attempt that says why, oldest first."""
+    execution = index.execution
+    out = []
+    for taskrun in execution.taskRunList:
+        for number, attempt in enumerate(taskrun.attempts):
+            if attempt.state.current.failed and attempt.reason:
+                out.append({"namespace": execution.namespace, "flowId": execution.flowId, "executionId": execution.id,
+                            "taskId": taskrun.taskId, "taskRunId": taskrun.id, "attemptNumber": number, "level": "ERROR",
+                            "timestamp": attempt.state.end_date, "message": attempt.reason})
+    return sorted(out, key=lambda line: line["timestamp"] or execution.state.start_date)
+
+
+def nested_labels(labels: dict[str, str]) -> dict[str, Any]:
+    """Labels as Kestra expressions see them: `system.correlationId` is also labels.system.correlationId."""
+    out: dict[str, Any] = dict(labels)
+    for key, value in labels.items():
+        if "." in key:
+            head, _, rest = key.partition(".")
+            slot = out.get(head)
+            if slot is None or isinstance(slot, dict):
+                out[head] = {**(slot or {}), **nested_labels({rest: value})}
+    return out
+
+
 def expression_context(index: ExecutionIndex, taskrun: TaskRun | None, task: Task | None, cache: dict) -> dict[str, Any]:
     """Kestra's variables for one task run (or, with no task run, for the execution)."""
     execution = index.execution
@@ -33,7 +65,7 @@ def expression_context(index: ExecutionIndex, taskrun: TaskRun | None, task: Tas
         },
         "inputs": execution.inputs,
         "vars": flow.variables,
-        "labels": execution.labels,
+        "labels": nested_labels(execution.labels),
         "trigger": execution.trigger or {},
     }
     if task is not None:
@@ -43,6 +75,8 @@ def expression_context(index: ExecutionIndex, taskrun: TaskRun | None, task: Tas
         else:
             context["outputs"] = {k: index.outputs[k] for k in referenced if k in index.outputs}
         context["task"] = {"id": task.id, "type": task.type}
+        if _calls_error_logs(task, cache):
+            context["_error_logs"] = error_logs(index)
     else:
         context["outputs"] = index.outputs
     if taskrun is not None:

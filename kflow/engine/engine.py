@@ -36,6 +36,7 @@ from kflow.flow.model import Flow, Task
 from kflow.runner.invocation import Invocation
 
 ROOT = None  # the key of the flow itself among task run parents
+CORRELATION_ID = "system.correlationId"
 
 
 class ExecutionRun:
@@ -84,7 +85,8 @@ class Engine:
             flowRevision=flow.revision or 1,
             state=StateInfo.new(State.CREATED, now),
             inputs=inputs,
-            labels={**flow.labels, **(labels or {})},
+            # Kestra's system.correlationId: the execution's own id, or the one a parent passed on
+            labels={**flow.labels, CORRELATION_ID: execution_id, **(labels or {})},
             trigger=trigger,
         )
 
@@ -471,6 +473,7 @@ class Engine:
             return follow
         child_id = subflow_execution_id(run.execution.id, taskrun.id, number)
         labels = {str(k): str(v) for k, v in (rendered["labels"] or {}).items()}
+        labels[CORRELATION_ID] = run.execution.labels.get(CORRELATION_ID, run.execution.id)  # the child inherits it
         result.actions.append(StartSubflow(taskrun.id, number, task.id, child_id, rendered["namespace"], rendered["flowId"], rendered["inputs"], labels, task.wait))
         return []
 

@@ -127,7 +127,7 @@ def from_yaml(value: Any) -> Any:
 
 _HIDDEN = {"range", "now", "secret", "read", "max", "min", "render", "renderOnce", "printContext",
            "fetchContext", "fromJson", "json", "fromYaml", "yaml", "randomInt", "null", "uuid",
-           "id"}
+           "id", "currentEachOutput", "errorLogs", "_error_logs"}
 
 
 @pass_context
@@ -178,3 +178,6 @@ GLOBALS: dict[str, Any] = {
     "randomInt": random_int,
     "null": None,
 }
+from .kestra_functions import FUNCTIONS as _EXECUTION_FUNCTIONS  # noqa: E402 - they need pass_context only
+
+GLOBALS.update(_EXECUTION_FUNCTIONS)

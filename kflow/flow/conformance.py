@@ -97,7 +97,7 @@ FILTERS: dict[str, str] = {name: "" for name in (
     "substringAfterLast", "substringBefore", "substringBeforeLast", "timestamp", "timestampMicro", "timestampNano",
     "title", "toJson", "toYaml", "trim", "upper", "urldecode", "urlencode", "values", "yaml",
 )} | {
-    "jq": "not yet: needs a jq binding",
+    "jq": "",
     "toIon": "not: Ion is not used by kflow's storage",
 }
 
@@ -105,8 +105,8 @@ FUNCTIONS: dict[str, str] = {name: "" for name in (
     "now", "secret", "read", "range", "max", "min", "fromJson", "json", "fromYaml", "yaml", "render", "renderOnce",
     "printContext", "uuid", "id", "randomInt",
 )} | {
-    "currentEachOutput": "not yet",
-    "errorLogs": "not yet",
+    "currentEachOutput": "",
+    "errorLogs": "partly: one ERROR line per failed attempt (its reason), not every ERROR line a task logged",
     "kv": "not yet: no KV store",
     "encrypt": "not yet",
     "decrypt": "not yet",

@@ -351,7 +351,7 @@ class ExecutionController:
         if result.changed or result.execution_changed or extra:
             await self._write_status(key, tracked, result, extra)
             if result.execution_changed or extra:
-                await self._label_object(key, tracked)
+                await self._label_object(key, tracked, execution.labels)
             if self.settings.collect_finished_pods == "WhenRecorded":
                 self._collect_recorded(key, run, result.changed)
         self.metrics.step(key[0], tracked.engine, run, result)  # after the write: a conflict recomputes the step
@@ -448,9 +448,13 @@ class ExecutionController:
         tracked.resource_version = body["metadata"]["resourceVersion"]
         tracked.archive.commit(delta)
 
-    async def _label_object(self, key: Key, tracked: Tracked) -> None:
-        """Kestra labels (the flow's, the Execution's, a Labels task's) on the object too."""
-        missing = missing_labels(tracked.run.execution.labels, tracked.object_labels)
+    async def _label_object(self, key: Key, tracked: Tracked, labels: dict[str, str]) -> None:
+        """Kestra labels (the flow's, the Execution's, a Labels task's) on the object too.
+
+        Given the labels of the step just written: the watch event of that write may already
+        have dropped `tracked.run` for a reload.
+        """
+        missing = missing_labels(labels, tracked.object_labels)
         if not missing:
             return
         patch = {"metadata": {"labels": missing, "resourceVersion": tracked.resource_version}}

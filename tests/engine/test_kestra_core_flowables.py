@@ -29,7 +29,7 @@ def test_labels_add_or_overwrite_execution_labels_and_later_tasks_read_them(labe
     execution, started = run_with_inputs(text, {"x": "c-42"})
     assert execution.state.current == S
     assert started == ["after"]  # Labels runs no process: the engine resolves it
-    assert execution.labels == {"team": "platform", "keep": "k", **expected}
+    assert execution.labels == {"team": "platform", "keep": "k", "system.correlationId": "e", **expected}
     assert [tr.state.current for tr in execution.taskRunList] == [S, S]
 
 
@@ -181,3 +181,70 @@ def test_loop_until_is_kestra_1s_name_with_a_one_minute_interval():
     trace = simulate(wait_for("{{ outputs.loop.iterationCount >= 2 }}").replace("flow.WaitFor", "flow.LoopUntil"))
     steps = runs(trace, "step")
     assert len(steps) == 2 and steps[1].state.start_date - steps[0].state.end_date >= timedelta(minutes=1)
+
+
+# -- expressions reading the execution: correlationId, currentEachOutput(), errorLogs() ----------
+def test_correlation_id_is_the_execution_id_and_a_subflow_inherits_its_parents():
+    from kflow.engine import Engine, StartSubflow
+    from kflow.flow import load_flow
+    from tests.engine.simulate import T0
+
+    text = flow(f"""
+  - {{id: show, type: {RETURN}, format: "{{{{ labels.system.correlationId }}}}"}}
+  - {{id: child, type: io.kestra.plugin.core.flow.Subflow, namespace: t, flowId: other, labels: {{a: b}}}}
+""")
+    engine = Engine(load_flow(text))
+    run = engine.load(engine.new_execution("parent-id", {}, T0))
+    (show,) = engine.start(run, T0).actions
+    from kflow.expr import render
+    assert render("{{ labels.system.correlationId }}", engine.context(run, show.taskrun_id)) == "parent-id"
+    from kflow.engine import AttemptEnded
+    result = engine.step(run, [AttemptEnded(show.taskrun_id, 0, S, {"value": "x"})], T0)
+    (start,) = [a for a in result.actions if isinstance(a, StartSubflow)]
+    assert start.labels == {"a": "b", "system.correlationId": "parent-id"}
+    child = Engine(load_flow("id: other\nnamespace: t\ntasks: [{id: r, type: io.kestra.plugin.core.debug.Return, format: x}]"))
+    assert child.new_execution(start.execution_id, {}, T0, labels=start.labels).labels["system.correlationId"] == "parent-id"
+
+
+def test_current_each_output_reads_the_sibling_of_the_same_iteration():
+    from kflow.engine import Engine
+    from kflow.expr import render
+    from kflow.flow import load_flow
+    from tests.engine.simulate import T0
+    from tests.engine.test_flowables import drive
+
+    text = flow(f"""
+  - id: each
+    type: io.kestra.plugin.core.flow.ForEach
+    values: ["a", "b"]
+    tasks:
+      - {{id: first, type: {RETURN}, format: x}}
+      - {{id: second, type: {RETURN}, format: "{{{{ currentEachOutput(outputs.first).value }}}}"}}
+""")
+    engine = Engine(load_flow(text))
+    run = engine.load(engine.new_execution("e", {}, T0))
+    drive(engine, run, engine.start(run, T0), T0)
+    seconds = [tr for tr in run.execution.taskRunList if tr.taskId == "second"]
+    # drive() answers every Return with {"value": its task id}: give each iteration its own value
+    run.index.outputs["first"] = {"a": {"value": "first of a"}, "b": {"value": "first of b"}}
+    picked = [render("{{ currentEachOutput(outputs.first).value }}", engine.context(run, tr.id)) for tr in seconds]
+    assert picked == ["first of a", "first of b"]
+
+
+def test_error_logs_in_the_errors_branch_give_the_failed_tasks_reasons():
+    from kflow.expr import render
+
+    text = flow(f"  - {{id: broken, type: {RETURN}, format: x}}",
+                extra=f'errors:\n  - {{id: alert, type: {RETURN}, format: "{{{{ errorLogs()[0].taskId }}}}: {{{{ errorLogs()[0].message }}}}"}}')
+    from kflow.engine import AttemptEnded, Engine, RunTask
+    from kflow.flow import load_flow
+    from tests.engine.simulate import T0
+
+    engine = Engine(load_flow(text))
+    run = engine.load(engine.new_execution("e", {}, T0))
+    (broken,) = engine.start(run, T0).actions
+    result = engine.step(run, [AttemptEnded(broken.taskrun_id, 0, F, reason="disk full")], T0)
+    (alert,) = [a for a in result.actions if isinstance(a, RunTask)]
+    context = engine.context(run, alert.taskrun_id)
+    assert render(engine.plan.task("alert").format, context) == "broken: disk full"
+    assert [line["level"] for line in context["_error_logs"]] == ["ERROR"]

@@ -43,4 +43,4 @@ def test_variables_render_and_flow_labels_reach_the_execution():
     context = engine.context(run, start.taskrun_id)
     assert render("{{ render(vars.greeting) }}", context) == "hello defaults"
     assert render("{{ vars.greeting }}", context) == "hello {{ flow.id }}"  # not recursive without render()
-    assert run.execution.labels == {"team": "data", "run": "1"}
+    assert run.execution.labels == {"team": "data", "system.correlationId": "e", "run": "1"}

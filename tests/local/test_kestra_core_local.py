@@ -40,7 +40,7 @@ def test_output_values_renders_every_json_type():
 
 def test_labels_task_sets_labels_on_the_execution():
     execution = run_json("execution-labels.yaml", "--input", "customer=c-7")
-    assert execution["labels"] == {"team": "data", "customerId": "c-7", "orderId": "42"}
+    assert execution["labels"] == {"team": "data", "customerId": "c-7", "orderId": "42", "system.correlationId": execution["id"]}
     assert runs(execution)["show"]["outputs"]["value"] == "c-7/42/data"
     assert [tr["state"]["current"] for tr in execution["taskRunList"]] == ["SUCCESS"] * 3
 

@@ -24,7 +24,8 @@ def test_labels_task_sets_status_labels_and_the_execution_objects_labels(kflow, 
     kflow.execute("execution-labels", "labels-1", {"customer": "c-9"}, labels={"origin": "test"})
     execution = kflow.wait("labels-1", timeout=300)
     assert execution["status"]["current"] == "SUCCESS", execution["status"]
-    expected = {"team": "data", "customerId": "c-9", "orderId": "42", "origin": "test"}
+    expected = {"team": "data", "customerId": "c-9", "orderId": "42", "origin": "test",
+                "system.correlationId": execution["status"]["id"]}
     assert execution["status"]["labels"] == expected
     taskruns = {tr["taskId"]: tr for tr in (execution["status"].get("taskRuns") or {}).values() if tr}
     assert taskruns["show"]["outputs"]["value"] == "c-9/42/data"

@@ -1,0 +1,37 @@
+"""Kestra functions that read the execution: currentEachOutput() and errorLogs().
+
+Both read only the variables the engine gives a task run (`taskrun`, `parents`, and for
+errorLogs the `_error_logs` list it adds when a task's templates call it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jinja2 import pass_context
+from jinja2.runtime import Context
+
+from .filters._util import fail
+
+
+@pass_context
+def current_each_output(context: Context, outputs: Any) -> Any:
+    """The outputs of a sibling task in this loop iteration: `outputs.x[value]...` along the
+    loop values of this task run and its parents, outermost first (Kestra's currentEachOutput)."""
+    values = [p.get("taskrun", {}).get("value") for p in reversed(context.get("parents") or [])]
+    values.append((context.get("taskrun") or {}).get("value"))
+    current = outputs
+    for value in (v for v in values if v is not None):
+        if not isinstance(current, dict) or value not in current:
+            fail(f"currentEachOutput: no output for the loop value {value!r}; is this task inside the same loop?")
+        current = current[value]
+    return current
+
+
+@pass_context
+def error_logs(context: Context) -> list[dict[str, Any]]:
+    """The execution's error log lines: one per failed task run (its reason), as Kestra's errorLogs()."""
+    return list(context.get("_error_logs") or [])
+
+
+FUNCTIONS = {"currentEachOutput": current_each_output, "errorLogs": error_logs}
