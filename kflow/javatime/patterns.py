@@ -6,19 +6,23 @@ where they differ kflow prints these fields itself, as Java does:
 - `S` and `n` (fractions and nano-of-second: Python stops at microseconds, Java prints nanos);
 - `VV` (Babel prints `Etc/UTC` for UTC), `z` (Babel falls back to `+0100` where Java prints the
   tz database abbreviation `CET`), `O`/`OOOO`/`ZZZZ` (Java prints just `GMT` at offset zero);
-- `e`/`c` as numbers (Babel counts from the locale's first day one too low; Java counts from
-  Sunday unless the locale names a region that starts weeks on another day).
+- `e`/`c` as numbers and `W` (Java counts weeks from Sunday unless the locale names a region
+  that starts them on another day; Babel differs), `F` (Java 17 prints the aligned day of the
+  week in the month);
+- the `full` and `long` styles join date and time with CLDR's "atTime" glue (`at`, `à`, `um`),
+  which Babel's data lacks: kflow carries it for English, French and German.
 Known differences left to Babel (its CLDR is newer than Java 17's): long zone names (`zzzz`,
-e.g. French capitalisation), day periods (`B`), German `GGGG`; and the `short`..`full` styles,
-where CLDR 42+ (Babel, and Java 20+ which Kestra runs on) put a narrow no-break space before
-AM/PM where Java 17 prints a space.
+e.g. French capitalisation), day periods (`B`), German `GGGG`, generic zone names (`v`, `vvvv`:
+Babel prints "France Time" where Java prints "CET"); and in the styles CLDR 42+ (Babel, and
+Java 20+, which Kestra runs on) put a narrow no-break space (U+202F) before AM/PM where Java 17
+prints a space. Parsing (`existingFormat`) is not here: kflow.expr reads it with strptime.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import lru_cache
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Literal
 
 from babel import Locale, UnknownLocaleError
