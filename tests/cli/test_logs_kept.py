@@ -83,6 +83,7 @@ def test_logs_after_success_and_failure_once_pods_are_gone(cluster, k8s_namespac
     assert [line.split(" ", 1)[0] for line in lines if "shell line" in line] == ["[sh]", "[sh]"], lines
     assert any(line.startswith("[boxed] ") and line.endswith("from the script container") for line in lines), lines
     assert ok(env.run("logs", good, "sh")).count("shell line") == 2
+    assert sorted(ok(env.run("logs", good, "-f")).splitlines()) == sorted(lines)  # -f on an ended execution
     kept = env.kflow.core.list_namespaced_config_map(env.namespace, label_selector=f"kflow.io/execution={good}").items
     assert sorted(cm.metadata.labels["kflow.io/task"] for cm in kept) == ["boxed", "hello", "sh"]
     assert {cm.metadata.owner_references[0].name for cm in kept} == {good}  # goes with its Execution
