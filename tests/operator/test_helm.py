@@ -351,6 +351,11 @@ def test_helm_install_runs_a_flow(cluster, k8s_api, k8s_namespace):
         pods = core.list_namespaced_pod(ns, label_selector="kflow.io/execution=run").items
         assert pods and all(p.spec.service_account_name == f"{release}-kflow-runner" for p in pods)
         assert all(p.spec.automount_service_account_token is False for p in pods)
+        # Its log was kept in a ConfigMap: the chart grants pods/log and configmaps.
+        deadline = time.monotonic() + 60
+        while not core.list_namespaced_config_map(ns, label_selector="kflow.io/execution=run").items:
+            assert time.monotonic() < deadline, "the task pod's log was not kept in a ConfigMap"
+            time.sleep(0.5)
         # The operator never hit a permission it lacks.
         operator_pod = core.list_namespaced_pod(ns, label_selector="app.kubernetes.io/component=operator").items[0]
         log = core.read_namespaced_pod_log(operator_pod.metadata.name, ns)
