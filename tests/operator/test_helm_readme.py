@@ -158,7 +158,11 @@ def install_run_uninstall(cluster, k8s_api, namespace: str, command: list[str]) 
             [str(cluster.kubectl_bin), "--kubeconfig", str(cluster.kubeconfig), "-n", namespace, "apply", "-f", "-"],
             input=readme_example(), text=True, capture_output=True)
         assert kubectl.returncode == 0, kubectl.stderr
-        execution = Kflow(k8s_api, namespace).wait("run-1", timeout=180)
+        try:
+            execution = Kflow(k8s_api, namespace).wait("run-1", timeout=180)
+        except AssertionError:
+            print(diagnostics(core, namespace, RELEASE))
+            raise
         assert execution["status"]["current"] == "SUCCESS", f"{execution['status']}\n{diagnostics(core, namespace, RELEASE)}"
         outputs = {tr["taskId"]: (tr.get("outputs") or {}).get("value") for tr in execution["status"]["taskRuns"].values()}
         assert outputs["task1"] == "task1 > sample-parallel-task" and outputs["task2"] == "task2 > sample-parallel-task"
@@ -169,8 +173,10 @@ def install_run_uninstall(cluster, k8s_api, namespace: str, command: list[str]) 
                 for p in core.list_namespaced_pod(namespace, label_selector="app.kubernetes.io/component=operator").items}
         acting = [name for name, log in logs.items() if "acquired lease" in log]
         assert acting == [leader], {name: log[-2000:] for name, log in logs.items()}
-        for log in logs.values():  # RBAC: the chart grants all it needs (the fence answers 422, not 403)
-            assert "forbidden" not in log.lower(), log[-5000:]
+        # RBAC: the chart grants all it needs (writes the fence denied, in other namespaces, aside).
+        refused = [line for log in logs.values() for line in log.splitlines()
+                   if "forbidden" in line.lower() and "may act only in" not in line]
+        assert not refused, "\n".join(refused[:20])
     finally:
         uninstall = helm(cluster, "uninstall", RELEASE, "--wait", "--timeout", "90s", namespace=namespace)
         assert uninstall.returncode == 0, uninstall.stderr
