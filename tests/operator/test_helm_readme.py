@@ -151,8 +151,13 @@ def install_run_uninstall(cluster, k8s_api, namespace: str, command: list[str]) 
     try:
         assert proc.returncode == 0, f"{shlex.join(command)}:\n{proc.stdout}\n{proc.stderr}"
         wait_ready(apps, core, namespace, RELEASE, replicas=2, image=README_IMAGE)
-        leader = holder_pod(wait_holder(coordination, namespace, "kflow-operator"))
-        assert leader in {p.metadata.name for p in core.list_namespaced_pod(namespace).items}
+        # A release installed again within 15 s finds the lease of the last one's leader (its
+        # release on the way out may race the uninstall of its RBAC): it waits for the expiry.
+        deadline = time.monotonic() + 60
+        while (leader := holder_pod(wait_holder(coordination, namespace, "kflow-operator"))) not in {
+                p.metadata.name for p in core.list_namespaced_pod(namespace).items}:
+            assert time.monotonic() < deadline, f"the lease is still held by {leader}"
+            time.sleep(0.2)
 
         kubectl = subprocess.run(
             [str(cluster.kubectl_bin), "--kubeconfig", str(cluster.kubeconfig), "-n", namespace, "apply", "-f", "-"],
