@@ -56,10 +56,15 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 await operate()
 
+    from kubernetes.config import ConfigException
+
     try:
         asyncio.run(run())
     except metrics.MetricsPortError as err:
         print(f"kflow operator: {err}", file=sys.stderr)
+        return 1
+    except ConfigException as err:
+        print(f"kflow operator: no cluster to talk to (not in a pod, and no kubeconfig): {err}", file=sys.stderr)
         return 1
     return 0
 

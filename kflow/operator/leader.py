@@ -29,7 +29,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 log = logging.getLogger("kflow.operator.leader")
 
@@ -39,7 +39,7 @@ LOST_LEASE_EXIT = 75
 
 
 class LeaderElection(BaseModel):
-    """Which Lease, who we are, and the timings (client-go's defaults: 15 s / 10 s / 2 s)."""
+    """Which Lease, who we are, and the timings (client-go's defaults, but a 1 s retry: 15 / 10 / 1 s)."""
 
     name: str = Field(description="Name of the Lease.")
     namespace: str = Field(description="Namespace of the Lease (the operator's own).")
@@ -48,9 +48,11 @@ class LeaderElection(BaseModel):
     renew_deadline_seconds: float = Field(10, gt=0, description="A leader that could not renew for this long exits.")
     retry_seconds: float = Field(1, gt=0, description="How often the leader renews and a standby tries.")
 
-    def model_post_init(self, _: Any) -> None:
+    @model_validator(mode="after")
+    def _deadline_within_lease(self) -> LeaderElection:
         if self.renew_deadline_seconds >= self.lease_seconds:
             raise ValueError("renew_deadline_seconds must be shorter than lease_seconds")
+        return self
 
 
 def default_identity() -> str:
@@ -81,6 +83,7 @@ class LeaseClient:
         self._observed: tuple[Any, ...] | None = None
         self._observed_at = 0.0
         self.holder: str | None = None  # as last read
+        self.previous_holder: str | None = None  # before our last takeover
 
     def _read(self) -> dict[str, Any] | None:
         from kubernetes.client.exceptions import ApiException
@@ -116,6 +119,8 @@ class LeaseClient:
         if holder and holder != me and time.monotonic() < self._observed_at + duration:
             return False  # held by another, and renewed within its duration as far as we saw
         taking_over = holder != me
+        if taking_over:
+            self.previous_holder = holder
         spec = {
             **spec,
             "holderIdentity": me,
@@ -257,8 +262,8 @@ async def run_as_leader(config: LeaderElection, operator: Callable[[asyncio.Even
         if not await _wait_for_lease(lease, stop):
             log.info("stopped while standing by")
             return
-        previous = lease._observed[0] if lease._observed else None
-        log.info("leader: acquired lease %s/%s as %s (previous holder: %s)", config.namespace, config.name, config.identity, previous)
+        log.info("leader: acquired lease %s/%s as %s (previous holder: %s)", config.namespace, config.name, config.identity,
+                 lease.previous_holder)
         health.role, health.renewed = "leader", time.monotonic()
         # Tasks made before kopf starts are not kopf's: it neither waits for nor cancels them.
         keeper = asyncio.create_task(_keep_lease(lease, health), name="kflow-lease-keeper")

@@ -51,12 +51,12 @@ def operator_pods(core, namespace: str, release: str) -> list:
     return core.list_namespaced_pod(namespace, label_selector=selector).items
 
 
-def diagnostics(core, namespace: str, release: str) -> str:
+def diagnostics(core, namespace: str, release: str, tail: int = 200) -> str:
     out = []
     for pod in operator_pods(core, namespace, release):
         out.append(f"--- {pod.metadata.name} {pod.status.phase} {[c.state for c in pod.status.container_statuses or []]}")
         with contextlib.suppress(Exception):
-            out.append(core.read_namespaced_pod_log(pod.metadata.name, namespace, tail_lines=60))
+            out.append(core.read_namespaced_pod_log(pod.metadata.name, namespace, tail_lines=tail))
     return "\n".join(out)
 
 

@@ -325,7 +325,7 @@ def test_helm_install_runs_a_flow(cluster, k8s_api, k8s_namespace):
                     logs += str(err)
             pytest.fail(f"helm install failed:\n{proc.stdout}\n{proc.stderr}\n{logs}")
         deployment = apps.read_namespaced_deployment(f"{release}-kflow-operator", ns)
-        assert deployment.status.ready_replicas == 1
+        assert deployment.status.ready_replicas == 2  # operator.replicas: one leads, one stands by
 
         flow = yaml.safe_load((ROOT / "examples" / "sample-task.yaml").read_text())
         custom.create_namespaced_custom_object(

@@ -151,14 +151,23 @@ def install_run_uninstall(cluster, k8s_api, namespace: str, command: list[str]) 
     try:
         assert proc.returncode == 0, f"{shlex.join(command)}:\n{proc.stdout}\n{proc.stderr}"
         wait_ready(apps, core, namespace, RELEASE, replicas=2, image=README_IMAGE)
-        leader = holder_pod(wait_holder(coordination, namespace, "kflow-operator"))
-        assert leader in {p.metadata.name for p in core.list_namespaced_pod(namespace).items}
+        # A release installed again within 15 s finds the lease of the last one's leader (its
+        # release on the way out may race the uninstall of its RBAC): it waits for the expiry.
+        deadline = time.monotonic() + 60
+        while (leader := holder_pod(wait_holder(coordination, namespace, "kflow-operator"))) not in {
+                p.metadata.name for p in core.list_namespaced_pod(namespace).items}:
+            assert time.monotonic() < deadline, f"the lease is still held by {leader}"
+            time.sleep(0.2)
 
         kubectl = subprocess.run(
             [str(cluster.kubectl_bin), "--kubeconfig", str(cluster.kubeconfig), "-n", namespace, "apply", "-f", "-"],
             input=readme_example(), text=True, capture_output=True)
         assert kubectl.returncode == 0, kubectl.stderr
-        execution = Kflow(k8s_api, namespace).wait("run-1", timeout=180)
+        try:
+            execution = Kflow(k8s_api, namespace).wait("run-1", timeout=180)
+        except AssertionError:
+            print(diagnostics(core, namespace, RELEASE))
+            raise
         assert execution["status"]["current"] == "SUCCESS", f"{execution['status']}\n{diagnostics(core, namespace, RELEASE)}"
         outputs = {tr["taskId"]: (tr.get("outputs") or {}).get("value") for tr in execution["status"]["taskRuns"].values()}
         assert outputs["task1"] == "task1 > sample-parallel-task" and outputs["task2"] == "task2 > sample-parallel-task"
@@ -169,8 +178,10 @@ def install_run_uninstall(cluster, k8s_api, namespace: str, command: list[str]) 
                 for p in core.list_namespaced_pod(namespace, label_selector="app.kubernetes.io/component=operator").items}
         acting = [name for name, log in logs.items() if "acquired lease" in log]
         assert acting == [leader], {name: log[-2000:] for name, log in logs.items()}
-        for log in logs.values():  # RBAC: the chart grants all it needs (the fence answers 422, not 403)
-            assert "forbidden" not in log.lower(), log[-5000:]
+        # RBAC: the chart grants all it needs (writes the fence denied, in other namespaces, aside).
+        refused = [line for log in logs.values() for line in log.splitlines()
+                   if "forbidden" in line.lower() and "may act only in" not in line]
+        assert not refused, "\n".join(refused[:20])
     finally:
         uninstall = helm(cluster, "uninstall", RELEASE, "--wait", "--timeout", "90s", namespace=namespace)
         assert uninstall.returncode == 0, uninstall.stderr
