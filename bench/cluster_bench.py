@@ -112,19 +112,43 @@ class Watcher(threading.Thread):
         self.lock = threading.Lock()
 
     def run(self) -> None:
+        """Watch until the process ends; a watch the API server closes (a busy server does) is
+        resumed from the last resourceVersion seen, so no change is counted twice or missed.
+        Only when that version is gone (410) does it list again: `relists` says how often."""
         from kubernetes import watch
+        from kubernetes.client.exceptions import ApiException
 
-        for event in watch.Watch().stream(self.list_fn, self.namespace, timeout_seconds=7200):
-            obj, now = event["object"], time.monotonic()
-            meta = obj["metadata"] if isinstance(obj, dict) else obj.metadata
-            name = meta["name"] if isinstance(meta, dict) else meta.name
-            with self.lock:
-                if self.count(obj):
-                    self.counts[event["type"]] = self.counts.get(event["type"], 0) + 1
-                self.added.setdefault(name, now)
-                self.objects[name] = obj
-                if self.done(obj):
-                    self.ended.setdefault(name, now)
+        self.relists = 0
+        version: str | None = None
+        while True:
+            stream = watch.Watch()
+            try:
+                kwargs = {"resource_version": version, "allow_watch_bookmarks": True} if version else {}
+                for event in stream.stream(self.list_fn, self.namespace, timeout_seconds=300, **kwargs):
+                    if event["type"] == "BOOKMARK":
+                        version = stream.resource_version
+                        continue
+                    self._record(event)
+                    version = stream.resource_version
+            except ApiException as err:
+                if err.status == 410:
+                    version, self.relists = None, self.relists + 1
+                else:
+                    time.sleep(1)
+            except Exception:  # noqa: BLE001 - a dropped connection: resume
+                time.sleep(1)
+
+    def _record(self, event: dict) -> None:
+        obj, now = event["object"], time.monotonic()
+        meta = obj["metadata"] if isinstance(obj, dict) else obj.metadata
+        name = meta["name"] if isinstance(meta, dict) else meta.name
+        with self.lock:
+            if self.count(obj):
+                self.counts[event["type"]] = self.counts.get(event["type"], 0) + 1
+            self.added.setdefault(name, now)
+            self.objects[name] = obj
+            if self.done(obj):
+                self.ended.setdefault(name, now)
 
     def snapshot(self) -> dict[str, int]:
         with self.lock:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -35,6 +36,11 @@ from cluster_bench import (
     watch_operator_events,
     watch_pods,
 )
+
+
+def progress(report: dict[str, object]) -> None:
+    """What is measured so far, on stderr: a run that fails later still shows it."""
+    print(json.dumps(report), file=sys.stderr, flush=True)
 
 
 def measure_batch(session, operator, pods, executions, events, n: int, prefix: str) -> dict[str, object]:
@@ -87,12 +93,14 @@ def main() -> None:
         report.update(measure_batch(session, operator, pods, executions, events, n, "one"))
         report["ratio executions / bare pods"] = round(report[f"{n} one-task executions at once (s)"] / bare, 2)  # type: ignore[operator]
         report["load after executions"] = load()
+        progress(report)
         if args.baseline_operator:  # the same batch, driven by another tree's operator
             session.operator.stop()
             baseline = session.start_operator(sources=Path(args.baseline_operator).resolve())
             executions_at_once(session, executions, "one", 1, "warm-baseline")
             report[f"baseline operator ({args.baseline_operator})"] = measure_batch(session, baseline, pods, executions, events, n, "base")
             report["load after baseline"] = load()
+            progress(report)
             session.operator.stop()
             operator = session.start_operator()
         if args.live:
