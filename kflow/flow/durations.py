@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from kflow.javatime import format_duration
+from kflow.javatime import DurationError, format_duration
 from kflow.javatime import parse_duration as _parse_text
 
 __all__ = ["MAX_DURATION_SECONDS", "format_duration", "parse_duration"]
@@ -28,7 +28,12 @@ def parse_duration(text: str | int | float) -> float:
     else:
         if len(str(text)) > 100:
             raise ValueError(f"expected an ISO-8601 duration such as PT30S, PT5M or P1D, got {_short(text)}")
-        seconds = _parse_text(str(text))
+        try:
+            seconds = _parse_text(str(text))
+        except DurationError as err:
+            if not (err.reason or "").startswith("out of range"):
+                raise
+            seconds = math.inf  # beyond Java's Duration: refused below as beyond the bound
     if not math.isfinite(seconds) or abs(seconds) > MAX_DURATION_SECONDS:
         raise ValueError(f"duration {_short(text)} is longer than the {MAX_DURATION_SECONDS // 86400}-day bound (P36525D, 100 years)")
     return seconds

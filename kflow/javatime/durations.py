@@ -41,7 +41,7 @@ class DurationError(ValueError):
 
 def _long(value: int, text: str) -> int:
     if not _LONG_MIN <= value <= _LONG_MAX:
-        raise DurationError(text, "too large for a Java Duration")
+        raise DurationError(text, "out of range: too large for a Java Duration")
     return value
 
 

@@ -55,6 +55,12 @@ class MemoryApi:
         await asyncio.sleep(0)
         return copy.deepcopy(self.body)
 
+    async def patch_execution(self, namespace, name, patch):  # labels from the Kestra labels
+        assert patch["metadata"]["resourceVersion"] == self.body["metadata"]["resourceVersion"]
+        self.body["metadata"].setdefault("labels", {}).update(patch["metadata"].get("labels") or {})
+        self.body["metadata"]["resourceVersion"] = str(int(self.body["metadata"]["resourceVersion"]) + 1)
+        return copy.deepcopy(self.body)
+
     async def get_execution(self, namespace, name):
         return copy.deepcopy(self.body)
 
