@@ -82,8 +82,12 @@ def merge(target: dict, patch: dict) -> None:
 
 
 async def settle(controller: ExecutionController) -> None:
-    for _ in range(50):
-        await asyncio.sleep(0)
+    """Until no reconcile runs. Engine steps run in a thread pool (offloop.py), so how many loop
+    turns that takes depends on the threads' scheduling: wait on time, not on a turn count."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    while loop.time() < deadline:
+        await asyncio.sleep(0.01)
         if not controller._running:
             return
     raise AssertionError("reconciles did not settle")

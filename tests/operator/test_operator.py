@@ -60,7 +60,9 @@ def test_getting_started_flows_run_to_success(kflow, operator):
     assert pod_span(seq["task1"])[1] <= pod_span(seq["task2"])[0]
     assert pod_span(seq["task2"])[1] <= pod_span(seq["task3"])[0]
     par = pods_by_task(kflow, "sample-parallel-task-1")
-    assert max(pod_span(p)[0] for p in par.values()) <= min(pod_span(p)[1] for p in par.values())
+    # Parallel: every branch's pod was created before any of them ended. Their run times need
+    # not overlap: the light runner ends a Return in tens of ms, and a busy node starts the
+    # containers a second apart (the run-time overlap assertion failed that way).
     created = sorted(p.metadata.creation_timestamp for p in par.values())
     assert created[-1] <= min(pod_span(p)[1] for p in par.values()), "parallel pods were not all created before one ended"
 
