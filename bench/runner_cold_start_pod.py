@@ -28,7 +28,8 @@ def main() -> None:
         pod = pods.objects["cold-start"]
         assert pod_ended(pod)
         time.sleep(1)
-        print(session.core.read_namespaced_pod_log("cold-start", session.namespace))
+        text = session.core.read_namespaced_pod_log("cold-start", session.namespace)
+        print(text.decode() if isinstance(text, bytes) else text)
         print(f"load after: {load()}", file=sys.stderr)
     finally:
         session.close()
