@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from kflow.cli.completion import EXECUTIONS
-from kflow.cli.kube import TERMINAL, add_cluster_args
+from kflow.cli.kube import add_cluster_args
+from kflow.execution.states import TERMINAL_STATES
 
 CONTAINER = "task"
 
@@ -111,7 +112,7 @@ class LogReader:
                     thread = threading.Thread(target=self._follow_attempt, args=(status, ref), daemon=True)
                     followers[ref.key] = thread
                     thread.start()
-            if status.get("current") in TERMINAL:
+            if status.get("current") in TERMINAL_STATES:
                 break
         for thread in followers.values():
             thread.join()

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from kflow.execution.instants import format_instant
+from kflow.execution.states import TERMINAL_STATES
 from kflow.flow import FlowError
 from kflow.flow.model import Flow
 from kflow.operator.flows import flow_from_resource
@@ -37,7 +38,6 @@ LABEL_TRIGGER = "kflow.io/trigger"
 LABEL_FLOW = "kflow.io/flow"
 ANNOTATION_SCHEDULE_DATE = "kflow.io/schedule-date"
 ANNOTATION_UPSTREAM = "kflow.io/upstream-execution"
-_TERMINAL = {"SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "RETRIED", "SKIPPED"}
 _MAX_SLEEP = 3600.0  # look again at least hourly (a clock jump, an edited status)
 _RETRY = 5.0
 
@@ -201,7 +201,7 @@ class Triggers:
             self._handled.discard((body["metadata"]["namespace"], body["metadata"].get("uid")))
             return
         status = body.get("status") or {}
-        if status.get("current") not in _TERMINAL:
+        if status.get("current") not in TERMINAL_STATES:
             return
         meta = body["metadata"]
         namespace = meta["namespace"]
