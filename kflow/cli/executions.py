@@ -1,7 +1,8 @@
-"""Reading an Execution resource for people: task runs as a tree, durations, waiting for its end.
+"""Reading an Execution resource for people: task runs as a tree, durations, following it to its end.
 
-Works on the stored status as plain JSON (no engine, no pydantic), so `get`, `describe`, `logs`
-and `execute --wait` stay quick on executions with many task runs.
+Works on the stored status as plain JSON (no engine), so `get`, `describe`, `logs` and
+`execute --wait` stay quick on executions with many task runs; `watch_execution` is the one
+way the CLI follows an Execution.
 """
 
 from __future__ import annotations
