@@ -10,7 +10,8 @@ import argparse
 
 from kflow.cli.completion import EXECUTIONS
 from kflow.cli.inputs import UsageError
-from kflow.cli.kube import TERMINAL, add_cluster_args
+from kflow.cli.kube import add_cluster_args
+from kflow.execution.states import TERMINAL_STATES
 
 
 def add_parsers(subparsers) -> None:
@@ -84,7 +85,7 @@ def _spec_patch(action: str, name: str, body: dict, inputs: list[str] = ()) -> d
     spec = body.get("spec") or {}
     state = (body.get("status") or {}).get("current")
     if action == "kill":
-        if state in TERMINAL:
+        if state in TERMINAL_STATES:
             raise UsageError(f"execution {name!r} already ended {state}: nothing to kill")
         return {"kill": True}
     if action == "restart":

@@ -122,22 +122,18 @@ def follow(cluster, name: str, watch: bool) -> dict[str, Any]:
 
 def print_summary(body: dict[str, Any], stream=None) -> None:
     """How it ended and each task's outputs, as `kflow run` prints them."""
+    from kflow.execution.status import ExecutionStatus
     from kflow.local.view import summary
-    from kflow.operator.resources import execution_from_status
-
-    from kflow.cli.executions import task_order, taskruns
 
     stream = stream or sys.stdout
     status = body.get("status") or {}
     if not status.get("id"):
         stream.write(f"execution {body['metadata']['name']}: {status.get('current')}: {status.get('error') or ''}\n")
         return
-    full = {**status, "taskRuns": taskruns(status)}
-    if not full.get("state"):
+    if not status.get("state"):
         stream.write(f"execution {body['metadata']['name']}: {status.get('current')}\n")
         return
-    execution = execution_from_status(full, task_order(status.get("flow")))
-    summary(execution, stream)
+    summary(ExecutionStatus.read(status).execution(), stream)
     if status.get("error"):
         stream.write(f"error: {status['error']}\n")
 

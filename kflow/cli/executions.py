@@ -1,7 +1,8 @@
-"""Reading an Execution resource for people: task runs as a tree, durations, waiting for its end.
+"""Reading an Execution resource for people: task runs as a tree, durations, following it to its end.
 
-Works on the stored status as plain JSON (no engine, no pydantic), so `get`, `describe`, `logs`
-and `execute --wait` stay quick on executions with many task runs.
+Works on the stored status as plain JSON (no engine), so `get`, `describe`, `logs` and
+`execute --wait` stay quick on executions with many task runs; `watch_execution` is the one
+way the CLI follows an Execution.
 """
 
 from __future__ import annotations
@@ -9,7 +10,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator
 
-from kflow.cli.kube import GROUP, TERMINAL, VERSION, Cluster
+from kflow.cli.kube import CONNECT_TIMEOUT, GROUP, VERSION, Cluster
+from kflow.execution.states import TERMINAL_STATES
+
+_WATCH_SECONDS = 60  # each watch request's length; the next one resumes from the last version seen
 
 
 def status_of(body: dict[str, Any]) -> dict[str, Any]:
@@ -23,29 +27,12 @@ def taskruns(status: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return taskruns_by_id(status)
 
 
-def task_order(flow: dict[str, Any] | None) -> dict[str, int]:
-    """Each task id's place in the flow as written (the order runs created together are shown)."""
-    order: dict[str, int] = {}
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if isinstance(node.get("id"), str) and isinstance(node.get("type"), str):
-                order.setdefault(node["id"], len(order))
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    for key in ("tasks", "errors", "finally"):
-        walk((flow or {}).get(key))
-    return order
-
-
 def tree(status: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
     """(depth, task run) parents first, siblings by creation, then flow order, then iteration."""
+    from kflow.execution.status import flow_order
+
     runs = taskruns(status)
-    order = task_order(status.get("flow"))
+    order = flow_order(status.get("flow"))
     children: dict[str | None, list[dict[str, Any]]] = {}
     for run in runs.values():
         parent = run.get("parentTaskRunId")
@@ -86,7 +73,7 @@ def span(state: dict[str, Any] | None, now: datetime | None = None) -> float | N
         return None
     running = next((h for h in histories if h.get("state") == "RUNNING"), histories[0])
     start = parse_instant(running.get("date"))
-    end = parse_instant(histories[-1].get("date")) if (state or {}).get("current") in TERMINAL | {"SKIPPED", "RETRIED"} else (now or datetime.now(timezone.utc))
+    end = parse_instant(histories[-1].get("date")) if (state or {}).get("current") in TERMINAL_STATES else (now or datetime.now(timezone.utc))
     if start is None or end is None:
         return None
     return max((end - start).total_seconds(), 0.0)
@@ -115,39 +102,45 @@ def wait_for_end(cluster: Cluster, name: str, on_update: Callable[[dict[str, Any
     for body in watch_execution(cluster, name):
         if on_update is not None:
             on_update(body)
-        if status_of(body).get("current") in TERMINAL:
+        if status_of(body).get("current") in TERMINAL_STATES:
             return body
     raise AssertionError("unreachable")  # pragma: no cover
 
 
 def watch_execution(cluster: Cluster, name: str) -> Iterator[dict[str, Any]]:
-    """Every version of one Execution from now on, re-listing when a watch expires or drops."""
+    """The Execution now, then each new version of it as the API server's watch reports them:
+    the one way the CLI follows an Execution (`execute --wait/--watch`, `logs -f`).
+
+    Each watch request resumes from the last version seen; an expired version (410) or a
+    dropped stream reads the Execution afresh, which reports a real outage or its deletion.
+    """
     from kubernetes import watch
     from kubernetes.client.exceptions import ApiException
     from urllib3.exceptions import HTTPError
 
-    from kflow.cli.kube import NotFound, call
+    from kflow.cli.kube import NotFound, api_error
 
+    what = f"execution {name!r} in namespace {cluster.namespace!r}"
     while True:
-        listing = call(
-            cluster.custom.list_namespaced_custom_object, GROUP, VERSION, cluster.namespace, "executions",
-            field_selector=f"metadata.name={name}", what=f"execution {name!r} in namespace {cluster.namespace!r}",
-        )
-        items = listing.get("items") or []
-        if not items:
-            raise NotFound(f"execution {name!r} in namespace {cluster.namespace!r} not found (deleted?)")
-        yield items[0]
-        version = listing["metadata"]["resourceVersion"]
-        stream = watch.Watch().stream(
-            cluster.custom.list_namespaced_custom_object, GROUP, VERSION, cluster.namespace, "executions",
-            field_selector=f"metadata.name={name}", resource_version=version, timeout_seconds=60,
-            _request_timeout=(5, 90),
-        )
+        body = cluster.get("executions", name)
+        yield body
+        version = body["metadata"]["resourceVersion"]
         try:
-            for event in stream:
-                if event["type"] == "DELETED":
-                    raise NotFound(f"execution {name!r} was deleted")
-                if event["type"] in ("ADDED", "MODIFIED"):
-                    yield event["object"]
-        except (ApiException, HTTPError, OSError):
-            pass  # an expired resourceVersion (410) or a dropped stream: list again (which reports a real outage)
+            while True:
+                events = watch.Watch().stream(
+                    cluster.custom.list_namespaced_custom_object, GROUP, VERSION, cluster.namespace, "executions",
+                    field_selector=f"metadata.name={name}", resource_version=version,
+                    timeout_seconds=_WATCH_SECONDS, _request_timeout=(CONNECT_TIMEOUT, _WATCH_SECONDS + 30),
+                )
+                for event in events:
+                    obj = event["object"]
+                    version = (obj.get("metadata") or {}).get("resourceVersion", version)
+                    if event["type"] == "DELETED":
+                        raise NotFound(f"{what} was deleted while being watched")
+                    if event["type"] in ("ADDED", "MODIFIED"):
+                        yield obj
+        except ApiException as err:
+            if err.status != 410:  # 410 Gone: our version is too old; read it afresh
+                raise api_error(err, what) from None
+        except (HTTPError, OSError):
+            pass  # a dropped stream: read it afresh

@@ -82,20 +82,13 @@ def execution_from_body(body: dict[str, Any]):
     """(Execution, each task's place in the flow) from an Execution resource's status."""
     from pydantic import ValidationError
 
-    from kflow.flow import FlowError, parse_flow
-    from kflow.gantt import flow_order
-    from kflow.operator.resources import execution_from_status
+    from kflow.execution.status import execution_from_status, flow_order
 
     name = (body.get("metadata") or {}).get("name", "?")
     status = body.get("status") or {}
     if not status.get("id") or not status.get("state"):
         raise UsageError(f"execution {name} has not started yet (no status.state): is the operator running?")
-    order: dict[str, int] = {}
-    if status.get("flow"):
-        try:
-            order = flow_order(parse_flow(status["flow"], source=f"execution {name}: status.flow"))
-        except FlowError:
-            pass  # no tree order, still a chart: siblings by start time
+    order = flow_order(status.get("flow"))  # {} when it does not load: still a chart, siblings by start time
     try:
         return execution_from_status(status, order), order
     except ValidationError as err:

@@ -12,12 +12,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from kflow.execution.states import TERMINAL_STATES
-
 GROUP = "kflow.io"
 VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
-TERMINAL = frozenset(state.value for state in TERMINAL_STATES)  # Kestra's, from kflow.execution
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 60.0
 

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from kflow.cli.completion import EXECUTIONS
-from kflow.cli.kube import TERMINAL, add_cluster_args
+from kflow.cli.kube import add_cluster_args
+from kflow.execution.states import TERMINAL_STATES
 
 CONTAINER = "task"
 
@@ -111,7 +112,7 @@ class LogReader:
                     thread = threading.Thread(target=self._follow_attempt, args=(status, ref), daemon=True)
                     followers[ref.key] = thread
                     thread.start()
-            if status.get("current") in TERMINAL:
+            if status.get("current") in TERMINAL_STATES:
                 break
         for thread in followers.values():
             thread.join()
@@ -125,7 +126,7 @@ class LogReader:
         return 0 if status.get("current") in ("SUCCESS", "WARNING") else 1
 
     def _follow_attempt(self, status: dict[str, Any], ref: AttemptRef) -> None:
-        from kflow.operator.names import pod_name
+        from kflow.execution.names import pod_name
 
         name = pod_name(self.execution, ref.taskrun["taskId"], ref.taskrun["id"], ref.attempt)
         if not self._wait_started(name):
@@ -175,7 +176,7 @@ class LogReader:
     # -- sources -------------------------------------------------------------------------------------
     def _pods(self) -> dict[tuple[str, int], Any]:
         from kflow.cli.kube import call
-        from kflow.operator.names import LABEL_ATTEMPT, LABEL_EXECUTION, label_value
+        from kflow.execution.names import LABEL_ATTEMPT, LABEL_EXECUTION, label_value
 
         listing = call(self.cluster.core.list_namespaced_pod, self.cluster.namespace,
                        label_selector=f"{LABEL_EXECUTION}={label_value(self.execution)}", what=f"pods of execution {self.execution!r}")
@@ -206,7 +207,7 @@ class LogReader:
     def _archived_lines(self, ref: AttemptRef) -> list[str] | None:
         from kubernetes.client.exceptions import ApiException
 
-        from kflow.operator.names import pod_name
+        from kflow.execution.names import pod_name
         from kflow.operator.pod_logs import archived_logs
 
         if self._archives is None:
@@ -232,7 +233,7 @@ class LogReader:
     def _list_archives(self) -> dict[tuple[str, int], dict[str, Any]]:
         from kubernetes.client.exceptions import ApiException
 
-        from kflow.operator.names import LABEL_ATTEMPT, LABEL_EXECUTION, label_value
+        from kflow.execution.names import LABEL_ATTEMPT, LABEL_EXECUTION, label_value
 
         try:
             response = self.cluster.core.list_namespaced_config_map(

@@ -8,14 +8,10 @@ one line per task-run change elsewhere, then every task run's outputs.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
-from kflow.execution import Execution, State, TaskRun
-
-_FINAL = frozenset(s.value for s in State if s.terminal)
-_WATCH_SECONDS = 60  # each watch request's length; a new one resumes from the last version seen
+from kflow.execution import TERMINAL_STATES, Execution, TaskRun
 
 
 def watch_execution(client, namespace: str, name: str, console=None) -> dict[str, Any]:
@@ -26,12 +22,15 @@ def watch_execution(client, namespace: str, name: str, console=None) -> dict[str
     """
     from rich.console import Console
 
+    from kflow.cli.executions import watch_execution as bodies
+    from kflow.cli.kube import Cluster
+
     stream = console.file if console is not None else sys.stdout
     console = console or Console(stderr=True)
     display = LiveDisplay(console) if console.is_terminal else PlainDisplay(console)
     body: dict[str, Any] = {}
     try:
-        for body in execution_bodies(client, namespace, name):
+        for body in bodies(Cluster(client, namespace, client.configuration.host), name):
             display.update(body)
             if ended(body):
                 break
@@ -46,43 +45,7 @@ def watch_execution(client, namespace: str, name: str, console=None) -> dict[str
 
 
 def ended(body: dict[str, Any]) -> bool:
-    return (body.get("status") or {}).get("current") in _FINAL
-
-
-def execution_bodies(client, namespace: str, name: str) -> Iterator[dict[str, Any]]:
-    """The Execution now, then each new version of it, as the API server's watch reports them."""
-    from kubernetes import client as k8s
-    from kubernetes import watch
-    from kubernetes.client.rest import ApiException
-
-    from kflow.cli.kube import CONNECT_TIMEOUT, GROUP, VERSION, NotFound, api_error
-
-    api = k8s.CustomObjectsApi(client)
-    what = f"execution {name!r} in namespace {namespace!r}"
-    try:
-        while True:
-            body = api.get_namespaced_custom_object(GROUP, VERSION, namespace, "executions", name, _request_timeout=(CONNECT_TIMEOUT, 60))
-            yield body
-            version = body["metadata"]["resourceVersion"]
-            try:
-                while True:  # one watch request per round; resume where the last one stopped
-                    events = watch.Watch().stream(
-                        api.list_namespaced_custom_object, GROUP, VERSION, namespace, "executions",
-                        field_selector=f"metadata.name={name}", resource_version=version,
-                        timeout_seconds=_WATCH_SECONDS, _request_timeout=(CONNECT_TIMEOUT, _WATCH_SECONDS + 30),
-                    )
-                    for event in events:
-                        obj = event["object"]
-                        version = (obj.get("metadata") or {}).get("resourceVersion", version)
-                        if event["type"] == "DELETED":
-                            raise NotFound(f"{what} was deleted while being watched")
-                        if event["type"] in ("ADDED", "MODIFIED"):
-                            yield obj
-            except ApiException as err:
-                if err.status != 410:  # 410 Gone: our version is too old; read it afresh
-                    raise
-    except ApiException as err:
-        raise api_error(err, what) from None
+    return (body.get("status") or {}).get("current") in TERMINAL_STATES
 
 
 class LiveDisplay:
@@ -141,7 +104,7 @@ class PlainDisplay:
                 changed.append(TaskRun.model_validate(taskrun))
         current = status.get("current")
         announce = bool(current) and current != self.state
-        if announce and current not in _FINAL:
+        if announce and current not in TERMINAL_STATES:
             self._execution_line(name, status)
         for taskrun in _in_time_order(changed):
             state = taskrun.state.current
@@ -150,13 +113,13 @@ class PlainDisplay:
             took = f" in {duration(taskrun):.2f}s" if state.terminal else ""
             reason = taskrun.attempts[-1].reason if taskrun.attempts and state.failed else None
             self._line(f"{label:<30} {state.value}{attempt}{took}{': ' + reason if reason else ''}")
-        if announce and current in _FINAL:  # after the task runs that ended it
+        if announce and current in TERMINAL_STATES:  # after the task runs that ended it
             self._execution_line(name, status)
 
     def _execution_line(self, name: str, status: dict[str, Any]) -> None:
         self.state = current = status["current"]
         error = f": {status['error']}" if status.get("error") and current in ("FAILED", "KILLED") else ""
-        took = f" in {status['duration']}" if status.get("duration") and current in _FINAL else ""
+        took = f" in {status['duration']}" if status.get("duration") and current in TERMINAL_STATES else ""
         self._line(f"execution {name} {current}{took}{error}")
 
     def _line(self, text: str) -> None:
@@ -194,7 +157,7 @@ def _execution_and_order(body: dict[str, Any], order: dict[str, int]) -> tuple[E
     if not status.get("id") or not status.get("state"):
         return None, order
     if order:
-        from kflow.operator.resources import execution_from_status
+        from kflow.execution.status import execution_from_status
 
         return execution_from_status(status, order), order
     return execution_from_body(body)

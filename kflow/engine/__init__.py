@@ -1,6 +1,6 @@
 """The pure engine: flow + execution state + observations in, new state + actions out."""
 
-from kflow.engine.engine import Engine, ExecutionRun
+from kflow.engine.engine import Engine
 from kflow.engine.events import (
     Action,
     AttemptEnded,
@@ -16,6 +16,7 @@ from kflow.engine.events import (
     WakeAt,
 )
 from kflow.engine.ids import new_execution_id
+from kflow.engine.run import ExecutionRun
 
 __all__ = [
     "Action",

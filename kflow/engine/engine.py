@@ -28,8 +28,10 @@ from kflow.engine.ids import subflow_execution_id, taskrun_id
 from kflow.engine.index import ExecutionIndex
 from kflow.flow.node import ChildSpec, Node, NodeServices
 from kflow.engine.plan import FlowPlan
+from kflow.engine.restart import restart, retry_flowable
 from kflow.engine.retry import next_attempt_at
 from kflow.engine.root import FlowRoot
+from kflow.engine.run import ExecutionRun
 from kflow.execution import Attempt, Execution, State, StateInfo, TaskRun
 from kflow.execution.instants import to_json_data
 from kflow.flow.model import Flow, Task
@@ -37,25 +39,6 @@ from kflow.runner.invocation import Invocation
 
 ROOT = None  # the key of the flow itself among task run parents
 CORRELATION_ID = "system.correlationId"
-
-
-class ExecutionRun:
-    """An execution with its indexes, held by a shell across engine steps."""
-
-    def __init__(self, execution: Execution, plan: FlowPlan):
-        self.execution = execution
-        self.index = ExecutionIndex(execution, plan)
-        self.memo: dict[str | None, dict[str, Any]] = {}  # per flowable task run: values computed once
-        # Flowables that asked to be resolved again at a time (WaitFor's interval); None: at the
-        # next step. After a load every running flowable is, since what they asked was in memory.
-        self.wakeups: dict[str, datetime | None] = dict.fromkeys(self.index.running_flowables)
-
-    @property
-    def killing(self) -> bool:
-        return self.execution.state.current in (State.KILLING, State.KILLED)
-
-    def taskrun(self, taskrun_id: str) -> TaskRun:
-        return self.index.by_id[taskrun_id]
 
 
 class Engine:
@@ -106,9 +89,7 @@ class Engine:
         result = StepResult()
         if run.execution.state.current.terminal:
             if any(isinstance(event, RestartRequested) for event in events):
-                from kflow.engine.restart import restart
-
-                dirty = restart(self, run, result, now)
+                dirty = restart(self.plan, run, result, now, self._start_attempt)
                 self._settle(run, result, dirty, now)
             return result
         dirty: deque[str | None] = deque()
@@ -295,9 +276,7 @@ class Engine:
                 continue
             taskrun = index.by_id[retrying_id]
             if self.plan.task(taskrun.taskId).flowable:
-                from kflow.engine.restart import retry_flowable
-
-                dirty.extend(retry_flowable(self, run, taskrun, result, now))
+                dirty.extend(retry_flowable(self.plan, run, taskrun, result, now, self._start_attempt))
             else:
                 dirty.extend(self._start_attempt(run, taskrun, taskrun.attempts[-1], result, now))
         if earliest is not None:

@@ -22,7 +22,7 @@ class FlowPlan:
         self.root_errors = self._enabled(flow.errors, None, "errors")
         self.root_finally = self._enabled(flow.finally_, None, "finally")
         # Each task's place in the flow, depth first: the order its runs are created in.
-        self.order: dict[str, int] = {task.id: i for i, task in enumerate(flow.all_tasks())}
+        self.order: dict[str, int] = flow.task_order()
         # Flowables with a `timeout`: the only ones each step must check against the clock.
         self.flowable_timeouts: dict[str, float] = {
             task.id: task.timeout_seconds() for task in self.tasks.values() if task.flowable and task.timeout

@@ -10,14 +10,22 @@ from __future__ import annotations
 
 from collections import deque
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Callable, Protocol
 
 from kflow.engine.events import StepResult
 from kflow.engine.ids import taskrun_id
+from kflow.engine.plan import FlowPlan
+from kflow.engine.run import ExecutionRun
 from kflow.execution import Attempt, Execution, State, StateInfo, TaskRun
 
-if TYPE_CHECKING:
-    from kflow.engine.engine import Engine, ExecutionRun
+# The engine's way to start a task run's new attempt (what it returns: flowables to resolve).
+StartAttempt = Callable[[ExecutionRun, TaskRun, Attempt, StepResult, datetime], list]
+
+
+class HasPlan(Protocol):
+    """What a replay needs of an engine: the flow's plan."""
+
+    plan: FlowPlan
 
 _KEPT = {State.SUCCESS, State.WARNING, State.SKIPPED}
 
@@ -26,13 +34,13 @@ class ReplayError(ValueError):
     pass
 
 
-def restart(engine: Engine, run: ExecutionRun, result: StepResult, now: datetime) -> deque:
+def restart(plan: FlowPlan, run: ExecutionRun, result: StepResult, now: datetime, start_attempt: StartAttempt) -> deque:
     """Reopen a FAILED or KILLED execution; returns the flowables to resolve."""
     execution, index = run.execution, run.index
     dirty: deque = deque()
     if execution.state.current not in (State.FAILED, State.KILLED):
         return dirty
-    for taskrun in [tr for tr in execution.taskRunList if engine.plan.places[tr.taskId].branch == "errors"]:
+    for taskrun in [tr for tr in execution.taskRunList if plan.places[tr.taskId].branch == "errors"]:
         if taskrun.id in index.by_id:
             _drop(run, taskrun, result)
     execution.state.to(State.RESTARTED, now)
@@ -40,12 +48,12 @@ def restart(engine: Engine, run: ExecutionRun, result: StepResult, now: datetime
     execution.error = None
     execution.outputs = None
     result.execution_changed = True
-    dirty.extend(_reopen(engine, run, list(execution.taskRunList), result, now))
+    dirty.extend(_reopen(plan, run, list(execution.taskRunList), result, now, start_attempt))
     dirty.append(None)
     return dirty
 
 
-def retry_flowable(engine: Engine, run: ExecutionRun, flowable: TaskRun, result: StepResult, now: datetime) -> list:
+def retry_flowable(plan: FlowPlan, run: ExecutionRun, flowable: TaskRun, result: StepResult, now: datetime, start_attempt: StartAttempt) -> list:
     """A flowable's retry is due: the failed task runs under it run again, as a restart would."""
     index = run.index
     flowable.attempts[-1].state.to(State.RUNNING, now)
@@ -54,9 +62,9 @@ def retry_flowable(engine: Engine, run: ExecutionRun, flowable: TaskRun, result:
     run.memo.pop(flowable.id, None)
     below = _descendants(run, flowable)
     for taskrun in below:
-        if taskrun.id in index.by_id and engine.plan.places[taskrun.taskId].branch == "errors":
+        if taskrun.id in index.by_id and plan.places[taskrun.taskId].branch == "errors":
             _drop(run, taskrun, result)
-    return [*_reopen(engine, run, [tr for tr in below if tr.id in index.by_id], result, now), flowable.id]
+    return [*_reopen(plan, run, [tr for tr in below if tr.id in index.by_id], result, now, start_attempt), flowable.id]
 
 
 def _descendants(run: ExecutionRun, taskrun: TaskRun) -> list[TaskRun]:
@@ -69,13 +77,13 @@ def _descendants(run: ExecutionRun, taskrun: TaskRun) -> list[TaskRun]:
     return out
 
 
-def _reopen(engine: Engine, run: ExecutionRun, taskruns: list[TaskRun], result: StepResult, now: datetime) -> list:
+def _reopen(plan: FlowPlan, run: ExecutionRun, taskruns: list[TaskRun], result: StepResult, now: datetime, start_attempt: StartAttempt) -> list:
     """New attempts for the failed runnables among `taskruns`; their failed flowables run again."""
     index, dirty = run.index, []
     for taskrun in taskruns:
         if not taskrun.state.current.failed:
             continue
-        task = engine.plan.task(taskrun.taskId)
+        task = plan.task(taskrun.taskId)
         if task.flowable:
             run.memo.pop(taskrun.id, None)
             index.set_state(taskrun, State.RUNNING, now)
@@ -83,7 +91,7 @@ def _reopen(engine: Engine, run: ExecutionRun, taskruns: list[TaskRun], result: 
         else:
             taskrun.attempts.append(Attempt(state=StateInfo.new(State.CREATED, now)))
             index.set_state(taskrun, State.RESTARTED, now)
-            dirty.extend(engine._start_attempt(run, taskrun, taskrun.attempts[-1], result, now))
+            dirty.extend(start_attempt(run, taskrun, taskrun.attempts[-1], result, now))
         result.changed.add(taskrun.id)
     return dirty
 
@@ -97,7 +105,7 @@ def _drop(run: ExecutionRun, taskrun: TaskRun, result: StepResult) -> None:
     result.changed.discard(taskrun.id)
 
 
-def replay(engine: Engine, execution: Execution, from_taskrun_id: str, new_id: str, now: datetime) -> Execution:
+def replay(engine: HasPlan, execution: Execution, from_taskrun_id: str, new_id: str, now: datetime) -> Execution:
     """A new execution that keeps what ran before `from_taskrun_id` and runs the rest again."""
     runs = {tr.id: tr for tr in execution.taskRunList}
     chosen = runs.get(from_taskrun_id)

@@ -20,8 +20,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from kflow.execution.model import Execution, TaskRun
 from kflow.execution.states import TERMINAL_STATES, State
 
-_TERMINAL = frozenset(state.value for state in TERMINAL_STATES)
-
 
 class ArchiveError(ValueError):
     """A chunk of status.archive that cannot be read back (edited by hand, or truncated)."""
@@ -81,7 +79,7 @@ class ExecutionStatus(BaseModel):
 
     @property
     def ended(self) -> bool:
-        return self.current in _TERMINAL
+        return self.current in TERMINAL_STATES
 
     def stored(self) -> dict[str, Any]:
         """The status as the API server holds it (what the functions below take)."""
@@ -123,7 +121,7 @@ def chunk_keys(archive: Mapping[str, Any]) -> list[str]:
 
 
 def is_terminal(taskrun: Mapping[str, Any]) -> bool:
-    return ((taskrun.get("state") or {}).get("current")) in _TERMINAL
+    return ((taskrun.get("state") or {}).get("current")) in TERMINAL_STATES
 
 
 # -- reading task runs -----------------------------------------------------------------------------
@@ -190,4 +188,4 @@ def flow_order(snapshot: dict[str, Any] | None) -> dict[str, int]:
         flow = parse_flow(snapshot, source=f"{snapshot.get('namespace')}.{snapshot.get('id')}")
     except FlowError:
         return {}
-    return {task.id: i for i, task in enumerate(flow.all_tasks())}
+    return flow.task_order()

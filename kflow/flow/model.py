@@ -100,3 +100,8 @@ class Flow(BaseModel):
             out.append(task)
             stack.extend(reversed(task.children()))
         return out
+
+    def task_order(self) -> dict[str, int]:
+        """Each task's place in the flow, depth first as declared: runs created in one instant
+        were created in this order, and siblings are shown in it (engine, CLI, Gantt, UI)."""
+        return {task.id: i for i, task in enumerate(self.all_tasks())}

@@ -87,15 +87,10 @@ class Chart:
         return min(max((instant.timestamp() - self._start_ts) / self.seconds, 0.0), 1.0)
 
 
-def flow_order(flow) -> dict[str, int]:
-    """Each task's place in the flow (depth first, as declared): siblings are drawn in this order."""
-    return {task.id: i for i, task in enumerate(flow.all_tasks())}
-
-
 def build_chart(execution: Execution, flow=None, now: datetime | None = None, order: dict[str, int] | None = None) -> Chart:
     """The bars of an execution's task runs, children under their parent, siblings in flow order."""
     if order is None:
-        order = flow_order(flow) if flow is not None else {}
+        order = flow.task_order() if flow is not None else {}
     now = _utc(now) if now is not None else _latest(execution)
     runs = execution.taskRunList
     position = {tr.id: i for i, tr in enumerate(runs)}

@@ -6,9 +6,8 @@ import queue
 import shutil
 import signal
 import threading
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Protocol
+from typing import Protocol
 
 from kflow.engine import (
     Action,
@@ -27,7 +26,7 @@ from kflow.execution import Execution
 from kflow.flow import Flow
 from kflow.local.processes import RUN_MARKER, RUNNER_GRACE, LogLine, RunnerProcesses, scratch_dir
 from kflow.runner.reaper import end_marked
-from kflow.local.subflows import FlowCatalog, LocalSubflows
+from kflow.local.subflows import FlowCatalog, LocalSubflows, RunOptions
 from kflow.local.workers import WorkerLimit, default_workers
 from kflow.storage import StorageConfig
 
@@ -38,13 +37,6 @@ class Observer(Protocol):
     def changed(self, execution: Execution, taskrun_ids: set[str]) -> None: ...
 
     def log(self, line: LogLine) -> None: ...
-
-
-@dataclass
-class RunOptions:
-    inputs: dict[str, Any] = field(default_factory=dict)
-    labels: dict[str, str] = field(default_factory=dict)
-    execution_id: str | None = None
 
 
 def _now() -> datetime:
@@ -78,7 +70,7 @@ class LocalExecutor:
         workdir = scratch_dir()
         processes = RunnerProcesses(workdir)
         self._limit = WorkerLimit(processes, self.workers)
-        self._subflows = LocalSubflows(self.catalog, self.storage, processes.events)
+        self._subflows = LocalSubflows(self.catalog, processes.events, self._child)
         wake: datetime | None = None
         previous = _install_signals(self.request_kill)
         try:
@@ -106,6 +98,10 @@ class LocalExecutor:
             self._subflows.close()
             _restore_signals(previous)
             shutil.rmtree(workdir, ignore_errors=True)
+
+    def _child(self, flow: Flow) -> LocalExecutor:
+        """The executor of a Subflow's child execution: same storage, same flow catalog."""
+        return LocalExecutor(flow, None, storage=self.storage, catalog=self.catalog)
 
     def _apply(self, run, actions: list[Action], processes: RunnerProcesses, wake: datetime | None) -> datetime | None:
         for action in actions:

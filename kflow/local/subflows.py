@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import queue
 import threading
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Callable, Protocol
 
 from kflow.engine import AttemptEnded, StartSubflow
-from kflow.execution import State
+from kflow.execution import Execution, State
 from kflow.flow import Flow
 
 
@@ -48,18 +50,34 @@ class FlowCatalog:
         return load_flow_file(path)
 
 
+@dataclass
+class RunOptions:
+    """What one local execution starts with (`kflow run`'s arguments, or a Subflow's)."""
+
+    inputs: dict[str, Any] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    execution_id: str | None = None
+
+
+class ChildExecutor(Protocol):
+    """What runs a child execution (a LocalExecutor; given, so this module needs not import it)."""
+
+    def run(self, options: RunOptions) -> Execution: ...
+
+    def request_kill(self) -> None: ...
+
+
 class LocalSubflows:
     """Starts child executions in threads; reports each end as the Subflow attempt's end."""
 
-    def __init__(self, catalog: FlowCatalog, storage, events: queue.Queue):
-        self.catalog, self.storage, self.events = catalog, storage, events
-        self._children: dict[str, object] = {}  # task run id -> the child's LocalExecutor
+    def __init__(self, catalog: FlowCatalog, events: queue.Queue, new_child: Callable[[Flow], ChildExecutor]):
+        self.catalog, self.events, self.new_child = catalog, events, new_child
+        self._children: dict[str, ChildExecutor] = {}  # task run id -> the child's executor
         self._threads: list[threading.Thread] = []
 
     def start(self, action: StartSubflow) -> None:
         from kflow.flow import FlowError
         from kflow.flow.inputs import InputsError, resolve_inputs
-        from kflow.local.executor import LocalExecutor, RunOptions
 
         try:
             flow = self.catalog.get(action.namespace, action.flow_id)
@@ -67,7 +85,7 @@ class LocalSubflows:
         except (LookupError, FlowError, InputsError) as err:
             self._end(action, State.FAILED, None, f"task {action.task_id!r}: {err}")
             return
-        child = LocalExecutor(flow, None, storage=self.storage, catalog=self.catalog)
+        child = self.new_child(flow)
         self._children[action.taskrun_id] = child
         if not action.wait:
             self._end(action, State.SUCCESS, {"executionId": action.execution_id}, None)

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from kflow.execution.instants import format_instant
+from kflow.execution.status import ExecutionStatus, taskruns_by_id
 from kflow.flow import FlowError
 from kflow.flow.model import Flow
 from kflow.operator.flows import flow_from_resource
@@ -37,7 +38,6 @@ LABEL_TRIGGER = "kflow.io/trigger"
 LABEL_FLOW = "kflow.io/flow"
 ANNOTATION_SCHEDULE_DATE = "kflow.io/schedule-date"
 ANNOTATION_UPSTREAM = "kflow.io/upstream-execution"
-_TERMINAL = {"SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "RETRIED", "SKIPPED"}
 _MAX_SLEEP = 3600.0  # look again at least hourly (a clock jump, an edited status)
 _RETRY = 5.0
 
@@ -50,12 +50,6 @@ def _date(text: str | None) -> datetime | None:
     if not text:
         return None
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def _taskruns(status: dict[str, Any]) -> dict[str, Any]:
-    from kflow.operator.status_archive import taskruns_by_id  # finished runs may be in status.archive
-
-    return taskruns_by_id(status)
 
 
 @dataclass
@@ -201,7 +195,7 @@ class Triggers:
             self._handled.discard((body["metadata"]["namespace"], body["metadata"].get("uid")))
             return
         status = body.get("status") or {}
-        if status.get("current") not in _TERMINAL:
+        if not ExecutionStatus.read(status).ended:
             return
         meta = body["metadata"]
         namespace = meta["namespace"]
@@ -210,7 +204,7 @@ class Triggers:
             return
         await self._ensure_listed(namespace)
         ended = _date(((status.get("state") or {}).get("histories") or [{}])[-1].get("date"))
-        upstream = {**status, "taskRuns": _taskruns(status)}
+        upstream = {**status, "taskRuns": taskruns_by_id(status)}  # finished runs may be in status.archive
         for (ns, _), flow_body in list(self.flows.items()):
             if ns != namespace:
                 continue

@@ -23,7 +23,7 @@ def _run(id_, task, start, parent=None, value=None, state="SUCCESS", attempts=1)
 
 def test_tree_puts_children_under_parents_in_flow_order():
     status = {
-        "flow": {"tasks": [{"id": "par", "type": "io.kestra.plugin.core.flow.Parallel", "tasks": [
+        "flow": {"id": "f", "namespace": "company.team", "tasks": [{"id": "par", "type": "io.kestra.plugin.core.flow.Parallel", "tasks": [
             {"id": "b", "type": "io.kestra.plugin.core.log.Log", "message": "x"},
             {"id": "a", "type": "io.kestra.plugin.core.log.Log", "message": "x"}]}]},
         "taskRuns": {

@@ -1,0 +1,29 @@
+"""An execution held across engine steps, with the indexes the engine and restart read."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from kflow.engine.index import ExecutionIndex
+from kflow.engine.plan import FlowPlan
+from kflow.execution import Execution, State, TaskRun
+
+
+class ExecutionRun:
+    """An execution with its indexes, held by a shell across engine steps."""
+
+    def __init__(self, execution: Execution, plan: FlowPlan):
+        self.execution = execution
+        self.index = ExecutionIndex(execution, plan)
+        self.memo: dict[str | None, dict[str, Any]] = {}  # per flowable task run: values computed once
+        # Flowables that asked to be resolved again at a time (WaitFor's interval); None: at the
+        # next step. After a load every running flowable is, since what they asked was in memory.
+        self.wakeups: dict[str, datetime | None] = dict.fromkeys(self.index.running_flowables)
+
+    @property
+    def killing(self) -> bool:
+        return self.execution.state.current in (State.KILLING, State.KILLED)
+
+    def taskrun(self, taskrun_id: str) -> TaskRun:
+        return self.index.by_id[taskrun_id]
