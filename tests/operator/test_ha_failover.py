@@ -25,6 +25,9 @@ from tests.operator.releases import (
 from tests.operator.support import Kflow
 
 TASKS = 12
+# The upgrade test's Sequential must outlast the roll (17-39 s measured) so that later task pods
+# come from the new image: with the light runner 12 Returns end in about 25 s on an idle node.
+UPGRADE_TASKS = 40
 README = (ROOT / "README.md").read_text()
 
 
@@ -151,7 +154,7 @@ def test_helm_upgrade_to_a_new_image_mid_execution(cluster, k8s_api, release):
     try:
         old_leader = holder_pod(wait_holder(release.coordination, ns, release.lease))
         with recording(k8s_api, ns) as recorder:
-            kflow.apply_flow(sequential_flow("up-seq", TASKS))
+            kflow.apply_flow(sequential_flow("up-seq", UPGRADE_TASKS))
             kflow.wait_flow("up-seq")
             kflow.execute("up-seq", "up-run")
             wait_done_tasks(kflow, "up-run", 3)
@@ -165,7 +168,7 @@ def test_helm_upgrade_to_a_new_image_mid_execution(cluster, k8s_api, release):
             execution = kflow.wait("up-run", timeout=240)
         assert new_leader in {p.metadata.name for p in release.core.list_namespaced_pod(ns).items}
         print(f"\nhelm upgrade mid-execution: rolled and new leader in {rolled:.1f} s")
-        assert_ran_once_each(recorder, execution, TASKS)
+        assert_ran_once_each(recorder, execution, UPGRADE_TASKS)
         # Task pods made after the upgrade run the new image (the operator's KFLOW_IMAGE).
         images = [info["image"] for info in sorted(recorder.pods.values(), key=lambda i: i["seen"])]
         assert images[0] == cluster.project_image and images[-1] == new_image, images
