@@ -59,11 +59,13 @@ _TASKS: dict[str, tuple[frozenset[str], dict[str, Callable[[Any], bool]], Callab
 
 def run_light(raw: str, result_limit: int | None, enveloped: bool = False) -> tuple[str, bool] | None:
     """(the result JSON, whether the task failed), or None: the full runner must run it."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
     if enveloped:
-        raw = _bare_invocation(raw)
-        if raw is None:
-            return None
-    plan = _plan(raw)
+        data = _bare_invocation(data)
+    plan = _plan(data)
     if plan is None:
         return None
     data, action, props = plan
@@ -84,30 +86,23 @@ def run_light(raw: str, result_limit: int | None, enveloped: bool = False) -> tu
         result["outputs"] = outputs
     payload = json.dumps(result, ensure_ascii=False, separators=(",", ":"))
     if result_limit is not None and len(payload.encode("utf-8")) > result_limit:
-        payload = _fit(payload, raw, result_limit)
+        payload = _fit(payload, data, result_limit)
     return payload, False
 
 
-def _bare_invocation(raw: str) -> str | None:
+def _bare_invocation(data: Any) -> dict[str, Any] | None:
     """The invocation inside `kflow run`'s envelope, when the envelope hands it no private
     values (secrets, storage credentials): this path has no masker, so only such tasks take it."""
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return None
     if not isinstance(data, dict) or data.keys() - {"invocation", "secrets", "storageCredentials"}:
         return None
     if data.get("secrets") or data.get("storageCredentials") or not isinstance(data.get("invocation"), dict):
         return None
-    return json.dumps(data["invocation"])
+    return data["invocation"]
 
 
-def _plan(raw: str) -> tuple[dict[str, Any], Callable, dict[str, Any]] | None:
-    """The invocation, the task's action and its rendered properties, when the fast path applies."""
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return None
+def _plan(data: Any) -> tuple[dict[str, Any], Callable, dict[str, Any]] | None:
+    """The invocation (parsed JSON), the task's action and its rendered properties, when the
+    fast path applies."""
     if not isinstance(data, dict) or not data.keys() <= _INVOCATION:
         return None
     if not all(isinstance(data.get(key), str) for key in ("executionId", "taskRunId", "namespace", "flowId")):
@@ -183,10 +178,10 @@ def _store_log(copy, storage: dict[str, Any], location: TaskLocation, attempt: i
         copy.close()
 
 
-def _fit(payload: str, raw: str, limit: int) -> str:
+def _fit(payload: str, invocation: dict[str, Any], limit: int) -> str:
     """A result too large for the termination message: the full runner's offloading."""
     from kflow.runner.invocation import Invocation, TaskResult
     from kflow.runner.offload import fit
 
-    return fit(TaskResult.model_validate_json(payload), limit, Invocation.model_validate_json(raw)).to_json()
+    return fit(TaskResult.model_validate_json(payload), limit, Invocation.model_validate(invocation)).to_json()
 
