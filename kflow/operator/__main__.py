@@ -29,6 +29,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"kflow operator: {err}", file=sys.stderr)
         return 2
 
+    from kflow.operator import webhook
+
+    try:
+        webhook_settings = webhook.WebhookSettings()
+    except ValueError as err:
+        print(f"kflow operator: {webhook.settings_error(err)}", file=sys.stderr)
+        return 2
+
     import asyncio
 
     import kopf
@@ -48,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
                             standalone=True, stop_flag=stop, ready_flag=ready)
 
     async def run() -> None:
-        async with metrics.serving(metrics_port):
+        # Every replica serves webhooks (they only create Executions): not only the leader.
+        async with metrics.serving(metrics_port), webhook.serving(webhook_settings, args.namespace):
             if args.lease:
                 election = leader.LeaderElection(name=args.lease, namespace=args.lease_namespace)
                 await leader.run_as_leader(election, lambda stop, ready: operate(stop, ready, liveness=None), health_endpoint=args.liveness,
@@ -60,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         asyncio.run(run())
-    except metrics.MetricsPortError as err:
+    except (metrics.MetricsPortError, webhook.WebhookPortError) as err:
         print(f"kflow operator: {err}", file=sys.stderr)
         return 1
     except ConfigException as err:

@@ -33,7 +33,7 @@ from kflow.engine import (
     StepResult,
     WakeAt,
 )
-from kflow.engine.ids import _base62, subflow_execution_id
+from kflow.engine.ids import subflow_execution_id
 from kflow.execution import State, StateInfo, TaskRun
 from kflow.execution.instants import format_instant
 from kflow.flow import FlowError, parse_flow
@@ -691,5 +691,7 @@ def _ended_attempt(taskrun: TaskRun) -> int | None:
 
 
 def _execution_id(uid: str) -> str:
-    return _base62(int(hashlib.sha256(uid.encode()).hexdigest()[:34], 16))
+    from kflow.operator.names import execution_id_for_uid
+
+    return execution_id_for_uid(uid)
 

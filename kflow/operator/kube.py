@@ -94,6 +94,15 @@ class KubeApi:
         except Conflict:
             return False
 
+    async def create_execution_object(self, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
+        """The Execution as created (its uid gives its id); Conflict when the name exists."""
+        return await self._call(self.custom.create_namespaced_custom_object, GROUP, VERSION, namespace, "executions", body)
+
+    async def list_all_flows(self) -> list[dict[str, Any]]:
+        """Flows in every namespace (needs cluster-wide list permission)."""
+        body = await self._call(self.custom.list_cluster_custom_object, GROUP, VERSION, "flows")
+        return body.get("items") or []
+
     async def patch_execution(self, namespace: str, name: str, patch: dict[str, Any]) -> dict[str, Any]:
         """A JSON merge patch of an Execution's spec or metadata (a child's kill)."""
         return await self._call(self.custom.patch_namespaced_custom_object, GROUP, VERSION, namespace, "executions", name, patch)

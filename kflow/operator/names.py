@@ -12,3 +12,12 @@ from kflow.execution.names import (  # noqa: F401 (re-exported for the operator'
     label_value,
     pod_name,
 )
+
+
+def execution_id_for_uid(uid: str) -> str:
+    """An Execution's Kestra id, derived from its object's uid: known as soon as it is created."""
+    import hashlib
+
+    from kflow.engine.ids import _base62
+
+    return _base62(int(hashlib.sha256(uid.encode()).hexdigest()[:34], 16))

@@ -52,6 +52,21 @@ def _date(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+def execution_manifest(meta: dict[str, Any], trigger_id: str, name: str, inputs: dict[str, Any], variables: dict[str, Any], annotations: dict[str, str]) -> dict[str, Any]:
+    """The Execution a trigger of the Flow `meta` starts: labelled by flow and trigger, `spec.trigger` = `variables`."""
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "Execution",
+        "metadata": {
+            "name": name,
+            "namespace": meta["namespace"],
+            "labels": {LABEL_FLOW: label_value(meta["name"]), LABEL_TRIGGER: label_value(trigger_id)},
+            "annotations": annotations,
+        },
+        "spec": {"flowRef": {"name": meta["name"]}, "inputs": inputs, "trigger": variables},
+    }
+
+
 @dataclass
 class _Scheduler:
     ident: tuple[str, Any]  # (uid, generation) of the Flow it was started for
@@ -167,21 +182,8 @@ class Triggers:
             return
         name = schedule_execution_name(meta["name"], trigger.id, date)
         annotations = {ANNOTATION_SCHEDULE_DATE: format_instant(date)}
-        created = await self.api.create_execution(meta["namespace"], self._execution(meta, trigger.id, name, inputs, variables, annotations))
+        created = await self.api.create_execution(meta["namespace"], execution_manifest(meta, trigger.id, name, inputs, variables, annotations))
         log.info("%s/%s: trigger %s for %s -> execution %s%s", meta["namespace"], meta["name"], trigger.id, format_instant(date), name, "" if created else " (existed)")
-
-    def _execution(self, meta: dict[str, Any], trigger_id: str, name: str, inputs: dict[str, Any], variables: dict[str, Any], annotations: dict[str, str]) -> dict[str, Any]:
-        return {
-            "apiVersion": API_VERSION,
-            "kind": "Execution",
-            "metadata": {
-                "name": name,
-                "namespace": meta["namespace"],
-                "labels": {LABEL_FLOW: label_value(meta["name"]), LABEL_TRIGGER: label_value(trigger_id)},
-                "annotations": annotations,
-            },
-            "spec": {"flowRef": {"name": meta["name"]}, "inputs": inputs, "trigger": variables},
-        }
 
     async def _warn(self, body: dict[str, Any], message: str) -> None:
         log.warning("Flow %s/%s: %s", body["metadata"]["namespace"], body["metadata"]["name"], message)
@@ -237,5 +239,5 @@ class Triggers:
             return
         name = flow_execution_name(meta["name"], trigger.id, str(upstream.get("id")))
         annotations = {ANNOTATION_UPSTREAM: str(upstream.get("id"))}
-        created = await self.api.create_execution(meta["namespace"], self._execution(meta, trigger.id, name, inputs, variables, annotations))
+        created = await self.api.create_execution(meta["namespace"], execution_manifest(meta, trigger.id, name, inputs, variables, annotations))
         log.info("%s/%s: trigger %s on execution %s (%s) -> execution %s%s", meta["namespace"], meta["name"], trigger.id, upstream.get("id"), upstream.get("current"), name, "" if created else " (existed)")

@@ -122,7 +122,7 @@ def render_inputs(inputs: dict[str, Any], context: dict[str, Any]) -> dict[str, 
     """A trigger's `inputs` rendered with `context`; ExpressionError names the bad one."""
     from kflow.expr import render_value
 
-    return {key: render_value(value, context) for key, value in inputs.items()}
+    return render_value({"inputs": dict(inputs)}, context)["inputs"]  # an error names `inputs.<key>`
 
 
 def flow_trigger_inputs(trigger: FlowTrigger, upstream: dict[str, Any], variables: dict[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from kflow.triggers.cron import Cron, CronError, parse_cron
 
 SCHEDULE_TYPES = ("io.kestra.plugin.core.trigger.Schedule", "io.kestra.core.models.triggers.types.Schedule")
 FLOW_TYPES = ("io.kestra.plugin.core.trigger.Flow", "io.kestra.core.models.triggers.types.Flow")
+WEBHOOK_TYPES = ("io.kestra.plugin.core.trigger.Webhook", "io.kestra.core.models.triggers.types.Webhook")
 
 # Kestra's default for a Flow trigger's `states`: every terminal state.
 DEFAULT_FLOW_STATES = ("SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "RETRIED")
@@ -231,8 +232,65 @@ class FlowTrigger(_Trigger):
         return value
 
 
-Trigger = Union[Schedule, FlowTrigger]
-TRIGGER_CLASSES: dict[str, type[Schedule] | type[FlowTrigger]] = {
+class ExpressionCondition(_Model):
+    """The event passes when `expression` renders true (it sees `trigger.*` and `flow.*`)."""
+
+    type: Literal[
+        "io.kestra.plugin.core.condition.Expression",
+        "io.kestra.plugin.core.condition.ExpressionCondition",
+        "io.kestra.core.models.conditions.types.VariableCondition",
+    ]
+    expression: str = Field(description="A Pebble expression, e.g. `{{ trigger.body.hello == 'world' }}`.")
+
+
+EXPRESSION_CONDITION_TYPES = ExpressionCondition.model_fields["type"].annotation.__args__
+
+
+class Webhook(_Trigger):
+    """Runs the flow when its URL, `/api/v1/executions/webhook/{namespace}/{flowId}/{key}`, is called.
+
+    Served by the operator on a cluster (the Helm chart's `webhook.*`); `kflow run` ignores it.
+    """
+
+    type: Literal["io.kestra.plugin.core.trigger.Webhook", "io.kestra.core.models.triggers.types.Webhook"]
+    key: str = Field(min_length=1, max_length=256, description="The secret part of the webhook URL (at most 256 characters; no `/`).")
+    conditions: list[ExpressionCondition] = Field(
+        default_factory=list, description="Expression conditions on the request (`trigger.body`, `.headers`, `.parameters`); unmet: 204, no execution."
+    )
+    wait: bool = Field(False, description="Not supported (rejected when true): the call answers as soon as the Execution exists.")
+    returnOutputs: bool = Field(False, description="Not supported (rejected when true): needs `wait`.")
+
+    @field_validator("conditions", mode="before")
+    @classmethod
+    def _expression_conditions(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            for item in value:
+                kind = item.get("type") if isinstance(item, dict) else None
+                if kind not in EXPRESSION_CONDITION_TYPES:
+                    raise ValueError(f"unsupported Webhook condition type {kind!r}; kflow supports io.kestra.plugin.core.condition.Expression")
+        return value
+
+    @field_validator("key")
+    @classmethod
+    def _plain_key(cls, value: str) -> str:
+        if "{{" in value or "{%" in value:
+            raise ValueError("an expression as the webhook key is not supported by kflow; write the key itself")
+        if "/" in value or value.strip() != value:
+            raise ValueError("the webhook key is one URL path segment: no `/`, no surrounding spaces")
+        return value
+
+    @field_validator("wait", "returnOutputs")
+    @classmethod
+    def _no_wait(cls, value: bool, info) -> bool:
+        if value:
+            raise ValueError(f"{info.field_name}: true is not supported by kflow; the webhook answers once the Execution is created "
+                             "(`kubectl get execution` or `kflow logs` follow it)")
+        return value
+
+
+Trigger = Union[Schedule, FlowTrigger, Webhook]
+TRIGGER_CLASSES: dict[str, type[Schedule] | type[FlowTrigger] | type[Webhook]] = {
     **{name: Schedule for name in SCHEDULE_TYPES},
     **{name: FlowTrigger for name in FLOW_TYPES},
+    **{name: Webhook for name in WEBHOOK_TYPES},
 }
