@@ -61,11 +61,17 @@ class Condition(BaseModel):
 
 
 class TriggerState(BaseModel):
-    """What a Schedule trigger remembers, so a restarted operator catches up per recoverMissedSchedules."""
+    """What a trigger remembers: a Schedule's dates (a restarted operator catches up per recoverMissedSchedules), its backfill, a stopAfter stop."""
 
     lastDate: str | None = Field(None, description="The newest scheduled date handled (run, or skipped by the policy).")
     nextDate: str | None = Field(None, description="The next date an execution is due.")
     since: str | None = Field(None, description="When the operator first saw this trigger: dates before it never run.")
+    stoppedBy: str | None = Field(None, description="stopAfter: the execution whose end stopped this trigger (any trigger type).")
+    stoppedAt: str | None = Field(None, description="When stopAfter stopped it.")
+    stoppedGeneration: int | None = Field(None, description="The Flow generation it is stopped for: editing the Flow's spec starts it again.")
+    backfillKey: str | None = Field(None, description="The Schedule backfill (start|end) being run or done.")
+    backfillLastDate: str | None = Field(None, description="The newest backfill date an execution was started for.")
+    backfillDone: bool | None = Field(None, description="Every date of the backfill has its execution.")
 
 
 class FlowStatus(BaseModel):
@@ -75,4 +81,4 @@ class FlowStatus(BaseModel):
     observedGeneration: int | None = None
     valid: str | None = Field(None, description="True or False, for `kubectl get flows`.")
     conditions: list[Condition] = Field(default_factory=list)
-    triggers: dict[str, TriggerState] | None = Field(None, description="Schedule triggers by id: the last date scheduled and the next one.")
+    triggers: dict[str, TriggerState] | None = Field(None, description="Triggers by id: a Schedule's last and next date and backfill progress; any trigger stopped by stopAfter.")

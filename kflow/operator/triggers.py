@@ -29,7 +29,8 @@ from kflow.operator.resources import API_VERSION
 from kflow.triggers.flow_trigger import flow_trigger_inputs, flow_variables, matches, render_inputs
 from kflow.triggers.models import FlowTrigger, Schedule
 from kflow.triggers.names import flow_execution_name, schedule_execution_name
-from kflow.triggers.schedule import schedule_variables, tick
+from kflow.triggers.schedule import BATCH, backfill_dates, backfill_key, schedule_variables, tick
+from kflow.triggers.stop_after import is_stopped, stop_record, stops
 
 log = logging.getLogger("kflow.operator.triggers")
 
@@ -38,6 +39,7 @@ LABEL_TRIGGER = "kflow.io/trigger"
 LABEL_FLOW = "kflow.io/flow"
 ANNOTATION_SCHEDULE_DATE = "kflow.io/schedule-date"
 ANNOTATION_UPSTREAM = "kflow.io/upstream-execution"
+ANNOTATION_BACKFILL = "kflow.io/backfill"
 _MAX_SLEEP = 3600.0  # look again at least hourly (a clock jump, an edited status)
 _RETRY = 5.0
 
@@ -151,8 +153,13 @@ class Triggers:
         patch: dict[str, Any] = {}
         wakes: list[datetime] = []
         schedules = [t for t in flow.triggers if isinstance(t, Schedule)]
+        generation = body["metadata"].get("generation")
         for trigger in schedules:
             state = stored.get(trigger.id) or {}
+            if is_stopped(state, generation):
+                if state.get("nextDate"):
+                    patch[trigger.id] = {"nextDate": None}  # stopAfter: nothing more is due
+                continue
             since = _date(state.get("since")) or now
             step = tick(trigger, _date(state.get("lastDate")), now, since)
             for date in step.dates:
@@ -161,28 +168,52 @@ class Triggers:
                 "lastDate": format_instant(step.last) if step.last else None,
                 "nextDate": format_instant(step.next) if step.next and not trigger.disabled else None,
                 "since": format_instant(since),
+                **await self._backfill(body, flow, trigger, state, now),
             }
             if new != {k: state.get(k) for k in new}:
                 patch[trigger.id] = new
             if step.next is not None and not trigger.disabled:
                 wakes.append(step.next)
-        for gone in set(stored) - {t.id for t in schedules}:
+            if new.get("backfillKey") and not new.get("backfillDone") and not trigger.backfill.paused:
+                wakes.append(now)  # a full batch went out: the next one at once
+        for gone in set(stored) - {t.id for t in flow.triggers}:
             patch[gone] = None  # a removed trigger; re-adding it starts afresh, as in Kestra
         if patch:
             await self.api.patch_status("flows", *key, {"status": {"triggers": patch}})
         return min(wakes) if wakes else None
 
-    async def _create_scheduled(self, body: dict[str, Any], flow: Flow, trigger: Schedule, date: datetime) -> None:
+    async def _backfill(self, body: dict[str, Any], flow: Flow, trigger: Schedule, state: dict[str, Any], now: datetime) -> dict[str, Any]:
+        """Start the next batch of the trigger's backfill; the progress to record."""
+        key = backfill_key(trigger)
+        if key is None:
+            return {"backfillKey": None, "backfillLastDate": None, "backfillDone": None}
+        same = state.get("backfillKey") == key
+        last = _date(state.get("backfillLastDate")) if same else None
+        if same and state.get("backfillDone"):
+            return {"backfillKey": key, "backfillLastDate": state.get("backfillLastDate"), "backfillDone": True}
+        dates = backfill_dates(trigger, last, now, limit=BATCH)
+        for date in dates:
+            await self._create_scheduled(body, flow, trigger, date, backfill=True)
+        last = dates[-1] if dates else last
+        done = not trigger.backfill.paused and len(dates) < BATCH
+        return {"backfillKey": key, "backfillLastDate": format_instant(last) if last else None, "backfillDone": done}
+
+    async def _create_scheduled(self, body: dict[str, Any], flow: Flow, trigger: Schedule, date: datetime, backfill: bool = False) -> None:
         meta = body["metadata"]
         variables = schedule_variables(trigger, date)
+        declared = trigger.backfill.inputs if backfill and trigger.backfill.inputs is not None else trigger.inputs
         try:
-            inputs = render_inputs(trigger.inputs, {"trigger": variables, "flow": {"id": flow.id, "namespace": flow.namespace}})
+            inputs = render_inputs(declared, {"trigger": variables, "flow": {"id": flow.id, "namespace": flow.namespace}})
         except Exception as err:
             await self._warn(body, f"trigger {trigger.id}: inputs for {variables['date']} not rendered, no execution: {err}")
             return
-        name = schedule_execution_name(meta["name"], trigger.id, date)
-        annotations = {ANNOTATION_SCHEDULE_DATE: format_instant(date)}
-        created = await self.api.create_execution(meta["namespace"], execution_manifest(meta, trigger.id, name, inputs, variables, annotations))
+        # A backfill has names of its own: Kestra replays a date even when it already ran.
+        name = schedule_execution_name(meta["name"], f"{trigger.id}-backfill" if backfill else trigger.id, date)
+        annotations = {ANNOTATION_SCHEDULE_DATE: format_instant(date), **({ANNOTATION_BACKFILL: "true"} if backfill else {})}
+        manifest = execution_manifest(meta, trigger.id, name, inputs, variables, annotations)
+        if backfill and trigger.backfill.labels:
+            manifest["spec"]["labels"] = dict(trigger.backfill.labels)
+        created = await self.api.create_execution(meta["namespace"], manifest)
         log.info("%s/%s: trigger %s for %s -> execution %s%s", meta["namespace"], meta["name"], trigger.id, format_instant(date), name, "" if created else " (existed)")
 
     async def _warn(self, body: dict[str, Any], message: str) -> None:
@@ -205,6 +236,7 @@ class Triggers:
         if seen in self._handled:
             return
         await self._ensure_listed(namespace)
+        await self._stop_after(body, status)
         ended = _date(((status.get("state") or {}).get("histories") or [{}])[-1].get("date"))
         upstream = {**status, "taskRuns": taskruns_by_id(status)}  # finished runs may be in status.archive
         for (ns, _), flow_body in list(self.flows.items()):
@@ -216,10 +248,38 @@ class Triggers:
             created = _date(flow_body["metadata"].get("creationTimestamp"))
             if ended is not None and created is not None and ended < created:
                 continue  # ended before this Flow existed: not an event it could have heard
+            stored = (flow_body.get("status") or {}).get("triggers") or {}
             for trigger in flow.triggers:
+                if is_stopped(stored.get(trigger.id), flow_body["metadata"].get("generation")):
+                    continue
                 if isinstance(trigger, FlowTrigger) and matches(trigger, flow.namespace, flow.id, upstream):
                     await self._create_flow_triggered(flow_body, trigger, upstream)
         self._handled.add(seen)
+
+    async def _stop_after(self, body: dict[str, Any], status: dict[str, Any]) -> None:
+        """stopAfter: an execution a trigger started ended in one of its states: stop that trigger."""
+        meta = body["metadata"]
+        label = (meta.get("labels") or {}).get(LABEL_TRIGGER)
+        flow_name = ((body.get("spec") or {}).get("flowRef") or {}).get("name")
+        flow_body = self.flows.get((meta["namespace"], flow_name)) if label and flow_name else None
+        flow = self.parsed(flow_body) if flow_body is not None else None
+        if flow is None:
+            return
+        generation = flow_body["metadata"].get("generation")
+        stored = (flow_body.get("status") or {}).get("triggers") or {}
+        for trigger in flow.triggers:
+            if label_value(trigger.id) != label or not stops(trigger.stopAfter, status.get("current")) or is_stopped(stored.get(trigger.id), generation):
+                continue
+            record = stop_record(meta["name"], status["current"], generation, format_instant(self.clock()))
+            await self.api.patch_status("flows", meta["namespace"], flow_name, {"status": {"triggers": {trigger.id: record}}})
+            # seen at once by the next ended execution, before the watch brings the Flow back
+            status_now = dict(flow_body.get("status") or {})
+            status_now["triggers"] = {**(status_now.get("triggers") or {}), trigger.id: {**(stored.get(trigger.id) or {}), **record}}
+            self.flows[(meta["namespace"], flow_name)] = flow_body = {**flow_body, "status": status_now}
+            stored = status_now["triggers"]
+            message = f"trigger {trigger.id} stopped (stopAfter): {record['stoppedBy']}; edit the Flow's spec to start it again"
+            log.info("Flow %s/%s: %s", meta["namespace"], flow_name, message)
+            await self.api.event({"apiVersion": API_VERSION, "kind": "Flow", "metadata": flow_body["metadata"]}, "TriggerStopped", message)
 
     async def _ensure_listed(self, namespace: str) -> None:
         """Flows of a namespace before its first ended execution is judged (start-up order)."""

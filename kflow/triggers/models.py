@@ -6,7 +6,7 @@ is reported as `triggers[0].cron: ...` by the flow loader, never at the first du
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import Enum
 from functools import cached_property
 from typing import Annotated, Any, Literal, Union
@@ -48,6 +48,52 @@ class _Trigger(_Model):
     description: str | None = Field(None, description="What the trigger is for, in words.")
     disabled: bool = Field(False, description="A disabled trigger starts nothing.")
     inputs: dict[str, Any] = Field(default_factory=dict, description="Inputs of the executions it starts (expressions see `trigger.*`).")
+    stopAfter: list[StateName] = Field(
+        default_factory=list,
+        description="When an execution this trigger started ends in one of these states, the trigger stops (status.triggers.<id>.stoppedBy) until the Flow's spec changes.",
+    )
+
+
+def _instant(value: str, field: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{field}: expected an ISO-8601 date-time such as 2025-01-01T00:00:00Z, got {value!r}") from None
+    return parsed
+
+
+class Backfill(_Model):
+    """Kestra's Schedule `backfill`: past dates to run once; the schedule goes on as usual after."""
+
+    start: str = Field(description="The first date (ISO-8601; without an offset it is read in the trigger's timezone).")
+    end: str | None = Field(None, description="The last date (included); default: now.")
+    inputs: dict[str, Any] | None = Field(None, description="Inputs of the backfill executions, instead of the trigger's.")
+    labels: dict[str, str] = Field(default_factory=dict, description="Labels of the backfill executions.")
+    paused: bool = Field(False, description="true: no backfill execution is started (set false to go on).")
+
+    @field_validator("start", "end")
+    @classmethod
+    def _date(cls, value: str | None, info) -> str | None:
+        if value is not None:
+            _instant(value, info.field_name)
+        return value
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _label_list(cls, value: Any) -> Any:
+        if isinstance(value, list):  # Kestra's list of {key, value}
+            return {str(item.get("key")): str(item.get("value")) for item in value if isinstance(item, dict)}
+        return value
+
+    def bounds(self, zone: ZoneInfo) -> tuple[datetime, datetime | None]:
+        """start and end as instants (a naive date is wall time in `zone`)."""
+        def aware(text: str) -> datetime:
+            value = _instant(text, "")
+            return value if value.tzinfo else value.replace(tzinfo=zone)
+
+        start = aware(self.start)
+        end = aware(self.end) if self.end else None
+        return start, end
 
 
 class Schedule(_Trigger):
@@ -62,7 +108,7 @@ class Schedule(_Trigger):
     )
     lateMaximumDelay: str | None = Field(None, description="ISO-8601 duration: a date later than this is skipped.")
     conditions: list[dict[str, Any]] = Field(default_factory=list, description="Schedule: not supported (rejected). Flow: conditions the upstream execution meets.")
-    stopAfter: list[StateName] = Field(default_factory=list, description="Not supported yet (rejected): set `disabled: true` instead.")
+    backfill: Backfill | None = Field(None, description="Run every date of the cron from `start` to `end` (or now) once, as fast as possible.")
 
     @field_validator("timezone")
     @classmethod
@@ -85,13 +131,6 @@ class Schedule(_Trigger):
     def _conditions(cls, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if value:
             raise ValueError("Schedule conditions are not supported by kflow; express the dates in `cron` (for example `0 11 1-7 * *` and a check in the flow)")
-        return value
-
-    @field_validator("stopAfter")
-    @classmethod
-    def _stop_after(cls, value: list[str]) -> list[str]:
-        if value:
-            raise ValueError("stopAfter is not supported by kflow yet; set `disabled: true` to stop a schedule")
         return value
 
     @field_validator("cron")
@@ -209,8 +248,6 @@ class FlowTrigger(_Trigger):
     states: list[StateName] = Field(default_factory=lambda: list(DEFAULT_FLOW_STATES))
     conditions: list[Condition] = Field(default_factory=list, description="Schedule: not supported (rejected). Flow: conditions the upstream execution meets.")
     preconditions: Preconditions | None = Field(None, description="The upstream flow (one) and the states it ends in.")
-    stopAfter: list[StateName] = Field(default_factory=list, description="Not supported yet (rejected): set `disabled: true` instead.")
-
     @field_validator("conditions", mode="before")
     @classmethod
     def _known_conditions(cls, value: Any) -> Any:
@@ -222,13 +259,6 @@ class FlowTrigger(_Trigger):
                         f"unsupported condition type {kind!r}; kflow supports io.kestra.plugin.core.condition."
                         "ExecutionFlow, ExecutionStatus and ExecutionNamespace (also under their ...Condition names)"
                     )
-        return value
-
-    @field_validator("stopAfter")
-    @classmethod
-    def _stop_after(cls, value: list[str]) -> list[str]:
-        if value:
-            raise ValueError("stopAfter is not supported by kflow yet; set `disabled: true` to stop a trigger")
         return value
 
 

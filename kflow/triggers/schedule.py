@@ -103,3 +103,21 @@ def schedule_variables(trigger: Schedule, date: datetime) -> dict[str, Any]:
     if prev is not None:
         out["previous"] = format_date(prev, trigger.timezone)
     return out
+
+
+def backfill_dates(trigger: Schedule, after: datetime | None, now: datetime, *, limit: int = BATCH) -> list[datetime]:
+    """The backfill's dates still to run, oldest first: cron dates from its `start` (included) to
+    its `end` (included; default `now`), after `after` (the last one already run)."""
+    if trigger.backfill is None or trigger.backfill.paused or trigger.disabled:
+        return []
+    start, end = trigger.backfill.bounds(trigger.zone)
+    until = min(end, now) if end is not None else now
+    since = after if after is not None else start - timedelta(microseconds=1)
+    return trigger.parsed_cron.dates_between(since, until, trigger.zone, limit)
+
+
+def backfill_key(trigger: Schedule) -> str | None:
+    """What identifies a backfill: a new start or end is a new backfill, run from its start."""
+    if trigger.backfill is None:
+        return None
+    return f"{trigger.backfill.start}|{trigger.backfill.end or ''}"
