@@ -72,6 +72,9 @@ class TriggerState(BaseModel):
     backfillKey: str | None = Field(None, description="The Schedule backfill (start|end) being run or done.")
     backfillLastDate: str | None = Field(None, description="The newest backfill date an execution was started for.")
     backfillDone: bool | None = Field(None, description="Every date of the backfill has its execution.")
+    preconditionsMet: dict[str, str] | None = Field(None, description="Flow trigger preconditions (or MultipleCondition): each condition met in the current window, and when.")
+    windowStart: str | None = Field(None, description="The start of the preconditions' current time window.")
+    lastFired: str | None = Field(None, description="End of the execution that last completed the preconditions.")
 
 
 class FlowStatus(BaseModel):

@@ -26,7 +26,8 @@ from kflow.operator.flows import flow_from_resource
 from kflow.operator.kube import KubeApi, NotFound
 from kflow.operator.names import label_value
 from kflow.operator.resources import API_VERSION
-from kflow.triggers.flow_trigger import flow_trigger_inputs, flow_variables, matches, render_inputs
+from kflow.triggers.flow_trigger import flow_trigger_inputs, flow_variables, matches, passes_filters, render_inputs
+from kflow.triggers.preconditions import Stateful, evaluate, stateful
 from kflow.triggers.models import FlowTrigger, Schedule
 from kflow.triggers.names import flow_execution_name, schedule_execution_name
 from kflow.triggers.schedule import BATCH, backfill_dates, backfill_key, schedule_variables, tick
@@ -86,6 +87,7 @@ class Triggers:
         self._schedulers: dict[Key, _Scheduler] = {}
         self._listed: set[str] = set()
         self._handled: set[tuple[str, str]] = set()
+        self._locks: dict[Key, asyncio.Lock] = {}
 
     # -- Flows --------------------------------------------------------------------------------
     def flow_event(self, event_type: str | None, body: dict[str, Any]) -> None:
@@ -252,9 +254,34 @@ class Triggers:
             for trigger in flow.triggers:
                 if is_stopped(stored.get(trigger.id), flow_body["metadata"].get("generation")):
                     continue
-                if isinstance(trigger, FlowTrigger) and matches(trigger, flow.namespace, flow.id, upstream):
-                    await self._create_flow_triggered(flow_body, trigger, upstream)
+                if not isinstance(trigger, FlowTrigger):
+                    continue
+                rules = stateful(trigger)
+                if rules is None:
+                    if matches(trigger, flow.namespace, flow.id, upstream):
+                        await self._create_flow_triggered(flow_body, trigger, upstream)
+                elif passes_filters(trigger, flow.namespace, flow.id, upstream):
+                    await self._preconditions(flow_body, trigger, rules, upstream, ended or self.clock())
         self._handled.add(seen)
+
+    async def _preconditions(self, flow_body: dict[str, Any], trigger: FlowTrigger, rules: Stateful, upstream: dict[str, Any], ended: datetime) -> None:
+        """Conditions met across several executions: count this one, fire when all are met in the window."""
+        meta = flow_body["metadata"]
+        key = (meta["namespace"], meta["name"])
+        async with self._locks.setdefault(key, asyncio.Lock()):  # one evaluation at a time per Flow
+            fresh = await self.api.get_flow(*key)
+            stored = ((fresh.get("status") or {}).get("triggers") or {}).get(trigger.id) or {}
+            outcome = evaluate(rules, stored, upstream, ended)
+            if outcome.fire:
+                await self._create_flow_triggered(fresh, trigger, upstream)  # before the state: a crash repeats a 409
+            before = stored.get("preconditionsMet") or {}
+            new: dict[str, Any] = {
+                "preconditionsMet": {**{k: None for k in before if k not in outcome.met}, **outcome.met} or None,
+                "windowStart": outcome.window_start,
+                **({"lastFired": format_instant(ended)} if outcome.fire else {}),
+            }
+            if outcome.met != before or outcome.window_start != stored.get("windowStart") or outcome.fire:
+                await self.api.patch_status("flows", *key, {"status": {"triggers": {trigger.id: new}}})
 
     async def _stop_after(self, body: dict[str, Any], status: dict[str, Any]) -> None:
         """stopAfter: an execution a trigger started ended in one of its states: stop that trigger."""

@@ -20,10 +20,27 @@ log = logging.getLogger("kflow.triggers")
 
 
 def matches(trigger: FlowTrigger, flow_namespace: str, flow_id: str, upstream: dict[str, Any]) -> bool:
-    """Whether the ended `upstream` execution starts `trigger` of flow `flow_namespace.flow_id`.
+    """Whether the ended `upstream` execution alone starts `trigger` of flow `flow_namespace.flow_id`.
+
+    Preconditions that wait for several executions (kflow.triggers.preconditions.stateful) are
+    never met by one execution here: the operator evaluates them with what it remembers.
+    """
+    from kflow.triggers.preconditions import single_match, stateful
+
+    if not passes_filters(trigger, flow_namespace, flow_id, upstream) or stateful(trigger) is not None:
+        return False
+    if trigger.preconditions is not None:
+        return single_match(trigger.preconditions, upstream)
+    return True
+
+
+def passes_filters(trigger: FlowTrigger, flow_namespace: str, flow_id: str, upstream: dict[str, Any]) -> bool:
+    """The trigger's own filters: enabled, not its own flow, `states`, the one-execution `conditions`.
 
     A flow never triggers itself (a trigger with no condition would otherwise loop forever).
     """
+    from kflow.triggers.models import MultipleCondition
+
     if trigger.disabled:
         return False
     namespace, upstream_flow, state = upstream.get("namespace"), upstream.get("flowId"), upstream.get("current")
@@ -31,15 +48,12 @@ def matches(trigger: FlowTrigger, flow_namespace: str, flow_id: str, upstream: d
         return False
     if state not in trigger.states:
         return False
-    for condition in trigger.conditions:
-        if not _condition(condition, namespace, upstream_flow, state):
-            return False
-    if trigger.preconditions is not None:
-        return any(
-            f.namespace == namespace and f.flowId == upstream_flow and state in f.states
-            for f in trigger.preconditions.flows
-        )
-    return True
+    return all(condition_holds(c, upstream) for c in trigger.conditions if not isinstance(c, MultipleCondition))
+
+
+def condition_holds(condition: Any, upstream: dict[str, Any]) -> bool:
+    """One ExecutionFlow / ExecutionStatus / ExecutionNamespace condition on the upstream execution."""
+    return _condition(condition, upstream.get("namespace"), upstream.get("flowId"), upstream.get("current"))
 
 
 def _condition(condition: Any, namespace: str | None, flow_id: str | None, state: str | None) -> bool:

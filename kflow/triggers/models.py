@@ -6,13 +6,13 @@ is reported as `triggers[0].cron: ...` by the flow loader, never at the first du
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from enum import Enum
 from functools import cached_property
 from typing import Annotated, Any, Literal, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 from kflow.flow.durations import parse_duration
 from kflow.triggers.cron import Cron, CronError, parse_cron
@@ -155,6 +155,42 @@ class Schedule(_Trigger):
         return timedelta(seconds=parse_duration(self.lateMaximumDelay)) if self.lateMaximumDelay else None
 
 
+class TimeWindow(_Model):
+    """Kestra's SLA window: within it every precondition must be met (default: 24-hour windows from midnight)."""
+
+    type: Literal["DURATION_WINDOW", "SLIDING_WINDOW", "DAILY_TIME_DEADLINE", "DAILY_TIME_WINDOW"] = "DURATION_WINDOW"
+    window: str | None = Field(None, description="DURATION_WINDOW and SLIDING_WINDOW: its length (default PT24H).")
+    windowAdvance: str | None = Field(None, description="DURATION_WINDOW: shift of the windows from midnight UTC.")
+    deadline: str | None = Field(None, description="DAILY_TIME_DEADLINE: the time of day (UTC) all must be met by.")
+    startTime: str | None = Field(None, description="DAILY_TIME_WINDOW: start time of day (UTC).")
+    endTime: str | None = Field(None, description="DAILY_TIME_WINDOW: end time of day (UTC).")
+
+    @field_validator("window", "windowAdvance")
+    @classmethod
+    def _duration(cls, value: str | None, info) -> str | None:
+        if value is not None and (parse_duration(value) < 0 or (info.field_name == "window" and parse_duration(value) == 0)):
+            raise ValueError(f"{info.field_name} is a positive ISO-8601 duration such as PT12H")
+        return value
+
+    @field_validator("deadline", "startTime", "endTime")
+    @classmethod
+    def _time(cls, value: str | None, info) -> str | None:
+        if value is not None:
+            try:
+                time.fromisoformat(value)
+            except ValueError:
+                raise ValueError(f"{info.field_name} is a time of day such as 09:00:00, got {value!r}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _needs(self) -> TimeWindow:
+        if self.type == "DAILY_TIME_DEADLINE" and self.deadline is None:
+            raise ValueError("a DAILY_TIME_DEADLINE window needs `deadline`")
+        if self.type == "DAILY_TIME_WINDOW" and (self.startTime is None or self.endTime is None):
+            raise ValueError("a DAILY_TIME_WINDOW window needs `startTime` and `endTime`")
+        return self
+
+
 class ExecutionFlowCondition(_Model):
     """The upstream execution is of this flow."""
 
@@ -192,7 +228,35 @@ class ExecutionNamespaceCondition(_Model):
     comparison: Literal["EQUALS", "PREFIX", "SUFFIX"] | None = None
 
 
-_CONDITIONS = {"FLOW": ExecutionFlowCondition, "STATUS": ExecutionStatusCondition, "NAMESPACE": ExecutionNamespaceCondition}
+class MultipleCondition(_Model):
+    """Kestra's older form of preconditions: every named condition met by some execution within the window."""
+
+    type: Literal["io.kestra.plugin.core.condition.MultipleCondition", "io.kestra.core.models.conditions.types.MultipleCondition"]
+    id: str = Field(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$")
+    conditions: dict[str, Annotated[
+        Union[
+            Annotated[ExecutionFlowCondition, Tag("FLOW")],
+            Annotated[ExecutionStatusCondition, Tag("STATUS")],
+            Annotated[ExecutionNamespaceCondition, Tag("NAMESPACE")],
+        ],
+        Discriminator(lambda v: _condition_tag(v)),
+    ]] = Field(min_length=1)
+    timeWindow: TimeWindow | None = None
+    sla: TimeWindow | None = Field(None, description="An older name of timeWindow.")
+    window: str | None = Field(None, description="Oldest form: the DURATION_WINDOW's length.")
+    windowAdvance: str | None = None
+    resetOnSuccess: bool = True
+
+    def time_window(self) -> TimeWindow | None:
+        if self.timeWindow or self.sla:
+            return self.timeWindow or self.sla
+        if self.window or self.windowAdvance:
+            return TimeWindow(window=self.window, windowAdvance=self.windowAdvance)
+        return None
+
+
+_CONDITIONS = {"FLOW": ExecutionFlowCondition, "STATUS": ExecutionStatusCondition, "NAMESPACE": ExecutionNamespaceCondition,
+               "MULTIPLE": MultipleCondition}
 _CONDITION_TAGS = {name: tag for tag, cls in _CONDITIONS.items() for name in cls.model_fields["type"].annotation.__args__}
 CONDITION_TYPES = sorted(_CONDITION_TAGS)
 
@@ -209,6 +273,7 @@ Condition = Annotated[
         Annotated[ExecutionFlowCondition, Tag("FLOW")],
         Annotated[ExecutionStatusCondition, Tag("STATUS")],
         Annotated[ExecutionNamespaceCondition, Tag("NAMESPACE")],
+        Annotated[MultipleCondition, Tag("MULTIPLE")],
     ],
     Discriminator(_condition_tag),
 ]
@@ -218,27 +283,47 @@ class UpstreamFlow(_Model):
     namespace: str
     flowId: str
     states: list[StateName] = Field(default_factory=lambda: ["SUCCESS"])
+    labels: dict[str, str] = Field(default_factory=dict, description="Labels the upstream execution must have.")
+
+
+FilterField = Literal["FLOW_ID", "NAMESPACE", "STATE", "EXPRESSION"]
+FilterType = Literal[
+    "EQUAL_TO", "NOT_EQUAL_TO", "IS_ONE_OF", "IS_NOT_ONE_OF", "STARTS_WITH", "ENDS_WITH", "CONTAINS", "REGEX",
+    "IS_NULL", "IS_NOT_NULL", "IS_TRUE", "IS_FALSE",
+]
+
+
+class ExecutionFilter(_Model):
+    """One test of the upstream execution: its `field` (EXPRESSION: `value` rendered) compared by `type`."""
+
+    field: FilterField
+    type: FilterType
+    value: Any = None
+    values: list[Any] | None = None
+
+
+class WhereCondition(_Model):
+    """A named condition of `preconditions.where`: its filters, all (AND) or any (OR) of them."""
+
+    id: str = Field(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$")
+    operand: Literal["AND", "OR"] = "AND"
+    filters: list[ExecutionFilter] = Field(min_length=1)
 
 
 class Preconditions(_Model):
-    """Kestra's newer form: `flows` the upstream execution must be one of.
-
-    Only one upstream flow is supported: with several, Kestra waits for all of them within
-    a time window, which needs state kflow does not keep yet.
-    """
+    """Kestra's newer form: every upstream in `flows` and every `where` condition met within `timeWindow`."""
 
     id: str | None = None
-    flows: list[UpstreamFlow] = Field(min_length=1, max_length=1)
-    where: Any = None
-    timeWindow: Any = None
-    resetOnSuccess: bool | None = None
+    flows: list[UpstreamFlow] = Field(default_factory=list)
+    where: list[WhereCondition] = Field(default_factory=list)
+    timeWindow: TimeWindow | None = None
+    resetOnSuccess: bool = Field(True, description="After the trigger fires, every condition must be met again (false: each later match fires too).")
 
-    @field_validator("where", "timeWindow")
-    @classmethod
-    def _unsupported(cls, value: Any, info) -> Any:
-        if value is not None:
-            raise ValueError(f"preconditions.{info.field_name} is not supported by kflow yet; use `flows` and `conditions`")
-        return value
+    @model_validator(mode="after")
+    def _something(self) -> Preconditions:
+        if not self.flows and not self.where:
+            raise ValueError("preconditions need `flows` or `where`")
+        return self
 
 
 class FlowTrigger(_Trigger):
@@ -247,7 +332,7 @@ class FlowTrigger(_Trigger):
     type: Literal["io.kestra.plugin.core.trigger.Flow", "io.kestra.core.models.triggers.types.Flow"]
     states: list[StateName] = Field(default_factory=lambda: list(DEFAULT_FLOW_STATES))
     conditions: list[Condition] = Field(default_factory=list, description="Schedule: not supported (rejected). Flow: conditions the upstream execution meets.")
-    preconditions: Preconditions | None = Field(None, description="The upstream flow (one) and the states it ends in.")
+    preconditions: Preconditions | None = Field(None, description="Upstream flows and `where` conditions to be met, all within a time window.")
     @field_validator("conditions", mode="before")
     @classmethod
     def _known_conditions(cls, value: Any) -> Any:

@@ -185,3 +185,48 @@ triggers:
     asyncio.run(go())
     assert list(api.executions) == ["report-after-extract-extract-1"]
     assert api.flow["status"]["triggers"]["after-extract"]["stoppedBy"].endswith("ended SUCCESS")
+
+
+def test_preconditions_on_two_flows_start_one_execution_and_remember_in_the_status():
+    downstream = """
+id: report
+namespace: company.team
+tasks: [{id: a, type: io.kestra.plugin.core.debug.Return, format: x}]
+triggers:
+  - id: both
+    type: io.kestra.plugin.core.trigger.Flow
+    preconditions:
+      id: both
+      flows:
+        - {namespace: company.team, flowId: extract}
+        - {namespace: company.team, flowId: load}
+"""
+    api = ApiDouble(flow_resource(downstream))
+    triggers = Triggers(api, clock=lambda: at("2026-01-11T07:00:00Z"))
+    triggers.flows[("ns", "report")] = api.flow
+
+    def upstream(flow: str, n: int, hour: int) -> dict:
+        body = ended(f"{flow}-{n}", "SUCCESS", trigger="x")
+        body["spec"]["flowRef"] = {"name": flow}
+        body["status"]["flowId"] = flow
+        body["status"]["state"]["histories"][0]["date"] = f"2026-01-11T0{hour}:00:00Z"
+        return body
+
+    async def go():
+        await triggers.execution_event(None, upstream("extract", 1, 1))
+        assert api.executions == {}
+        assert list(api.flow["status"]["triggers"]["both"]["preconditionsMet"]) == ["flow.company.team.extract"]
+        # both end at once: the per-Flow lock makes one of them complete the set
+        await asyncio.gather(triggers.execution_event(None, upstream("load", 1, 2)), triggers.execution_event(None, upstream("extract", 2, 2)))
+        # a restarted operator hears the old ones again: nothing new
+        restarted = Triggers(api, clock=lambda: at("2026-01-11T07:00:00Z"))
+        restarted.flows[("ns", "report")] = api.flow
+        for body in (upstream("extract", 1, 1), upstream("load", 1, 2), upstream("extract", 2, 2)):
+            await restarted.execution_event(None, body)
+
+    asyncio.run(go())
+    assert len(api.executions) == 1, api.executions
+    (name,) = api.executions
+    assert name in ("report-both-load-1", "report-both-extract-2")
+    state = api.flow["status"]["triggers"]["both"]
+    assert state["lastFired"] == "2026-01-11T02:00:00Z" and not state.get("preconditionsMet")
