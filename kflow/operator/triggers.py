@@ -256,7 +256,7 @@ class Triggers:
                     continue
                 if not isinstance(trigger, FlowTrigger):
                     continue
-                rules = stateful(trigger)
+                rules = stateful(trigger, flow_variables)
                 if rules is None:
                     if matches(trigger, flow.namespace, flow.id, upstream):
                         await self._create_flow_triggered(flow_body, trigger, upstream)

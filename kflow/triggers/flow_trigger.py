@@ -9,12 +9,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from kflow.triggers.models import (
-    ExecutionFlowCondition,
-    ExecutionNamespaceCondition,
-    ExecutionStatusCondition,
-    FlowTrigger,
-)
+from kflow.triggers.conditions import condition_holds
+from kflow.triggers.models import FlowTrigger
 
 log = logging.getLogger("kflow.triggers")
 
@@ -27,10 +23,10 @@ def matches(trigger: FlowTrigger, flow_namespace: str, flow_id: str, upstream: d
     """
     from kflow.triggers.preconditions import single_match, stateful
 
-    if not passes_filters(trigger, flow_namespace, flow_id, upstream) or stateful(trigger) is not None:
+    if not passes_filters(trigger, flow_namespace, flow_id, upstream) or stateful(trigger, flow_variables) is not None:
         return False
     if trigger.preconditions is not None:
-        return single_match(trigger.preconditions, upstream)
+        return single_match(trigger.preconditions, upstream, flow_variables)
     return True
 
 
@@ -49,27 +45,6 @@ def passes_filters(trigger: FlowTrigger, flow_namespace: str, flow_id: str, upst
     if state not in trigger.states:
         return False
     return all(condition_holds(c, upstream) for c in trigger.conditions if not isinstance(c, MultipleCondition))
-
-
-def condition_holds(condition: Any, upstream: dict[str, Any]) -> bool:
-    """One ExecutionFlow / ExecutionStatus / ExecutionNamespace condition on the upstream execution."""
-    return _condition(condition, upstream.get("namespace"), upstream.get("flowId"), upstream.get("current"))
-
-
-def _condition(condition: Any, namespace: str | None, flow_id: str | None, state: str | None) -> bool:
-    if isinstance(condition, ExecutionFlowCondition):
-        return condition.namespace == namespace and condition.flowId == flow_id
-    if isinstance(condition, ExecutionStatusCondition):
-        return (not condition.in_ or state in condition.in_) and state not in condition.notIn
-    if isinstance(condition, ExecutionNamespaceCondition):
-        ns = namespace or ""
-        comparison = condition.comparison or ("PREFIX" if condition.prefix else "EQUALS")
-        if comparison == "PREFIX":
-            return ns.startswith(condition.namespace)
-        if comparison == "SUFFIX":
-            return ns.endswith(condition.namespace)
-        return ns == condition.namespace
-    return False
 
 
 def task_outputs(upstream: dict[str, Any]) -> dict[str, Any]:

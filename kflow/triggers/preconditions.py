@@ -25,6 +25,7 @@ from kflow.flow.durations import parse_duration
 from kflow.triggers.models import ExecutionFilter, FlowTrigger, MultipleCondition, Preconditions, TimeWindow
 
 Predicate = Callable[[dict[str, Any]], bool]
+Variables = Callable[[dict[str, Any]], dict[str, Any]]
 DEFAULT_WINDOW = timedelta(hours=24)
 
 
@@ -44,9 +45,12 @@ class Outcome:
     window_start: str | None = None
 
 
-def stateful(trigger: FlowTrigger) -> Stateful | None:
-    """The trigger's conditions that wait for several executions; None when one execution decides."""
-    from kflow.triggers.flow_trigger import condition_holds
+def stateful(trigger: FlowTrigger, variables: Variables) -> Stateful | None:
+    """The trigger's conditions that wait for several executions; None when one execution decides.
+
+    `variables(upstream)` gives `trigger.*` for `where` EXPRESSION filters (flow_trigger.flow_variables).
+    """
+    from kflow.triggers.conditions import condition_holds
 
     multiple = [c for c in trigger.conditions if isinstance(c, MultipleCondition)]
     if multiple:
@@ -60,15 +64,15 @@ def stateful(trigger: FlowTrigger) -> Stateful | None:
     for f in pre.flows:
         conditions[f"flow.{f.namespace}.{f.flowId}"] = _bind(_upstream_flow, f)
     for w in pre.where:
-        conditions[f"where.{w.id}"] = _bind(_where, w)
+        conditions[f"where.{w.id}"] = _bind(_where, (w, variables))
     if len(conditions) == 1 and pre.timeWindow is None:
         return None  # one condition, met by the execution at hand: no memory needed
     return Stateful(conditions, pre.timeWindow or TimeWindow(), pre.resetOnSuccess)
 
 
-def single_match(pre: Preconditions, upstream: dict[str, Any]) -> bool:
+def single_match(pre: Preconditions, upstream: dict[str, Any], variables: Variables) -> bool:
     """For preconditions without memory: does this execution meet any of them?"""
-    return any(_upstream_flow(f, upstream) for f in pre.flows) or any(_where(w, upstream) for w in pre.where)
+    return any(_upstream_flow(f, upstream) for f in pre.flows) or any(_where((w, variables), upstream) for w in pre.where)
 
 
 def _bind(fn: Callable[[Any, dict[str, Any]], bool], arg: Any) -> Predicate:
@@ -81,17 +85,17 @@ def _upstream_flow(f: Any, upstream: dict[str, Any]) -> bool:
             and all(str(labels.get(k)) == v for k, v in f.labels.items()))
 
 
-def _where(w: Any, upstream: dict[str, Any]) -> bool:
-    results = (_filter(f, upstream) for f in w.filters)
+def _where(where: tuple[Any, Variables], upstream: dict[str, Any]) -> bool:
+    w, variables = where
+    results = (_filter(f, upstream, variables) for f in w.filters)
     return any(results) if w.operand == "OR" else all(results)
 
 
-def _filter(f: ExecutionFilter, upstream: dict[str, Any]) -> bool:
+def _filter(f: ExecutionFilter, upstream: dict[str, Any], variables: Variables) -> bool:
     if f.field == "EXPRESSION":
         from kflow.expr import render_value
-        from kflow.triggers.flow_trigger import flow_variables
 
-        actual = render_value(f.value, {"trigger": flow_variables(upstream), "labels": upstream.get("labels") or {}})
+        actual = render_value(f.value, {"trigger": variables(upstream), "labels": upstream.get("labels") or {}})
         expected: Any = True
     else:
         actual = {"FLOW_ID": upstream.get("flowId"), "NAMESPACE": upstream.get("namespace"), "STATE": upstream.get("current")}[f.field]

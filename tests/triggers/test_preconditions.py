@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from kflow.triggers.flow_trigger import matches
-from kflow.triggers.models import FlowTrigger
+from kflow.triggers.flow_trigger import flow_variables, matches
+from kflow.triggers.models import FlowTrigger, TimeWindow
 from kflow.triggers.preconditions import evaluate, stateful, window_start
-from kflow.triggers.models import TimeWindow
+
+
+def stateful_(trigger):
+    return stateful(trigger, flow_variables)
 
 
 def at(text: str) -> datetime:
@@ -40,13 +43,13 @@ def feed(rules, events):
 
 def test_one_flow_without_window_needs_no_memory_and_fires_at_once():
     one = trigger(preconditions={"flows": [{"namespace": "company.team", "flowId": "a"}]})
-    assert stateful(one) is None
+    assert stateful_(one) is None
     assert matches(one, "company.team", "down", run("a"))
     assert not matches(one, "company.team", "down", run("a", "FAILED"))  # flows[].states defaults to SUCCESS
 
 
 def test_two_flows_fire_once_when_both_succeeded_in_the_same_day_window():
-    rules = stateful(TWO)
+    rules = stateful_(TWO)
     assert not matches(TWO, "company.team", "down", run("a"))  # one execution never decides
     fired, stored = feed(rules, [
         (run("a"), "2026-01-01T08:00:00Z"),
@@ -60,9 +63,9 @@ def test_two_flows_fire_once_when_both_succeeded_in_the_same_day_window():
 
 
 def test_a_new_duration_window_forgets_what_was_met():
-    fired, _ = feed(stateful(TWO), [(run("a"), "2026-01-01T23:00:00Z"), (run("b"), "2026-01-02T01:00:00Z")])
+    fired, _ = feed(stateful_(TWO), [(run("a"), "2026-01-01T23:00:00Z"), (run("b"), "2026-01-02T01:00:00Z")])
     assert fired == []
-    rules = stateful(trigger(preconditions={**TWO.preconditions.model_dump(exclude_none=True),
+    rules = stateful_(trigger(preconditions={**TWO.preconditions.model_dump(exclude_none=True),
                                             "timeWindow": {"type": "SLIDING_WINDOW", "window": "PT6H"}}))
     fired, _ = feed(rules, [(run("a"), "2026-01-01T23:00:00Z"), (run("b"), "2026-01-02T01:00:00Z")])
     assert fired == ["b-SUCCESS"]  # 2 h apart: within a sliding 6 h
@@ -83,20 +86,20 @@ def test_window_starts():
 
 
 def test_after_a_daily_deadline_nothing_counts():
-    rules = stateful(trigger(preconditions={**TWO.preconditions.model_dump(exclude_none=True),
+    rules = stateful_(trigger(preconditions={**TWO.preconditions.model_dump(exclude_none=True),
                                             "timeWindow": {"type": "DAILY_TIME_DEADLINE", "deadline": "09:00:00"}}))
     assert feed(rules, [(run("a"), "2026-01-01T08:00:00Z"), (run("b"), "2026-01-01T09:30:00Z")])[0] == []
     assert feed(rules, [(run("a"), "2026-01-01T08:00:00Z"), (run("b"), "2026-01-01T08:30:00Z")])[0] == ["b-SUCCESS"]
 
 
 def test_reset_on_success_false_fires_on_each_later_match():
-    rules = stateful(trigger(preconditions={**TWO.preconditions.model_dump(exclude_none=True), "resetOnSuccess": False}))
+    rules = stateful_(trigger(preconditions={**TWO.preconditions.model_dump(exclude_none=True), "resetOnSuccess": False}))
     fired, _ = feed(rules, [(run("a"), "2026-01-01T08:00:00Z"), (run("b"), "2026-01-01T09:00:00Z"), (run("a"), "2026-01-01T10:00:00Z")])
     assert fired == ["b-SUCCESS", "a-SUCCESS"]
 
 
 def test_an_execution_seen_again_is_not_counted_twice():
-    rules = stateful(TWO)
+    rules = stateful_(TWO)
     fired, stored = feed(rules, [(run("a"), "2026-01-01T08:00:00Z"), (run("b"), "2026-01-01T09:00:00Z")])
     again = evaluate(rules, stored, run("a"), at("2026-01-01T08:00:00Z"))  # a restarted operator lists it again
     assert not again.fire and again.met == {}
@@ -110,7 +113,7 @@ def test_where_filters_with_and_or_and_expression():
         {"id": "ours", "filters": [{"field": "NAMESPACE", "type": "STARTS_WITH", "value": "company"},
                                    {"field": "FLOW_ID", "type": "NOT_EQUAL_TO", "value": "noisy"}]},
     ]})
-    rules = stateful(where)
+    rules = stateful_(where)
     assert rules is not None and set(rules.conditions) == {"where.failures", "where.ours"}
     assert feed(rules, [(run("x", "FAILED"), "2026-01-01T08:00:00Z")])[0] == ["x-FAILED"]
     assert feed(rules, [(run("x", "SUCCESS", outputs={"alert": True}), "2026-01-01T08:00:00Z")])[0] == ["x-SUCCESS"]
@@ -126,7 +129,7 @@ def test_multiple_condition_old_form():
             "flow_a": {"type": "io.kestra.plugin.core.condition.ExecutionFlow", "namespace": "company.team", "flowId": "a"},
             "flow_b": {"type": "io.kestra.plugin.core.condition.ExecutionFlow", "namespace": "company.team", "flowId": "b"}}},
     ])
-    rules = stateful(old)
+    rules = stateful_(old)
     assert set(rules.conditions) == {"flow_a", "flow_b"} and rules.window.window == "PT12H"
     assert feed(rules, [(run("a"), "2026-01-01T01:00:00Z"), (run("b"), "2026-01-01T11:00:00Z")])[0] == ["b-SUCCESS"]
     assert feed(rules, [(run("a"), "2026-01-01T11:00:00Z"), (run("b"), "2026-01-01T13:00:00Z")])[0] == []  # 00-12 then 12-24

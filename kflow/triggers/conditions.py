@@ -1,0 +1,28 @@
+"""The one-execution conditions of a Flow trigger: ExecutionFlow, ExecutionStatus, ExecutionNamespace."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kflow.triggers.models import ExecutionFlowCondition, ExecutionNamespaceCondition, ExecutionStatusCondition
+
+
+def condition_holds(condition: Any, upstream: dict[str, Any]) -> bool:
+    """One ExecutionFlow / ExecutionStatus / ExecutionNamespace condition on the upstream execution."""
+    return _condition(condition, upstream.get("namespace"), upstream.get("flowId"), upstream.get("current"))
+
+
+def _condition(condition: Any, namespace: str | None, flow_id: str | None, state: str | None) -> bool:
+    if isinstance(condition, ExecutionFlowCondition):
+        return condition.namespace == namespace and condition.flowId == flow_id
+    if isinstance(condition, ExecutionStatusCondition):
+        return (not condition.in_ or state in condition.in_) and state not in condition.notIn
+    if isinstance(condition, ExecutionNamespaceCondition):
+        ns = namespace or ""
+        comparison = condition.comparison or ("PREFIX" if condition.prefix else "EQUALS")
+        if comparison == "PREFIX":
+            return ns.startswith(condition.namespace)
+        if comparison == "SUFFIX":
+            return ns.endswith(condition.namespace)
+        return ns == condition.namespace
+    return False
