@@ -86,6 +86,10 @@ class KubeApi:
         body = await self._call(self.custom.list_namespaced_custom_object, GROUP, VERSION, namespace, "flows")
         return body.get("items") or []
 
+    async def list_executions(self, namespace: str, label_selector: str) -> list[dict[str, Any]]:
+        body = await self._call(self.custom.list_namespaced_custom_object, GROUP, VERSION, namespace, "executions", label_selector=label_selector)
+        return body.get("items") or []
+
     async def create_execution(self, namespace: str, body: dict[str, Any]) -> bool:
         """True when created, False when an Execution of that name exists (a trigger's repeat)."""
         try:

@@ -28,7 +28,8 @@ from kflow.operator.names import label_value
 from kflow.operator.resources import API_VERSION
 from kflow.triggers.flow_trigger import flow_trigger_inputs, flow_variables, matches, passes_filters, render_inputs
 from kflow.triggers.preconditions import Stateful, evaluate, stateful
-from kflow.triggers.models import FlowTrigger, Schedule
+from kflow.triggers import http_poll
+from kflow.triggers.models import FlowTrigger, HttpTrigger, Schedule
 from kflow.triggers.names import flow_execution_name, schedule_execution_name
 from kflow.triggers.schedule import BATCH, backfill_dates, backfill_key, schedule_variables, tick
 from kflow.triggers.stop_after import is_stopped, stop_record, stops
@@ -43,6 +44,23 @@ ANNOTATION_UPSTREAM = "kflow.io/upstream-execution"
 ANNOTATION_BACKFILL = "kflow.io/backfill"
 _MAX_SLEEP = 3600.0  # look again at least hourly (a clock jump, an edited status)
 _RETRY = 5.0
+
+
+MAX_RESPONSE_BYTES = 262144  # the response goes into the Execution's spec.trigger
+
+
+async def _http_call(call: http_poll.Request, timeout: float) -> dict[str, Any]:
+    """The response as the condition sees it; ValueError when its body is too large to keep."""
+    import aiohttp
+
+    from kflow.triggers.webhook import multimap
+
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session:
+        async with session.request(call.method, call.uri, headers=call.headers, data=call.body) as response:
+            raw = await response.content.read(MAX_RESPONSE_BYTES + 1)
+            if len(raw) > MAX_RESPONSE_BYTES:
+                raise ValueError(f"the response body is larger than {MAX_RESPONSE_BYTES} bytes")
+            return http_poll.response_context(response.status, multimap(response.headers.items(), lower=True), raw.decode("utf-8", errors="replace"))
 
 
 def _now() -> datetime:
@@ -104,7 +122,7 @@ class Triggers:
             return  # a status change (often our own write): nothing to reschedule
         self._stop(key)
         flow = self.parsed(body)
-        if flow is not None and any(isinstance(t, Schedule) and not t.disabled for t in flow.triggers):
+        if flow is not None and any(isinstance(t, (Schedule, HttpTrigger)) and not t.disabled for t in flow.triggers):
             task = asyncio.get_running_loop().create_task(self._schedule_loop(key, ident, flow))
             self._schedulers[key] = _Scheduler(ident, task)
 
@@ -178,6 +196,16 @@ class Triggers:
                 wakes.append(step.next)
             if new.get("backfillKey") and not new.get("backfillDone") and not trigger.backfill.paused:
                 wakes.append(now)  # a full batch went out: the next one at once
+        for trigger in (t for t in flow.triggers if isinstance(t, HttpTrigger) and not t.disabled):
+            state = stored.get(trigger.id) or {}
+            if is_stopped(state, generation):
+                continue
+            last = _date(state.get("lastDate"))
+            if http_poll.due(trigger, last, now):
+                if await self._poll(body, flow, trigger, now):
+                    last = now
+                    patch[trigger.id] = {"lastDate": format_instant(now), "nextDate": format_instant(http_poll.next_call(trigger, now))}
+            wakes.append(http_poll.next_call(trigger, last) if last else now + timedelta(seconds=trigger.interval_seconds))
         for gone in set(stored) - {t.id for t in flow.triggers}:
             patch[gone] = None  # a removed trigger; re-adding it starts afresh, as in Kestra
         if patch:
@@ -217,6 +245,35 @@ class Triggers:
             manifest["spec"]["labels"] = dict(trigger.backfill.labels)
         created = await self.api.create_execution(meta["namespace"], manifest)
         log.info("%s/%s: trigger %s for %s -> execution %s%s", meta["namespace"], meta["name"], trigger.id, format_instant(date), name, "" if created else " (existed)")
+
+    async def _poll(self, body: dict[str, Any], flow: Flow, trigger: HttpTrigger, now: datetime) -> bool:
+        """One call of an HTTP trigger (False: skipped, an execution of it still runs); an Execution when its condition holds."""
+        meta = body["metadata"]
+        if not trigger.allowConcurrent and await self._running(meta["namespace"], meta["name"], trigger.id):
+            return False
+        context = {"id": flow.id, "namespace": flow.namespace}
+        try:
+            call = http_poll.request(trigger, context)
+            response = await _http_call(call, trigger.timeout_seconds)
+            if not http_poll.condition_met(trigger, response, context):
+                return True
+        except (http_poll.PollError, OSError, asyncio.TimeoutError, ValueError) as err:
+            await self._warn(body, f"trigger {trigger.id}: poll of {trigger.uri} failed, no execution: {err}")
+            return True
+        variables = http_poll.trigger_variables(call.uri, response)
+        try:
+            inputs = render_inputs(trigger.inputs, {"trigger": variables, "flow": context})
+        except Exception as err:
+            await self._warn(body, f"trigger {trigger.id}: inputs not rendered, no execution: {err}")
+            return True
+        name = schedule_execution_name(meta["name"], trigger.id, now)
+        created = await self.api.create_execution(meta["namespace"], execution_manifest(meta, trigger.id, name, inputs, variables, {}))
+        log.info("%s/%s: trigger %s polled %s (%s) -> execution %s%s", meta["namespace"], meta["name"], trigger.id, call.uri, response["statusCode"], name, "" if created else " (existed)")
+        return True
+
+    async def _running(self, namespace: str, flow_name: str, trigger_id: str) -> bool:
+        items = await self.api.list_executions(namespace, f"{LABEL_FLOW}={label_value(flow_name)},{LABEL_TRIGGER}={label_value(trigger_id)}")
+        return any(not ExecutionStatus.read(item.get("status") or {}).ended for item in items)
 
     async def _warn(self, body: dict[str, Any], message: str) -> None:
         log.warning("Flow %s/%s: %s", body["metadata"]["namespace"], body["metadata"]["name"], message)

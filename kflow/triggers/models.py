@@ -403,9 +403,41 @@ class Webhook(_Trigger):
         return value
 
 
-Trigger = Union[Schedule, FlowTrigger, Webhook]
-TRIGGER_CLASSES: dict[str, type[Schedule] | type[FlowTrigger] | type[Webhook]] = {
+class HttpTrigger(_Trigger):
+    """Polls `uri` every `interval`; when `responseCondition` is true, starts the flow with the response as `trigger.*`."""
+
+    type: Literal["io.kestra.plugin.core.http.Trigger", "io.kestra.plugin.fs.http.Trigger"]
+    uri: str = Field(description="The URL called (expressions see `flow.*`).")
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"] = "GET"
+    body: str | None = Field(None, description="The request body, as text.")
+    contentType: str | None = Field(None, description="Content-Type of the body.")
+    headers: dict[str, str] = Field(default_factory=dict, description="Request headers.")
+    responseCondition: str = Field("{{ response.statusCode < 400 }}", description="Start the flow when this renders true; it sees `response.statusCode`, `.body`, `.headers`.")
+    interval: str = Field("PT60S", description="ISO-8601 duration between two calls.")
+    allowConcurrent: bool = Field(False, description="false: no call while an execution this trigger started is still running.")
+    options: dict[str, Any] = Field(default_factory=dict, description="`readTimeout` / `connectTimeout` (durations) are applied; other options are ignored.")
+
+    @field_validator("interval")
+    @classmethod
+    def _interval(cls, value: str) -> str:
+        if parse_duration(value) < 1:
+            raise ValueError("interval is a duration of at least one second, such as PT30S")
+        return value
+
+    @property
+    def interval_seconds(self) -> float:
+        return parse_duration(self.interval)
+
+    @property
+    def timeout_seconds(self) -> float:
+        values = [parse_duration(str(self.options[k])) for k in ("readTimeout", "connectTimeout") if self.options.get(k)]
+        return sum(values) if values else 30.0
+
+
+Trigger = Union[Schedule, FlowTrigger, Webhook, HttpTrigger]
+TRIGGER_CLASSES: dict[str, type[Schedule] | type[FlowTrigger] | type[Webhook] | type[HttpTrigger]] = {
     **{name: Schedule for name in SCHEDULE_TYPES},
     **{name: FlowTrigger for name in FLOW_TYPES},
     **{name: Webhook for name in WEBHOOK_TYPES},
+    **{name: HttpTrigger for name in HttpTrigger.model_fields["type"].annotation.__args__},
 }
