@@ -82,11 +82,14 @@ TASKS: dict[str, str] = {
 }
 
 TRIGGERS: dict[str, str] = {
-    f"{_C}.trigger.Schedule": "partly: `conditions`, `backfill` and `stopAfter` are refused when the flow loads",
-    f"{_C}.trigger.Flow": "partly: `preconditions` with one upstream flow only; no `where`/`timeWindow`",
-    f"{_C}.trigger.Webhook": "not yet: needs an HTTP endpoint in the operator",
+    f"{_C}.trigger.Schedule": "partly: `conditions` are refused when the flow loads (`backfill`, `stopAfter` run on a cluster)",
+    f"{_C}.trigger.Flow": "partly: conditions other than ExecutionFlow, ExecutionStatus, ExecutionNamespace and MultipleCondition "
+    "are refused; `preconditions` time windows are read in UTC",
+    f"{_C}.trigger.Webhook": "partly: conditions are Expression only; `wait`/`returnOutputs` are refused; the body is bounded (413) and "
+    "calls are rate-limited (429) per operator replica",
     f"{_C}.trigger.ScheduleOnDates": "not yet",
-    f"{_C}.http.Trigger": "not yet: polling triggers are not run",
+    f"{_C}.http.Trigger": "partly: no `conditions`; of `options` only `readTimeout`/`connectTimeout`; a response body over 256 KiB "
+    "starts nothing",
 }
 
 FILTERS: dict[str, str] = {name: "" for name in (

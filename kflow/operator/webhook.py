@@ -32,6 +32,7 @@ from kflow.operator.flows import flow_from_resource
 from kflow.operator.kube import Conflict, KubeApi
 from kflow.operator.names import execution_id_for_uid
 from kflow.triggers import webhook as rules
+from kflow.triggers.stop_after import is_stopped
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -167,7 +168,8 @@ class WebhookEndpoint:
         found = None
         for body, flow in await self.flows.candidates(namespace, flow_id):
             trigger = rules.find_trigger(flow, key)
-            if trigger is not None:
+            stored = ((body.get("status") or {}).get("triggers") or {}).get(trigger.id) if trigger else None
+            if trigger is not None and not is_stopped(stored, body["metadata"].get("generation")):  # stopAfter
                 found = (body, flow, trigger)
                 break
         if found is None:
