@@ -19,6 +19,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from kflow.execution.instants import format_instant
+from kflow.execution.states import TERMINAL_STATES
 from kflow.execution.status import ExecutionStatus, taskruns_by_id
 from kflow.flow import FlowError
 from kflow.flow.model import Flow
@@ -42,6 +43,7 @@ LABEL_FLOW = "kflow.io/flow"
 ANNOTATION_SCHEDULE_DATE = "kflow.io/schedule-date"
 ANNOTATION_UPSTREAM = "kflow.io/upstream-execution"
 ANNOTATION_BACKFILL = "kflow.io/backfill"
+ANNOTATION_GENERATION = "kflow.io/flow-generation"  # the Flow generation a polled run was started under
 _MAX_SLEEP = 3600.0  # look again at least hourly (a clock jump, an edited status)
 _RETRY = 5.0
 
@@ -249,7 +251,7 @@ class Triggers:
     async def _poll(self, body: dict[str, Any], flow: Flow, trigger: HttpTrigger, now: datetime) -> bool:
         """One call of an HTTP trigger (False: skipped, an execution of it still runs); an Execution when its condition holds."""
         meta = body["metadata"]
-        if not trigger.allowConcurrent and await self._running(meta["namespace"], meta["name"], trigger.id):
+        if await self._held(meta, trigger):
             return False
         context = {"id": flow.id, "namespace": flow.namespace}
         try:
@@ -267,13 +269,23 @@ class Triggers:
             await self._warn(body, f"trigger {trigger.id}: inputs not rendered, no execution: {err}")
             return True
         name = schedule_execution_name(meta["name"], trigger.id, now)
-        created = await self.api.create_execution(meta["namespace"], execution_manifest(meta, trigger.id, name, inputs, variables, {}))
+        annotations = {ANNOTATION_GENERATION: str(meta.get("generation"))}
+        created = await self.api.create_execution(meta["namespace"], execution_manifest(meta, trigger.id, name, inputs, variables, annotations))
         log.info("%s/%s: trigger %s polled %s (%s) -> execution %s%s", meta["namespace"], meta["name"], trigger.id, call.uri, response["statusCode"], name, "" if created else " (existed)")
         return True
 
-    async def _running(self, namespace: str, flow_name: str, trigger_id: str) -> bool:
-        items = await self.api.list_executions(namespace, f"{LABEL_FLOW}={label_value(flow_name)},{LABEL_TRIGGER}={label_value(trigger_id)}")
-        return any(not ExecutionStatus.read(item.get("status") or {}).ended for item in items)
+    async def _held(self, meta: dict[str, Any], trigger: HttpTrigger) -> bool:
+        """No call while a run it started is going (allowConcurrent false), nor once one of this
+        generation ended in a stopAfter state (its stop may not be recorded yet)."""
+        items = await self.api.list_executions(meta["namespace"], f"{LABEL_FLOW}={label_value(meta['name'])},{LABEL_TRIGGER}={label_value(trigger.id)}")
+        for item in items:
+            current = ExecutionStatus.read(item.get("status") or {}).current
+            if not trigger.allowConcurrent and current not in TERMINAL_STATES:
+                return True
+            generation = ((item["metadata"].get("annotations") or {}).get(ANNOTATION_GENERATION))
+            if stops(trigger.stopAfter, current) and generation == str(meta.get("generation")):
+                return True
+        return False
 
     async def _warn(self, body: dict[str, Any], message: str) -> None:
         log.warning("Flow %s/%s: %s", body["metadata"]["namespace"], body["metadata"]["name"], message)
