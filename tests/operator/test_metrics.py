@@ -367,7 +367,7 @@ def test_chart_metrics_off_and_bad_values(helm_env):
     container = operator_container(docs)
     assert env_of(container)["KFLOW_METRICS_PORT"] == "0"
     assert all(p["name"] != "metrics" for p in container["ports"])
-    assert not of_kind(docs, "Service") and not of_kind(docs, "ServiceMonitor")
+    assert [s["metadata"]["name"] for s in of_kind(docs, "Service")] == ["kflow-webhook"] and not of_kind(docs, "ServiceMonitor")
     proc = helm(helm_env, "template", "kflow", str(ROOT_CHART), "--set", "metrics.port=8081", check=False)
     assert proc.returncode != 0 and "metrics.port and operator.healthPort are both 8081" in proc.stderr
     proc = helm(helm_env, "template", "kflow", str(ROOT_CHART), "--set", "metrics.serviceMonitor.interval=often", check=False)
