@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 import yaml
 
 from kflow.operator.triggers import Triggers
+from tests.operator.test_controller_own_writes import merge
 
 FLOW = """
 id: report
@@ -28,17 +29,6 @@ triggers:
       end: "2026-01-04T00:00:00Z"
       labels: {kind: backfill}
 """
-
-
-def merge(target: dict, patch: dict) -> dict:
-    for key, value in patch.items():
-        if value is None:
-            target.pop(key, None)
-        elif isinstance(value, dict) and isinstance(target.get(key), dict):
-            merge(target[key], value)
-        else:
-            target[key] = copy.deepcopy(value)
-    return target
 
 
 class ApiDouble:

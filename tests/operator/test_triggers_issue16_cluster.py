@@ -9,6 +9,7 @@ import time
 import pytest
 
 from tests.operator.support import apply_crds, taskruns
+from tests.operator.test_triggers import wait_for
 from tests.servers.http_server import HttpServer
 
 pytestmark = pytest.mark.cluster
@@ -59,16 +60,6 @@ triggers:
 def executions(kflow, selector: str) -> dict[str, dict]:
     items = kflow.custom.list_namespaced_custom_object("kflow.io", "v1alpha1", kflow.namespace, "executions", label_selector=selector)["items"]
     return {e["metadata"]["name"]: e for e in items}
-
-
-def wait_for(what, predicate, timeout: float):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.5)
 
 
 def test_backfill_runs_each_date_once_and_stop_after_stops_the_schedule(kflow, operator, our_crds):
