@@ -42,7 +42,13 @@ class Flow(BaseModel):
     errors: TaskList = Field(default_factory=list, description="Tasks run when the flow fails.")
     finally_: TaskList = Field(default_factory=list, alias="finally", description="Tasks run at the end in any case.")
     outputs: list[Output] = Field(default_factory=list)
-    triggers: list[Trigger] = Field(default_factory=list, description="Schedule and Flow triggers (run by the operator; `kflow run` ignores them).")
+    triggers: list[Trigger] = Field(default_factory=list, description=(
+        "Triggers, run by the operator (`kflow run` ignores them). Schedule: cron, withSeconds, timezone, "
+        "recoverMissedSchedules, lateMaximumDelay, backfill {start, end, inputs, labels, paused}. Flow: states, conditions "
+        "(ExecutionFlow, ExecutionStatus, ExecutionNamespace, MultipleCondition), preconditions {flows, where, timeWindow, "
+        "resetOnSuccess}. Webhook: key, conditions (Expression); called at /api/v1/executions/webhook/{namespace}/{flowId}/{key}. "
+        "HTTP Trigger: uri, method, body, contentType, headers, responseCondition, interval, allowConcurrent. Every kind: "
+        "inputs, disabled, stopAfter."))
     pluginDefaults: list[dict[str, Any]] = Field(default_factory=list)
     concurrency: dict[str, Any] | None = None
     disabled: bool = False
