@@ -26,6 +26,7 @@ from kflow.operator.flows import flow_from_resource
 from kflow.operator.kube import KubeApi, NotFound
 from kflow.operator.names import label_value
 from kflow.operator.resources import API_VERSION
+from kflow.operator.secret_inputs import adopt, secret_ids, store_values
 from kflow.triggers.flow_trigger import flow_trigger_inputs, flow_variables, matches, render_inputs
 from kflow.triggers.models import FlowTrigger, Schedule
 from kflow.triggers.names import flow_execution_name, schedule_execution_name
@@ -167,7 +168,7 @@ class Triggers:
             return
         name = schedule_execution_name(meta["name"], trigger.id, date)
         annotations = {ANNOTATION_SCHEDULE_DATE: format_instant(date)}
-        created = await self.api.create_execution(meta["namespace"], self._execution(meta, trigger.id, name, inputs, variables, annotations))
+        created = await self._create(meta, flow, self._execution(meta, trigger.id, name, inputs, variables, annotations))
         log.info("%s/%s: trigger %s for %s -> execution %s%s", meta["namespace"], meta["name"], trigger.id, format_instant(date), name, "" if created else " (existed)")
 
     def _execution(self, meta: dict[str, Any], trigger_id: str, name: str, inputs: dict[str, Any], variables: dict[str, Any], annotations: dict[str, str]) -> dict[str, Any]:
@@ -182,6 +183,17 @@ class Triggers:
             },
             "spec": {"flowRef": {"name": meta["name"]}, "inputs": inputs, "trigger": variables},
         }
+
+    async def _create(self, meta: dict[str, Any], flow: Flow, execution: dict[str, Any]) -> bool:
+        """Create the Execution; its SECRET inputs go into a Secret written for it, which it then
+        owns (kflow.operator.secret_inputs)."""
+        namespace, name = meta["namespace"], execution["metadata"]["name"]
+        given = execution["spec"]["inputs"] or {}
+        execution["spec"]["inputs"] = await store_values(self.api, namespace, name, given, secret_ids(flow))
+        created = await self.api.create_execution(namespace, execution)
+        if execution["spec"]["inputs"] is not given:
+            await adopt(self.api, namespace, name)
+        return created
 
     async def _warn(self, body: dict[str, Any], message: str) -> None:
         log.warning("Flow %s/%s: %s", body["metadata"]["namespace"], body["metadata"]["name"], message)
@@ -237,5 +249,5 @@ class Triggers:
             return
         name = flow_execution_name(meta["name"], trigger.id, str(upstream.get("id")))
         annotations = {ANNOTATION_UPSTREAM: str(upstream.get("id"))}
-        created = await self.api.create_execution(meta["namespace"], self._execution(meta, trigger.id, name, inputs, variables, annotations))
+        created = await self._create(meta, self.parsed(body), self._execution(meta, trigger.id, name, inputs, variables, annotations))
         log.info("%s/%s: trigger %s on execution %s (%s) -> execution %s%s", meta["namespace"], meta["name"], trigger.id, upstream.get("id"), upstream.get("current"), name, "" if created else " (existed)")
