@@ -114,3 +114,41 @@ def test_a_plain_or_borrowed_secret_input_is_refused_naming_the_field(env):
     plain = env.kflow.get("executions", "plain")
     assert plain["spec"]["inputs"]["password"] == VALUE, "where its writer put it, and nowhere else:"
     assert VALUE not in json.dumps(plain["status"]) + "".join(e.message for e in env.kflow.events("plain")) and not env.kflow.pods("plain")
+
+
+CHILD = f"""
+id: child
+namespace: t
+inputs:
+  - {{id: token, type: SECRET}}
+tasks:
+  - {{id: digest, type: {RETURN}, format: "{{{{ inputs.token | sha256 }}}}"}}
+outputs:
+  - {{id: digest, type: STRING, value: "{{{{ outputs.digest.value }}}}"}}
+"""
+PARENT = """
+id: parent
+namespace: t
+inputs:
+  - {id: password, type: SECRET}
+tasks:
+  - {id: call, type: io.kestra.plugin.core.flow.Subflow, namespace: t, flowId: child, inputs: {token: "{{ inputs.password }}"}}
+"""
+
+
+def test_a_subflow_gets_a_secret_input_through_a_secret_of_its_own(env):
+    env.kflow.apply_flow(CHILD)
+    env.kflow.apply_flow(PARENT)
+    env.kflow.wait_flow("child")
+    env.kflow.wait_flow("parent")
+    name = ok(env.run("execute", "parent", "-i", f"password={VALUE}")).splitlines()[0]
+    parent = env.kflow.wait(name, timeout=240)
+    assert parent["status"]["current"] == "SUCCESS", parent["status"]
+    outputs = taskruns(parent)["call"]["outputs"]
+    assert outputs["outputs"] == {"digest": hashlib.sha256(VALUE.encode()).hexdigest()}
+    child = env.kflow.get("executions", [e for e in env.kflow.custom.list_namespaced_custom_object(
+        "kflow.io", "v1alpha1", env.namespace, "executions")["items"] if e["spec"]["flowRef"]["name"] == "child"][0]["metadata"]["name"])
+    secret_name = child["spec"]["inputs"]["token"]["secretKeyRef"]["name"]
+    secret = env.kflow.core.read_namespaced_secret(secret_name, env.namespace)
+    assert [o.name for o in secret.metadata.owner_references] == [name], "owned by the parent, which owns the child"
+    assert VALUE not in _everything_shown(env, name) + _everything_shown(env, child["metadata"]["name"])
