@@ -52,3 +52,26 @@ def create_with_secret_inputs(cluster, body: dict[str, Any], secret_ids: Iterabl
     patch = {"metadata": {"ownerReferences": [owner_reference(created)]}}
     call(cluster.core.patch_namespaced_secret, secret, cluster.namespace, patch, what=f"Secret {secret!r}")
     return created
+
+
+def resume_with_secret_inputs(cluster, body: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+    """A resume patch (`spec`) whose SECRET `onResume` values (by the flow snapshot in the
+    status) went into a Secret the Execution owns; `resumeInputs` references them."""
+    from kflow.cli.kube import ClusterError, call
+    from kflow.execution.secret_inputs import resume_secret_ids
+
+    inputs = spec.get("resumeInputs") or {}
+    values = given_secrets(inputs, resume_secret_ids((body.get("status") or {}).get("flow") or {}))
+    if not values:
+        return spec
+    name = body["metadata"]["name"]
+    secret = secret_name(name, f"resume-{spec['resume']}")
+    manifest = secret_manifest(secret, name, values, owner=body)
+    what = f"Secret {secret!r} for the SECRET resume inputs"
+    try:
+        call(cluster.core.create_namespaced_secret, cluster.namespace, manifest, what=what)
+    except ClusterError as err:
+        if "already exists" not in str(err):
+            raise
+        call(cluster.core.replace_namespaced_secret, secret, cluster.namespace, manifest, what=what)
+    return {**spec, "resumeInputs": with_references(inputs, secret, values)}

@@ -111,3 +111,19 @@ def references(inputs: dict[str, Any], secret_ids: Iterable[str], field: str) ->
             raise SecretInputError(f"{field}.{input_id}: expected {{{REF}: {{name: SECRET, key: KEY}}}}")
         refs[input_id] = (target["name"], target["key"])
     return refs
+
+
+def resume_secret_ids(flow: Any) -> set[str]:
+    """Ids of the SECRET inputs a Pause's `onResume` declares anywhere in a flow (as plain data)."""
+    found: set[str] = set()
+    if isinstance(flow, dict):
+        declared = flow.get("onResume")
+        for item in declared if isinstance(declared, list) else ():
+            if isinstance(item, dict) and item.get("type") == "SECRET":
+                found.add(str(item.get("id") or item.get("name")))
+        for value in flow.values():
+            found |= resume_secret_ids(value)
+    elif isinstance(flow, list):
+        for value in flow:
+            found |= resume_secret_ids(value)
+    return found

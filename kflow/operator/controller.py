@@ -50,6 +50,7 @@ from kflow.operator.pods import pod_attempt, pod_manifest, pod_outcome, pod_stuc
 from kflow.operator.resources import execution_from_status
 from kflow.operator import secret_inputs
 from kflow.operator.secret_inputs import SecretInputError
+from kflow.execution.secret_inputs import resume_secret_ids
 from kflow.operator.settings import OperatorSettings
 from kflow.operator.subflows import child_manifest, child_name, child_outcome, find_flow, parent_of
 from kflow.operator.status_archive import StatusArchive
@@ -228,7 +229,7 @@ class ExecutionController:
             events.append(RestartRequested())
             control["restarted"] = tracked.restarted = tracked.spec["restart"]
         if _wants(tracked, "resume"):
-            events.append(ResumeRequested(tracked.spec.get("resumeInputs") or {}))
+            events.append(ResumeRequested(await self._resume_inputs(key, tracked)))
             control["resumed"] = tracked.resumed = tracked.spec["resume"]
         result = await off_loop(tracked.engine.step, run, events, now)  # renders: never on the event loop
         if tracked.run is not run:  # reloaded (a foreign write) while it stepped: step again from there
@@ -404,7 +405,7 @@ class ExecutionController:
 
     async def _create_pod(self, tracked: Tracked, run: ExecutionRun, action: RunTask) -> None:
         invocation = tracked.engine.invocation(run, action).model_copy(update={"storage": self.settings.storage})
-        if invocation.secretInputs:  # never a value in the pod spec: the runner reads them from a mount
+        if invocation.secretInputs or run.masker:  # never a value in the pod spec: the runner reads them from a mount
             invocation = secret_inputs.pod_invocation(invocation, run.masker)
         body = {"metadata": tracked.meta}
         manifest = pod_manifest(body, action, invocation, self.settings, tracked.engine.plan.task(action.task_id))
@@ -577,6 +578,22 @@ class ExecutionController:
         except (SecretInputError, NotFound) as err:  # its tasks see the inputs as null
             log.warning("%s/%s: SECRET inputs not readable, tasks see them as null: %s", *key, err)
             tracked.secret_values = {}
+
+    async def _resume_inputs(self, key: Key, tracked: Tracked) -> dict[str, Any]:
+        """spec.resumeInputs, SECRET ones read from the Secret `kflow resume` wrote; their values
+        are masked from then on (a Pause's output `onResume` shows ******, also to later tasks)."""
+        given = tracked.spec.get("resumeInputs") or {}
+        ids = resume_secret_ids(tracked.engine.flow.model_dump(mode="json", by_alias=True, exclude_unset=True))
+        if not ids:
+            return given
+        try:
+            values, _ = await secret_inputs.read_values(self.api, *key, given, ids, "spec.resumeInputs")
+        except SecretInputError as err:  # the Pause fails naming the input, as for any invalid one
+            await self.api.event(tracked.involved(), "ResumeInputRefused", str(err), "Warning")
+            return {k: v for k, v in given.items() if k not in ids}
+        for value in values.values():
+            tracked.run.masker.add(value)
+        return {**given, **values}
 
     async def _store_child_secrets(self, key: Key, tracked: Tracked, manifest: dict[str, Any]) -> None:
         """A child's SECRET inputs go into a Secret owned by the parent (which owns the child)."""

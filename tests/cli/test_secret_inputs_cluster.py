@@ -152,3 +152,31 @@ def test_a_subflow_gets_a_secret_input_through_a_secret_of_its_own(env):
     secret = env.kflow.core.read_namespaced_secret(secret_name, env.namespace)
     assert [o.name for o in secret.metadata.owner_references] == [name], "owned by the parent, which owns the child"
     assert VALUE not in _everything_shown(env, name) + _everything_shown(env, child["metadata"]["name"])
+
+
+APPROVAL = f"""
+id: approval
+namespace: t
+tasks:
+  - id: wait
+    type: io.kestra.plugin.core.flow.Pause
+    onResume:
+      - {{id: code, type: SECRET}}
+      - {{id: note, type: STRING, defaults: none}}
+  - {{id: after, type: {RETURN}, format: "code {{{{ outputs.wait.onResume.code }}}} note {{{{ outputs.wait.onResume.note }}}}"}}
+"""
+
+
+def test_a_secret_resume_input_goes_through_a_secret_and_shows_masked(env):
+    env.kflow.apply_flow(APPROVAL)
+    env.kflow.wait_flow("approval")
+    name = ok(env.run("execute", "approval")).splitlines()[0]
+    env.kflow.wait(name, timeout=120, until=lambda e: (e.get("status") or {}).get("current") == "PAUSED")
+    ok(env.run("resume", name, "-i", f"code={VALUE}", "-i", "note=fine"))
+    body = env.kflow.get("executions", name)
+    assert body["spec"]["resumeInputs"] == {"code": {"secretKeyRef": {"name": f"{name}-resume-1", "key": "code"}}, "note": "fine"}
+    final = env.kflow.wait(name, timeout=240)
+    assert final["status"]["current"] == "SUCCESS", final["status"]
+    assert taskruns(final)["wait"]["outputs"]["onResume"] == {"code": "******", "note": "fine"}
+    assert taskruns(final)["after"]["outputs"] == {"value": "code ****** note fine"}
+    assert VALUE not in _everything_shown(env, name)
