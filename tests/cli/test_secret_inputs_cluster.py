@@ -180,3 +180,37 @@ def test_a_secret_resume_input_goes_through_a_secret_and_shows_masked(env):
     assert taskruns(final)["wait"]["outputs"]["onResume"] == {"code": "******", "note": "fine"}
     assert taskruns(final)["after"]["outputs"] == {"value": "code ****** note fine"}
     assert VALUE not in _everything_shown(env, name)
+
+
+def test_a_flow_trigger_gives_a_secret_input_through_a_secret(env):
+    from tests.operator.test_triggers import UPSTREAM
+
+    env.kflow.apply_flow(UPSTREAM)
+    env.kflow.apply_flow("""
+id: transform
+namespace: company.team
+inputs:
+  - {id: source, type: SECRET}
+tasks:
+  - {id: seen, type: io.kestra.plugin.core.debug.Return, format: "{{ inputs.source | sha256 }}"}
+triggers:
+  - id: after-extract
+    type: io.kestra.plugin.core.trigger.Flow
+    inputs: {source: "{{ outputs.final.value }}-secret"}
+    preconditions:
+      id: upstream
+      flows: [{namespace: company.team, flowId: extract, states: [SUCCESS]}]
+""")
+    env.kflow.wait_flow("extract")
+    env.kflow.wait_flow("transform")
+    env.kflow.execute("extract", "extract-1")
+    upstream = env.kflow.wait("extract-1", timeout=120)
+    value = f"rows-{upstream['status']['id']}-secret"
+    name = f"transform-after-extract-{upstream['status']['id'].lower()}"
+    downstream = env.kflow.wait(name, timeout=240, until=lambda e: (e.get("status") or {}).get("current") in ("SUCCESS", "FAILED"))
+    assert downstream["status"]["current"] == "SUCCESS", downstream["status"]
+    assert taskruns(downstream)["seen"]["outputs"] == {"value": hashlib.sha256(value.encode()).hexdigest()}
+    assert downstream["spec"]["inputs"]["source"] == {"secretKeyRef": {"name": f"{name}-inputs", "key": "source"}}
+    secret = env.kflow.core.read_namespaced_secret(f"{name}-inputs", env.namespace)
+    assert [o.uid for o in secret.metadata.owner_references] == [downstream["metadata"]["uid"]]
+    assert value not in _everything_shown(env, name)
