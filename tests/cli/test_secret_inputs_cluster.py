@@ -11,13 +11,20 @@ import base64
 import gzip
 import hashlib
 import json
+import os
+import re
+import subprocess
+import sys
+import urllib.request
 
 import pytest
 
 from kflow.execution.status import taskruns_by_id
-from tests.cli.conftest import CliEnv
+from tests.cli.conftest import ROOT, CliEnv
 from tests.cli.test_commands import ok
 from tests.operator.support import taskruns
+from tests.operator.test_triggers import UPSTREAM
+from tests.ui.conftest import free_port
 
 pytestmark = pytest.mark.cluster
 VALUE = "Cluster-Input-Pass-4711"
@@ -183,8 +190,6 @@ def test_a_secret_resume_input_goes_through_a_secret_and_shows_masked(env):
 
 
 def test_a_flow_trigger_gives_a_secret_input_through_a_secret(env):
-    from tests.operator.test_triggers import UPSTREAM
-
     env.kflow.apply_flow(UPSTREAM)
     env.kflow.apply_flow("""
 id: transform
@@ -214,3 +219,33 @@ triggers:
     secret = env.kflow.core.read_namespaced_secret(f"{name}-inputs", env.namespace)
     assert [o.uid for o in secret.metadata.owner_references] == [downstream["metadata"]["uid"]]
     assert value not in _everything_shown(env, name)
+
+
+def test_the_web_ui_execute_form_puts_a_secret_input_in_a_secret(env):
+    env.kflow.apply_flow(f"""
+id: form
+namespace: t
+inputs:
+  - {{id: password, type: SECRET}}
+tasks:
+  - {{id: check, type: {RETURN}, format: "{{{{ inputs.password | sha256 }}}}"}}
+""")
+    env.kflow.wait_flow("form")
+    port = free_port()
+    ui = subprocess.Popen([sys.executable, "-m", "kflow.cli.main", "ui", "-n", env.namespace, "--port", str(port)], cwd=ROOT,
+                          env={**os.environ, "KUBECONFIG": env.kubeconfig}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        url = re.search(r"http://127\.0\.0\.1:\d+", ui.stdout.readline()).group(0)
+        request = urllib.request.Request(f"{url}/api/flows/{env.namespace}/form/execute", method="POST",
+                                         data=json.dumps({"inputs": {"password": VALUE}}).encode(),
+                                         headers={"X-Kflow-UI": "1", "Content-Type": "application/json"})
+        name = json.loads(urllib.request.urlopen(request, timeout=60).read())["name"]
+        final = env.kflow.wait(name, timeout=240)
+        assert taskruns(final)["check"]["outputs"] == {"value": hashlib.sha256(VALUE.encode()).hexdigest()}
+        assert final["spec"]["inputs"]["password"] == {"secretKeyRef": {"name": f"{name}-inputs", "key": "password"}}
+        page = urllib.request.urlopen(f"{url}/api/executions/{env.namespace}/{name}", timeout=60).read().decode()
+        assert json.loads(page)["inputs"] == {"password": "******"}
+        assert VALUE not in page + _everything_shown(env, name)
+    finally:
+        ui.terminate()
+        ui.wait(10)
