@@ -100,6 +100,13 @@ def test_a_secret_input_is_never_in_plain_text_on_the_cluster(env):
     assert "pw is ******" in shown
     assert VALUE not in shown
 
+    # A replay from `after` reads the original's Secret (its status shows ****** too).
+    env.kflow.execute("secret-in", "replayed", replay={"execution": name, "taskRunId": by_task["after"]["id"]})
+    replayed = env.kflow.wait("replayed", timeout=240)
+    rerun = {tr["taskId"]: tr for tr in taskruns_by_id(replayed["status"]).values()}
+    assert rerun["after"]["outputs"] == {"value": digest} and replayed["status"]["inputs"]["password"] == "******"
+    assert VALUE not in _everything_shown(env, "replayed")
+
 
 def test_a_plain_or_borrowed_secret_input_is_refused_naming_the_field(env):
     env.kflow.apply_flow(FLOW)
