@@ -1,6 +1,6 @@
 """A SECRET input's value never shows on any path of a local run (issue 12, point 4), also where
 the engine, not a runner, wrote it: a Switch's reason quotes its value. Each path is looked at:
-the plain view (stderr), the summary (stdout), --json, the Gantt chart, stored attempt logs and
+the plain and the live view, the summary (stdout), --json, the Gantt chart, stored attempt logs and
 the `--ui` page's data; and the engine's own reasons and errors (a unit test of the pure engine)."""
 
 from __future__ import annotations
@@ -61,6 +61,17 @@ def test_an_engine_reason_with_a_secret_input_is_masked_on_every_local_path(tmp_
     (choose,) = [tr for tr in execution["taskRunList"] if tr["taskId"] == "choose"]
     assert "'******' matches no case" in choose["attempts"][-1]["reason"]
     assert VALUE not in as_json.stdout + as_json.stderr
+
+
+def test_the_live_view_on_a_terminal_shows_it_masked(tmp_path, kflow_env):
+    from tests.local.test_terminal import on_a_terminal
+
+    path = tmp_path / "flow.yaml"
+    path.write_text(FLOW)
+    returncode, screen = on_a_terminal(["run", str(path), "--input", f"password={VALUE}"], env=kflow_env)
+    assert returncode == 1
+    assert "✘ choose FAILED" in screen and "pw is ******" in screen and "'******' matches no case" in screen, screen[-2000:]
+    assert VALUE not in screen
 
 
 def test_the_local_ui_page_shows_a_secret_input_masked(tmp_path, kflow_env):
