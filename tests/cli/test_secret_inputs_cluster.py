@@ -2,7 +2,7 @@
 Secret the Execution owns and only a reference in `spec.inputs`; the operator reads it at start
 and again after a restart (status.inputs shows ******), the runner pod gets it from a mount, not
 from its spec. The value is in no Execution (spec, status, archived chunks), pod spec, Event,
-`kflow get -o yaml|json`, `kflow describe` or `kflow logs`; a plain value written by hand, or a
+`kflow get -o yaml|json`, `kflow describe`, `kflow logs`, `kflow gantt` or the web UI; a plain value written by hand, or a
 reference to a Secret not written for the Execution, is refused naming the field."""
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def test_a_secret_input_is_never_in_plain_text_on_the_cluster(env):
     shown = _everything_shown(env, name)
     assert "'******' matches no case" in shown  # the Event of the Switch's failure
     for args in (("get", "executions", name, "-o", "yaml"), ("get", "executions", name, "-o", "json"),
-                 ("describe", "execution", name), ("logs", name)):
+                 ("describe", "execution", name), ("logs", name), ("gantt", name)):
         shown += ok(env.run(*args))
     assert "pw is ******" in shown
     assert VALUE not in shown
