@@ -440,8 +440,7 @@ class ExecutionController:
         if result.execution_changed:
             status["labels"] = execution.labels  # a Labels task changes them
         # Finished task runs move to sealed chunks of status.archive in the same patch (status_archive.py).
-        # A SECRET input's value is masked wherever it shows (an engine task's output): the status is for everyone.
-        delta = tracked.archive.update({i: run.masker.mask_value(run.taskrun(i).model_dump(mode="json", exclude_none=True)) for i in result.changed})
+        delta = tracked.archive.update({i: _shown_taskrun(run, i) for i in result.changed})
         status.update(delta.fragment())
         if result.removed:
             tracked.removed |= result.removed
@@ -747,6 +746,16 @@ def _owner(pod: dict[str, Any]) -> Key | None:
         if ref.get("kind") == "Execution" and ref.get("controller"):
             return meta.get("namespace"), ref.get("name")
     return None
+
+
+def _shown_taskrun(run: ExecutionRun, taskrun_id: str) -> dict[str, Any]:
+    """A task run as the status shows it to everyone: a SECRET input's value masked in its
+    outputs (an engine task's, a Pause's onResume); reasons the engine masked already. Ids and
+    states are never masked (a short value could match one)."""
+    data = run.taskrun(taskrun_id).model_dump(mode="json", exclude_none=True)
+    if run.masker and data.get("outputs"):
+        data["outputs"] = run.masker.mask_value(data["outputs"])
+    return data
 
 
 def _ended_attempt(taskrun: TaskRun) -> int | None:
