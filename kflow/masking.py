@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, Iterable
 
 MASK = "******"
 SHORT = 4  # forms shorter than this are masked only as whole words
@@ -88,3 +88,33 @@ class Masker:
         """A key is never rewritten inside (an output's name stays its name), but a key that is
         a whole secret value of 4 characters or more is itself a leak: it becomes ******."""
         return MASK if isinstance(key, str) and len(key) >= SHORT and key in self._forms else key
+
+
+# -- SECRET inputs, as Kestra shows them: the input itself as ******, its value masked wherever
+# else it appears (reasons, outputs, errors). One place for `kflow run` (--json, the summary,
+# the Gantt chart, --ui), the operator (the Execution's status, Events) and the engine (the
+# reasons it writes).
+
+def input_masker(secret_ids: Iterable[str], inputs: dict[str, Any] | None) -> Masker:
+    """A masker of the values of the SECRET inputs among `inputs`."""
+    masker = Masker()
+    for key in secret_ids:
+        masker.add((inputs or {}).get(key))
+    return masker
+
+
+def shown_inputs(inputs: dict[str, Any] | None, secret_ids: Iterable[str]) -> dict[str, Any]:
+    """`inputs` with each given SECRET input as ******."""
+    secret = set(secret_ids)
+    return {k: (MASK if k in secret and v is not None else v) for k, v in (inputs or {}).items()}
+
+
+def shown_execution(data: dict[str, Any], secret_ids: Iterable[str]) -> dict[str, Any]:
+    """An execution as JSON (`Execution.to_json()`), as it may be shown or stored for others."""
+    secret = set(secret_ids)
+    inputs = data.get("inputs") or {}
+    masker = input_masker(secret, inputs)
+    shown = masker.mask_value(data)
+    if inputs and secret:
+        shown["inputs"] = shown_inputs(inputs, secret)
+    return shown

@@ -51,7 +51,12 @@ def request_action(cluster, name: str, action: str, inputs: list[str] = ()) -> N
     for _ in range(5):  # the patch is conditional on what was read: on a conflict, read again
         body = cluster.get("executions", name)
         try:
-            _patch(cluster, name, body, _spec_patch(action, name, body, inputs))
+            spec = _spec_patch(action, name, body, inputs)
+            if spec.get("resumeInputs"):  # SECRET ones go into a Secret, never in the spec
+                from kflow.cli.secret_inputs import resume_with_secret_inputs
+
+                spec = resume_with_secret_inputs(cluster, body, spec)
+            _patch(cluster, name, body, spec)
             return
         except ClusterError as err:
             if "HTTP 409" not in str(err):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import Any, Iterable
 
 from kflow.cli.completion import FLOWS
 from kflow.cli.inputs import UsageError, parse_pairs
@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     flow = flow_from_resource(flow_body)
     inputs = checked_inputs(flow, given, args.storage)
     name = flow_body["metadata"]["name"]
-    created = create_execution(cluster, name, inputs, labels)
+    created = create_execution(cluster, name, inputs, labels, secret_ids(flow))
     execution_name = created["metadata"]["name"]
     print(execution_name, flush=True)
     if not (args.wait or args.watch):
@@ -78,6 +78,10 @@ def checked_inputs(flow, given: dict[str, Any], storage: str | None) -> dict[str
     return {key: resolved[key] for key in given if key in resolved}
 
 
+def secret_ids(flow) -> list[str]:
+    return [i.id for i in flow.inputs if i.type == "SECRET"]
+
+
 def find_flow(cluster, flow: str) -> dict[str, Any]:
     """The Flow by resource name, else by the name `kflow apply` derives from a flow id."""
     from kflow.cli.kube import NotFound, resource_name
@@ -94,8 +98,11 @@ def find_flow(cluster, flow: str) -> dict[str, Any]:
         raise NotFound(f"flow {flow!r} not found in namespace {cluster.namespace!r}; `kflow apply FILE` creates it, `kflow get flows` lists them") from None
 
 
-def create_execution(cluster, flow_name: str, inputs: dict[str, Any], labels: dict[str, str]) -> dict[str, Any]:
+def create_execution(cluster, flow_name: str, inputs: dict[str, Any], labels: dict[str, str], secret_ids: Iterable[str] = ()) -> dict[str, Any]:
+    """The Execution; the values of its SECRET inputs (`secret_ids`) go into a Secret it owns,
+    `spec.inputs` references them (kflow/cli/secret_inputs.py)."""
     from kflow.cli.kube import GROUP, VERSION, call
+    from kflow.cli.secret_inputs import create_with_secret_inputs
 
     body = {
         "apiVersion": f"{GROUP}/{VERSION}",
@@ -103,8 +110,9 @@ def create_execution(cluster, flow_name: str, inputs: dict[str, Any], labels: di
         "metadata": {"generateName": f"{flow_name[:57]}-"},
         "spec": {"flowRef": {"name": flow_name}, "inputs": inputs, "labels": labels},
     }
-    return call(cluster.custom.create_namespaced_custom_object, GROUP, VERSION, cluster.namespace, "executions", body,
-                what=f"creating an Execution of flow {flow_name!r} in namespace {cluster.namespace!r}")
+    return create_with_secret_inputs(cluster, body, secret_ids, lambda body: call(
+        cluster.custom.create_namespaced_custom_object, GROUP, VERSION, cluster.namespace, "executions", body,
+        what=f"creating an Execution of flow {flow_name!r} in namespace {cluster.namespace!r}"))
 
 
 def follow(cluster, name: str, watch: bool) -> dict[str, Any]:

@@ -50,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from kflow.local.view import LiveView, PlainView, summary
 
     from kflow.engine import new_execution_id
+    from kflow.execution import Execution
 
     _guard_this_process()
     flow = load_flow_file(args.flow)
@@ -89,16 +90,17 @@ def run(args: argparse.Namespace) -> int:
             view.close()
     if page is not None:
         _serve_until_interrupted(page, execution)
+    shown = Execution.model_validate(shown_execution(execution, flow))  # what every view below shows
     if args.gantt:
         from kflow.cli.gantt import write_chart
         from kflow.gantt import build_chart
 
-        write_chart(build_chart(execution, flow), args.gantt)
+        write_chart(build_chart(shown, flow), args.gantt)
     if args.json:
-        json.dump(shown_execution(execution, flow), sys.stdout, indent=2, default=str)
+        json.dump(shown.to_json(), sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
     else:
-        summary(execution, sys.stdout)
+        summary(shown, sys.stdout)
     return 0 if execution.state.current == State.SUCCESS else 1
 
 
@@ -122,19 +124,10 @@ def _guard_this_process() -> None:
 
 def shown_execution(execution, flow) -> dict:
     """The execution as JSON, SECRET inputs shown as ****** (as Kestra shows them), and their
-    values masked wherever else they appear (flow outputs, reasons the engine wrote)."""
-    from kflow.masking import MASK, Masker
+    values masked wherever else they appear (kflow.masking)."""
+    from kflow.masking import shown_execution as shown
 
-    data = execution.to_json()
-    secret_ids = {i.id for i in flow.inputs if i.type == "SECRET"}
-    inputs = data.get("inputs") or {}
-    masker = Masker()
-    for key in secret_ids & set(inputs):
-        masker.add(inputs[key])
-    data = masker.mask_value(data)
-    if inputs and secret_ids:
-        data["inputs"] = {k: (MASK if k in secret_ids and v is not None else v) for k, v in data["inputs"].items()}
-    return data
+    return shown(execution.to_json(), [i.id for i in flow.inputs if i.type == "SECRET"])
 
 
 def _flow_spec(path: str) -> dict:

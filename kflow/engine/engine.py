@@ -83,6 +83,7 @@ class Engine:
             result.execution_changed = True
         # A replayed execution starts with reopened flowables: resolve them too.
         self._settle(run, result, deque([*run.index.running_flowables, ROOT]), now)
+        _mask_written(run, result)
         return result
 
     def step(self, run: ExecutionRun, events: list[Event], now: datetime) -> StepResult:
@@ -91,6 +92,7 @@ class Engine:
             if any(isinstance(event, RestartRequested) for event in events):
                 dirty = restart(self.plan, run, result, now, self._start_attempt)
                 self._settle(run, result, dirty, now)
+                _mask_written(run, result)
             return result
         dirty: deque[str | None] = deque()
         for event in events:
@@ -109,6 +111,7 @@ class Engine:
                 del run.wakeups[fid]
             dirty.extend(fid for fid in due if fid in run.index.by_id)
         self._settle(run, result, dirty, now)
+        _mask_written(run, result)
         return result
 
     def context(self, run: ExecutionRun, taskrun_id: str) -> dict[str, Any]:
@@ -503,3 +506,18 @@ class _Services(NodeServices):
         if merged != execution.labels:
             execution.labels = merged
             self.result.execution_changed = True
+
+
+def _mask_written(run: ExecutionRun, result: StepResult) -> None:
+    """Reasons and the execution's error are text for people: a SECRET input's value in them
+    (a Fail's message, a render error quoting it) is masked once, here, for every shell and view."""
+    masker = run.masker
+    if not masker:
+        return
+    for taskrun_id in result.changed:
+        taskrun = run.index.by_id.get(taskrun_id)
+        for attempt in taskrun.attempts if taskrun else ():
+            if attempt.reason:
+                attempt.reason = masker.mask(attempt.reason)
+    if run.execution.error:
+        run.execution.error = masker.mask(run.execution.error)

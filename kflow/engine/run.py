@@ -8,6 +8,7 @@ from typing import Any
 from kflow.engine.index import ExecutionIndex
 from kflow.engine.plan import FlowPlan
 from kflow.execution import Execution, State, TaskRun
+from kflow.masking import input_masker
 
 
 class ExecutionRun:
@@ -20,6 +21,8 @@ class ExecutionRun:
         # Flowables that asked to be resolved again at a time (WaitFor's interval); None: at the
         # next step. After a load every running flowable is, since what they asked was in memory.
         self.wakeups: dict[str, datetime | None] = dict.fromkeys(self.index.running_flowables)
+        # The values of SECRET inputs: masked in every reason and error the engine writes.
+        self.masker = input_masker([i.id for i in plan.flow.inputs if i.type == "SECRET"], execution.inputs)
 
     @property
     def killing(self) -> bool:

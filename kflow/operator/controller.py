@@ -38,6 +38,7 @@ from kflow.execution import State, StateInfo, TaskRun
 from kflow.execution.instants import format_instant
 from kflow.flow import FlowError, parse_flow
 from kflow.flow.durations import format_duration
+from kflow.masking import shown_inputs
 from kflow.operator import metrics, names
 from kflow.operator.admission import PodAdmission
 from kflow.operator.flows import flow_from_resource
@@ -47,6 +48,9 @@ from kflow.operator.pod_logs import PodLogArchive
 from kflow.operator.offloop import off_loop
 from kflow.operator.pods import pod_attempt, pod_manifest, pod_outcome, pod_stuck
 from kflow.operator.resources import execution_from_status
+from kflow.operator import secret_inputs
+from kflow.operator.secret_inputs import SecretInputError
+from kflow.execution.secret_inputs import resume_secret_ids
 from kflow.operator.settings import OperatorSettings
 from kflow.operator.subflows import child_manifest, child_name, child_outcome, find_flow, parent_of
 from kflow.operator.status_archive import StatusArchive
@@ -82,6 +86,8 @@ class Tracked:
     waiting: set[str] = field(default_factory=set)  # status.waiting when loaded: attempts with no pod yet (admission.py)
     writing: int = -1  # the step of our status write in flight: its watch event may come before the reply
     object_labels: dict[str, str] = field(default_factory=dict)  # metadata.labels as last seen
+    secret_values: dict[str, str] | None = None  # SECRET inputs read from their Secret (secret_inputs.py); None: not yet
+    secret_refs: dict[str, tuple[str, str]] = field(default_factory=dict)  # input id -> (Secret, key), for pods
 
     def involved(self) -> dict[str, Any]:
         return {"apiVersion": "kflow.io/v1alpha1", "kind": "Execution", "metadata": self.meta}
@@ -202,6 +208,7 @@ class ExecutionController:
             if not status.get("id") or status.get("current") == State.QUEUED.value:
                 await self._start(key, tracked, now)
                 return
+            await self._read_secret_inputs(key, tracked, status)
             if not self._load(tracked, status):
                 return
             log.debug("%s/%s: loaded from status step %d", *key, tracked.step)
@@ -222,7 +229,7 @@ class ExecutionController:
             events.append(RestartRequested())
             control["restarted"] = tracked.restarted = tracked.spec["restart"]
         if _wants(tracked, "resume"):
-            events.append(ResumeRequested(tracked.spec.get("resumeInputs") or {}))
+            events.append(ResumeRequested(await self._resume_inputs(key, tracked)))
             control["resumed"] = tracked.resumed = tracked.spec["resume"]
         result = await off_loop(tracked.engine.step, run, events, now)  # renders: never on the event loop
         if tracked.run is not run:  # reloaded (a foreign write) while it stepped: step again from there
@@ -248,8 +255,11 @@ class ExecutionController:
             except NotFound:
                 raise _StartError(f"Flow {ref!r} not found in namespace {key[0]!r}; apply it first (kubectl get flows)") from None
             flow = flow_from_resource(flow_body)
-            inputs = resolve_inputs(flow.inputs, tracked.spec.get("inputs") or {})
-        except (_StartError, FlowError, InputsError) as err:
+            given = tracked.spec.get("inputs") or {}
+            values, tracked.secret_refs = await secret_inputs.read_values(self.api, *key, given, secret_inputs.secret_ids(flow))
+            inputs = resolve_inputs(flow.inputs, {**given, **values})
+            tracked.secret_values = values
+        except (_StartError, FlowError, InputsError, SecretInputError) as err:
             await self._fail_to_start(key, tracked, execution_id, ref, str(err), now)
             return
         if not await self._take_slot(key, tracked, flow, ref, execution_id, now):
@@ -293,6 +303,7 @@ class ExecutionController:
         execution = execution_from_status(status, engine.plan.order)
         for declared in engine.flow.inputs:  # a merge patch drops null values: put them back
             execution.inputs.setdefault(declared.id, None)
+        execution.inputs.update(tracked.secret_values or {})  # status.inputs shows them as ******
         tracked.engine = engine
         tracked.run = engine.load(execution)
         if (engine.flow.concurrency or {}).get("limit") and tracked.slot is None:  # a running one holds its slot again
@@ -380,6 +391,7 @@ class ExecutionController:
                 message += f" (attempt {len(taskrun.attempts)})"
             if reason:
                 message += f": {reason}"
+            message = run.masker.mask(message)  # a loop value may be one
             asyncio.get_running_loop().create_task(self.api.event(tracked.involved(), f"Task{state.value.title()}", message, "Warning" if state.failed else "Normal"))
         if any(isinstance(action, ExecutionEnded) for action in result.actions):
             final = execution.state.current
@@ -393,8 +405,11 @@ class ExecutionController:
 
     async def _create_pod(self, tracked: Tracked, run: ExecutionRun, action: RunTask) -> None:
         invocation = tracked.engine.invocation(run, action).model_copy(update={"storage": self.settings.storage})
+        if invocation.secretInputs or run.masker:  # never a value in the pod spec: the runner reads them from a mount
+            invocation = secret_inputs.pod_invocation(invocation, run.masker)
         body = {"metadata": tracked.meta}
         manifest = pod_manifest(body, action, invocation, self.settings, tracked.engine.plan.task(action.task_id))
+        secret_inputs.mount(manifest, tracked.secret_refs, invocation)
         if await self.api.create_pod(tracked.meta["namespace"], manifest):
             self.metrics.pod_created(tracked.meta["namespace"])
             return
@@ -419,13 +434,13 @@ class ExecutionController:
             "current": execution.state.current.value,
             "progress": f"{index.terminal_count}/{len(index.by_id)}",
             "startDate": format_instant(execution.state.start_date),
-            "outputs": execution.outputs,  # None removes them (a restart)
+            "outputs": run.masker.mask_value(execution.outputs),  # None removes them (a restart)
             "error": execution.error,
         }
         if result.execution_changed:
             status["labels"] = execution.labels  # a Labels task changes them
         # Finished task runs move to sealed chunks of status.archive in the same patch (status_archive.py).
-        delta = tracked.archive.update({i: run.taskrun(i).model_dump(mode="json", exclude_none=True) for i in result.changed})
+        delta = tracked.archive.update({i: _shown_taskrun(run, i) for i in result.changed})
         status.update(delta.fragment())
         if result.removed:
             tracked.removed |= result.removed
@@ -438,6 +453,8 @@ class ExecutionController:
             status["duration"] = format_duration(round(seconds, 3))
         if extra:
             status.update(extra)
+        if "inputs" in status:  # SECRET inputs as ******
+            status["inputs"] = shown_inputs(status["inputs"], secret_inputs.secret_ids(tracked.engine.flow))
         patch = {"metadata": {"resourceVersion": tracked.resource_version}, "status": status}
         tracked.writing = tracked.step + 1
         try:
@@ -524,9 +541,16 @@ class ExecutionController:
         engine = self._engine(status["flow"])
         try:
             execution = replay(engine, execution_from_status(status, engine.plan.order), source["taskRunId"], execution_id, now)
+            values, tracked.secret_refs = await secret_inputs.read_values(self.api, key[0], source["execution"], (original.get("spec") or {}).get("inputs") or {},
+                                                                        secret_inputs.secret_ids(engine.flow), "the replayed execution's spec.inputs")
         except ReplayError as err:
             await self._fail_to_start(key, tracked, execution_id, ref, f"spec.replay.taskRunId: {err}", now)
             return
+        except SecretInputError as err:
+            await self._fail_to_start(key, tracked, execution_id, ref, str(err), now)
+            return
+        execution.inputs.update(values)  # the original's status shows them as ******
+        tracked.secret_values = values
         execution.labels = {**execution.labels, **(tracked.spec.get("labels") or {})}
         tracked.engine, tracked.run = engine, engine.load(execution)
         tracked.archive = StatusArchive(self.settings.status_chunk_size)
@@ -537,6 +561,49 @@ class ExecutionController:
                                                        "namespace": execution.namespace, "flowId": execution.flowId, "flowRevision": execution.flowRevision,
                                                        "originalId": execution.originalId})
         await self.api.event(tracked.involved(), "Started", f"execution {execution.id} replays {source['execution']} from task run {source['taskRunId']}")
+
+    async def _read_secret_inputs(self, key: Key, tracked: Tracked, status: dict[str, Any]) -> None:
+        """Before a reload: the SECRET inputs' values, from the Secret its spec (or, for a replay,
+        the original's spec) references; status.inputs only shows ******."""
+        ids = secret_inputs.secret_ids(self._engine(status.get("flow") or {}).flow) if status.get("flow") else []
+        if tracked.secret_values is not None or not ids:
+            return
+        name, spec = key[1], tracked.spec
+        try:
+            if spec.get("replay"):
+                name = spec["replay"]["execution"]
+                spec = (await self.api.get_execution(key[0], name)).get("spec") or {}
+            tracked.secret_values, tracked.secret_refs = await secret_inputs.read_values(self.api, key[0], name, spec.get("inputs") or {}, ids)
+        except (SecretInputError, NotFound) as err:  # its tasks see the inputs as null
+            log.warning("%s/%s: SECRET inputs not readable, tasks see them as null: %s", *key, err)
+            tracked.secret_values = {}
+
+    async def _resume_inputs(self, key: Key, tracked: Tracked) -> dict[str, Any]:
+        """spec.resumeInputs, SECRET ones read from the Secret `kflow resume` wrote; their values
+        are masked from then on (a Pause's output `onResume` shows ******, also to later tasks)."""
+        given = tracked.spec.get("resumeInputs") or {}
+        ids = resume_secret_ids(tracked.engine.flow.model_dump(mode="json", by_alias=True, exclude_unset=True))
+        if not ids:
+            return given
+        try:
+            values, _ = await secret_inputs.read_values(self.api, *key, given, ids, "spec.resumeInputs")
+        except SecretInputError as err:  # the Pause fails naming the input, as for any invalid one
+            await self.api.event(tracked.involved(), "ResumeInputRefused", str(err), "Warning")
+            return {k: v for k, v in given.items() if k not in ids}
+        for value in values.values():
+            tracked.run.masker.add(value)
+        return {**given, **values}
+
+    async def _store_child_secrets(self, key: Key, tracked: Tracked, manifest: dict[str, Any]) -> None:
+        """A child's SECRET inputs go into a Secret owned by the parent (which owns the child)."""
+        if not manifest["spec"]["inputs"]:
+            return
+        try:
+            ids = secret_inputs.secret_ids(flow_from_resource(await self.api.get_flow(key[0], manifest["spec"]["flowRef"]["name"])))
+        except (FlowError, NotFound):  # the child fails to start on its own, naming why
+            return
+        owner = {"apiVersion": "kflow.io/v1alpha1", "metadata": tracked.meta}
+        manifest["spec"]["inputs"] = await secret_inputs.store_values(self.api, key[0], manifest["metadata"]["name"], manifest["spec"]["inputs"], ids, owner)
 
     # -- subflows: child Execution resources ------------------------------------------------------------
     def _notify_parent(self, body: dict[str, Any]) -> None:
@@ -558,6 +625,7 @@ class ExecutionController:
             self.kick(key)
             return
         manifest = child_manifest(tracked.meta, action, flow_name)
+        await self._store_child_secrets(key, tracked, manifest)
         await self.api.create_execution(key[0], manifest)  # False: made before a crash, adopted
         if not action.wait:
             tracked.events.append(AttemptEnded(action.taskrun_id, action.attempt, State.SUCCESS, {"executionId": manifest["metadata"]["name"]}))
@@ -678,6 +746,16 @@ def _owner(pod: dict[str, Any]) -> Key | None:
         if ref.get("kind") == "Execution" and ref.get("controller"):
             return meta.get("namespace"), ref.get("name")
     return None
+
+
+def _shown_taskrun(run: ExecutionRun, taskrun_id: str) -> dict[str, Any]:
+    """A task run as the status shows it to everyone: a SECRET input's value masked in its
+    outputs (an engine task's, a Pause's onResume); reasons the engine masked already. Ids and
+    states are never masked (a short value could match one)."""
+    data = run.taskrun(taskrun_id).model_dump(mode="json", exclude_none=True)
+    if run.masker and data.get("outputs"):
+        data["outputs"] = run.masker.mask_value(data["outputs"])
+    return data
 
 
 def _ended_attempt(taskrun: TaskRun) -> int | None:

@@ -76,6 +76,24 @@ class KubeApi:
             return None
         return self._client.sanitize_for_serialization(pod)
 
+    async def get_secret(self, namespace: str, name: str) -> dict[str, Any]:
+        """A Secret of SECRET input values (kflow.operator.secret_inputs)."""
+        return self._client.sanitize_for_serialization(await self._call(self.core.read_namespaced_secret, name, namespace))
+
+    async def create_secret(self, namespace: str, manifest: dict[str, Any]) -> bool:
+        """True when created, False when a Secret of that name exists."""
+        try:
+            await self._call(self.core.create_namespaced_secret, namespace, manifest)
+            return True
+        except Conflict:
+            return False
+
+    async def replace_secret(self, namespace: str, name: str, manifest: dict[str, Any]) -> None:
+        await self._call(self.core.replace_namespaced_secret, name, namespace, manifest)
+
+    async def patch_secret(self, namespace: str, name: str, patch: dict[str, Any]) -> None:
+        await self._call(self.core.patch_namespaced_secret, name, namespace, patch)
+
     async def get_flow(self, namespace: str, name: str) -> dict[str, Any]:
         return await self._call(self.custom.get_namespaced_custom_object, GROUP, VERSION, namespace, "flows", name)
 

@@ -42,12 +42,12 @@ class ExecutionSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     flowRef: FlowRef = Field(description="The Flow to run.")
-    inputs: dict[str, Any] = Field(default_factory=dict, description="Values of the flow's inputs, by input id.")
+    inputs: dict[str, Any] = Field(default_factory=dict, description="Values of the flow's inputs, by input id. A SECRET input only as {secretKeyRef: {name, key}}: a Secret annotated kflow.io/inputs-of=<this execution> (kflow execute writes it); a plain value is refused.")
     labels: dict[str, str] = Field(default_factory=dict, description="Kestra labels of this execution.")
     kill: bool = Field(False, description="Set to true to kill the execution: its pods are deleted, its state ends KILLED.")
     restart: int = Field(0, ge=0, description="Raise by one to restart a FAILED or KILLED execution from its failed task runs (earlier outputs are kept).")
     resume: int = Field(0, ge=0, description="Raise by one to resume the execution's PAUSED tasks.")
-    resumeInputs: dict[str, Any] | None = Field(None, description="Values of the paused Pause tasks' `onResume` inputs, by input id, given with the resume (set it in the same patch that raises `resume`).")
+    resumeInputs: dict[str, Any] | None = Field(None, description="Values of the paused Pause tasks' `onResume` inputs, by input id, given with the resume (set it in the same patch that raises `resume`); a SECRET one as {secretKeyRef: {name, key}}, as in `inputs`.")
     replay: ReplayRef | None = Field(None, description="Make this execution a replay of another one, from one of its task runs (flowRef is then that execution's flow).")
     trigger: dict[str, Any] | None = Field(None, description="Set by a trigger: what expressions see as `trigger.*` (Schedule: date, next, previous; Flow: executionId, flowId, outputs ...; Webhook: body, headers, parameters; HTTP Trigger: uri, code, headers, body).")
 

@@ -31,6 +31,7 @@ from kflow.triggers.flow_trigger import flow_trigger_inputs, flow_variables, mat
 from kflow.triggers.preconditions import Stateful, evaluate, stateful
 from kflow.triggers import http_poll
 from kflow.triggers.models import FlowTrigger, HttpTrigger, Schedule
+from kflow.operator.secret_inputs import adopt, secret_ids, store_values
 from kflow.triggers.names import flow_execution_name, schedule_execution_name
 from kflow.triggers.schedule import BATCH, backfill_dates, backfill_key, schedule_variables, tick
 from kflow.triggers.stop_after import is_stopped, stop_record, stops
@@ -245,7 +246,7 @@ class Triggers:
         manifest = execution_manifest(meta, trigger.id, name, inputs, variables, annotations)
         if backfill and trigger.backfill.labels:
             manifest["spec"]["labels"] = dict(trigger.backfill.labels)
-        created = await self.api.create_execution(meta["namespace"], manifest)
+        created = await self._create(meta, flow, manifest)
         log.info("%s/%s: trigger %s for %s -> execution %s%s", meta["namespace"], meta["name"], trigger.id, format_instant(date), name, "" if created else " (existed)")
 
     async def _poll(self, body: dict[str, Any], flow: Flow, trigger: HttpTrigger, now: datetime) -> bool:
@@ -270,7 +271,7 @@ class Triggers:
             return True
         name = schedule_execution_name(meta["name"], trigger.id, now)
         annotations = {ANNOTATION_GENERATION: str(meta.get("generation"))}
-        created = await self.api.create_execution(meta["namespace"], execution_manifest(meta, trigger.id, name, inputs, variables, annotations))
+        created = await self._create(meta, flow, execution_manifest(meta, trigger.id, name, inputs, variables, annotations))
         log.info("%s/%s: trigger %s polled %s (%s) -> execution %s%s", meta["namespace"], meta["name"], trigger.id, call.uri, response["statusCode"], name, "" if created else " (existed)")
         return True
 
@@ -286,6 +287,17 @@ class Triggers:
             if stops(trigger.stopAfter, current) and generation == str(meta.get("generation")):
                 return True
         return False
+
+    async def _create(self, meta: dict[str, Any], flow: Flow, execution: dict[str, Any]) -> bool:
+        """Create the Execution; its SECRET inputs go into a Secret written for it, which it then
+        owns (kflow.operator.secret_inputs)."""
+        namespace, name = meta["namespace"], execution["metadata"]["name"]
+        given = execution["spec"]["inputs"] or {}
+        execution["spec"]["inputs"] = await store_values(self.api, namespace, name, given, secret_ids(flow))
+        created = await self.api.create_execution(namespace, execution)
+        if execution["spec"]["inputs"] is not given:
+            await adopt(self.api, namespace, name)
+        return created
 
     async def _warn(self, body: dict[str, Any], message: str) -> None:
         log.warning("Flow %s/%s: %s", body["metadata"]["namespace"], body["metadata"]["name"], message)
@@ -395,5 +407,5 @@ class Triggers:
             return
         name = flow_execution_name(meta["name"], trigger.id, str(upstream.get("id")))
         annotations = {ANNOTATION_UPSTREAM: str(upstream.get("id"))}
-        created = await self.api.create_execution(meta["namespace"], execution_manifest(meta, trigger.id, name, inputs, variables, annotations))
+        created = await self._create(meta, self.parsed(body), execution_manifest(meta, trigger.id, name, inputs, variables, annotations))
         log.info("%s/%s: trigger %s on execution %s (%s) -> execution %s%s", meta["namespace"], meta["name"], trigger.id, upstream.get("id"), upstream.get("current"), name, "" if created else " (existed)")

@@ -187,14 +187,19 @@ class WebhookEndpoint:
         return await self._create(body, flow, trigger, inputs, variables)
 
     async def _create(self, body: dict[str, Any], flow: Flow, trigger: Any, inputs: dict[str, Any], variables: dict[str, Any]) -> web.Response:
+        from kflow.operator.secret_inputs import adopt, secret_ids, store_values
         from kflow.operator.triggers import execution_manifest
 
         meta = body["metadata"]
         for _ in range(3):  # a random name that exists: draw again
             name = rules.execution_name(meta["name"], trigger.id)
             manifest = execution_manifest(meta, trigger.id, name, inputs, variables, {ANNOTATION_WEBHOOK: trigger.id})
+            # SECRET inputs go into a Secret of the Execution's, as for every Execution kflow creates
+            manifest["spec"]["inputs"] = await store_values(self.api, meta["namespace"], name, inputs, secret_ids(flow))
             try:
                 created = await self.api.create_execution_object(meta["namespace"], manifest)
+                if manifest["spec"]["inputs"] is not inputs:
+                    await adopt(self.api, meta["namespace"], name)
                 break
             except Conflict:
                 continue

@@ -8,7 +8,7 @@ from typing import Any
 
 from kflow.runner.context import RunContext, TaskLocation, TaskLogger, env_variables
 from kflow.runner.invocation import Invocation, TaskResult
-from kflow.runner.secrets import TaskSecrets, task_secret_names
+from kflow.runner.secrets import TaskSecrets, fill_secret_inputs, task_secret_names
 
 
 def execute(invocation: Invocation, log: TaskLogger | None = None, secrets: dict[str, str] | None = None) -> TaskResult:
@@ -19,6 +19,7 @@ def execute(invocation: Invocation, log: TaskLogger | None = None, secrets: dict
     configured, the attempt's log lines are also kept there (see TaskLocation.log_uri), so they
     outlive the pod that printed them.
     """
+    invocation = fill_secret_inputs(invocation)  # a pod reads them from its mount
     task_def = invocation.task
     log = log or TaskLogger(min_level=task_def.get("logLevel") or "INFO")
     for input_id in invocation.secretInputs:  # masked as Kestra masks SECRET inputs

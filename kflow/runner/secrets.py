@@ -85,3 +85,20 @@ def resolve_for(task_def: dict[str, Any], environ: dict[str, str] | None = None)
 def storage_credentials(environ: dict[str, str] | None = None) -> dict[str, str]:
     env = os.environ if environ is None else environ
     return {name: env[name] for name in STORAGE_CREDENTIAL_VARS if env.get(name)}
+
+
+def fill_secret_inputs(invocation, environ: dict[str, str] | None = None):
+    """In a pod, SECRET inputs are not in the invocation (its pod spec is readable by whoever
+    may get pods): each is a file of the mount KFLOW_SECRET_INPUTS_DIR names, read here."""
+    from kflow.execution.secret_inputs import DIR_ENV
+
+    directory = (os.environ if environ is None else environ).get(DIR_ENV)
+    if not directory or not invocation.secretInputs:
+        return invocation
+    inputs = dict(invocation.context.get("inputs") or {})
+    for input_id in invocation.secretInputs:
+        path = os.path.join(directory, input_id)
+        if "/" not in input_id and os.path.isfile(path):
+            with open(path, encoding="utf-8") as handle:
+                inputs[input_id] = handle.read()
+    return invocation.model_copy(update={"context": {**invocation.context, "inputs": inputs}})

@@ -13,6 +13,7 @@ from typing import Any
 
 from kflow.cli.inputs import UsageError
 from kflow.cli.kube import Cluster, NotFound
+from kflow.masking import shown_execution
 from kflow.execution.status import is_terminal
 from kflow.ui.hub import WatchHub
 
@@ -72,8 +73,9 @@ class LocalRun:
             self.inner.close()
 
     def _body(self, execution) -> dict[str, Any]:
-        """The run as an Execution resource: status as the operator would write it."""
-        data = execution.to_json()
+        """The run as an Execution resource: status as the operator would write it (SECRET
+        inputs as ******, their values masked: kflow.masking)."""
+        data = shown_execution(execution.to_json(), [i.id for i in self.flow.inputs if i.type == "SECRET"])
         runs = data.pop("taskRunList", [])
         done = sum(1 for run in runs if is_terminal(run))
         histories = data["state"]["histories"]

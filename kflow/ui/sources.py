@@ -47,11 +47,12 @@ class ClusterSource:
 
     def execute(self, cluster, flow_body, given, labels, storage) -> str:
         """Inputs checked (and FILE inputs uploaded) as `kflow execute` does, then the Execution created."""
-        from kflow.cli.execute import checked_inputs, create_execution
+        from kflow.cli.execute import checked_inputs, create_execution, secret_ids
         from kflow.operator.flows import flow_from_resource
 
-        inputs = checked_inputs(flow_from_resource(flow_body), given, storage)
-        return create_execution(cluster, flow_body["metadata"]["name"], inputs, labels)["metadata"]["name"]
+        flow = flow_from_resource(flow_body)
+        inputs = checked_inputs(flow, given, storage)
+        return create_execution(cluster, flow_body["metadata"]["name"], inputs, labels, secret_ids(flow))["metadata"]["name"]
 
     def action(self, cluster, name: str, action: str) -> None:
         from kflow.cli.control import request_action

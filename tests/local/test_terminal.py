@@ -16,15 +16,17 @@ from pathlib import Path
 ROOT = Path(__file__).parents[2]
 
 
-def test_live_tree_on_a_terminal():
+def on_a_terminal(args: list[str], env: dict | None = None, timeout: float = 60) -> tuple[int, str]:
+    """Run `kflow ARGS` on a pseudo-terminal (so it shows the live tree): its exit code and the
+    screen's text without escape sequences."""
     main, secondary = pty.openpty()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kflow", "run", str(ROOT / "examples" / "sample-parallel-task.yaml")],
-        stdin=secondary, stdout=secondary, stderr=secondary, cwd=ROOT, env={**os.environ, "COLUMNS": "160", "TERM": "xterm"},
+        [sys.executable, "-m", "kflow", *args],
+        stdin=secondary, stdout=secondary, stderr=secondary, cwd=ROOT, env={**(env or os.environ), "COLUMNS": "160", "TERM": "xterm"},
     )
     os.close(secondary)
     chunks = []
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         ready, _, _ = select.select([main], [], [], 0.5)
         if ready:
@@ -39,8 +41,12 @@ def test_live_tree_on_a_terminal():
             break
     proc.wait(10)
     os.close(main)
-    screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", "".join(chunks))
-    assert proc.returncode == 0
+    return proc.returncode, re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", "".join(chunks))
+
+
+def test_live_tree_on_a_terminal():
+    returncode, screen = on_a_terminal(["run", str(ROOT / "examples" / "sample-parallel-task.yaml")])
+    assert returncode == 0
     assert "io.kestra.tests.sample-parallel-task" in screen
     for task in ("parallel", "task1", "task2", "task3"):
         assert f"✔ {task} SUCCESS" in screen, screen[-2000:]
@@ -57,7 +63,10 @@ def test_ctrl_c_kills_the_execution(tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "kflow", "run", str(flow), "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT
     )
-    time.sleep(3)
+    # Signalled once the task runs (its plain line on stderr), not after a fixed sleep: on a
+    # busy machine the interpreter may still be importing, before kflow handles SIGINT.
+    first = proc.stderr.readline()
+    assert first.startswith("nap") and "RUNNING" in first, first
     started = time.monotonic()
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)

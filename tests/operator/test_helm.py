@@ -160,12 +160,14 @@ def test_rbac_is_least_privilege(helm_env):
     assert verbs(docs, "events.k8s.io", "events") == {"create", "patch"}
     assert verbs(docs, "apiextensions.k8s.io", "customresourcedefinitions") == {"get", "list", "watch"}
     assert verbs(docs, "", "namespaces") == {"list", "watch"}
-    assert verbs(docs, "", "secrets") == set()
+    # SECRET inputs: read from the Secret an Execution references; written for the Executions
+    # the operator creates (Subflow children, triggers). Never list or watch (no bulk read).
+    assert verbs(docs, "", "secrets") == {"get", "create", "update", "patch"}
     granted = {(g, r) for rule in rules(docs) for g in rule["apiGroups"] for r in rule["resources"]}
     assert granted == {
         ("kflow.io", "flows"), ("kflow.io", "flows/status"), ("kflow.io", "executions"), ("kflow.io", "executions/status"),
         ("", "pods"), ("", "events"), ("events.k8s.io", "events"), ("apiextensions.k8s.io", "customresourcedefinitions"),
-        ("", "namespaces"), ("coordination.k8s.io", "leases"), ("", "pods/log"), ("", "configmaps"),
+        ("", "namespaces"), ("coordination.k8s.io", "leases"), ("", "pods/log"), ("", "configmaps"), ("", "secrets"),
     }
     # Leader election: one Lease, by name for get/update (create cannot be limited by name).
     assert verbs(docs, "coordination.k8s.io", "leases") == {"create", "get", "update"}
@@ -183,9 +185,9 @@ def test_rbac_is_least_privilege(helm_env):
     assert [(b["metadata"]["name"], b["metadata"]["namespace"]) for b in of_kind(docs, "RoleBinding")] == [("kflow-operator-lease", RELEASE_NS)]
 
 
-def test_secrets_are_readable_only_when_enabled(helm_env):
+def test_secrets_rights_do_not_grow_with_flow_secrets(helm_env):
     docs = render(helm_env, **{"secrets.enabled": "true"})
-    assert verbs(docs, "", "secrets") == {"get"}
+    assert verbs(docs, "", "secrets") == {"get", "create", "update", "patch"}
 
 
 def test_watched_namespaces(helm_env):

@@ -37,6 +37,7 @@ def test_ui_reads_and_acts_with_its_own_account(helm_env):
         ("", "events"): {"get", "list", "watch"},
         ("", "pods"): {"get", "list"},
         ("", "pods/log"): {"get"},
+        ("", "secrets"): {"create", "patch", "delete"},  # the Execute form's SECRET inputs, in a Secret the Execution owns
     }
     binding = one(docs, "ClusterRoleBinding", "kflow-ui")
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "kflow-ui", "namespace": "kflow-system"}]
@@ -54,6 +55,7 @@ def test_read_only_and_token_mode_never_grant_writes(helm_env):
     for values in ({"ui.allowActions": "false"}, {"ui.auth": "token"}):
         docs = render(helm_env, **{"ui.enabled": "true", **values})
         assert ui_rules(docs)[("kflow.io", "executions")] == {"get", "list", "watch"}, values
+        assert ("", "secrets") not in ui_rules(docs), values
     command = ui_deployment(render(helm_env, **{"ui.enabled": "true", "ui.allowActions": "false"}))["spec"]["template"]["spec"]["containers"][0]["command"]
     assert "--read-only" in command
     command = ui_deployment(render(helm_env, **{"ui.enabled": "true", "ui.auth": "token"}))["spec"]["template"]["spec"]["containers"][0]["command"]
