@@ -453,7 +453,8 @@ class Engine:
         child_id = subflow_execution_id(run.execution.id, taskrun.id, number)
         labels = {str(k): str(v) for k, v in (rendered["labels"] or {}).items()}
         labels[CORRELATION_ID] = run.execution.labels.get(CORRELATION_ID, run.execution.id)  # the child inherits it
-        result.actions.append(StartSubflow(taskrun.id, number, task.id, child_id, rendered["namespace"], rendered["flowId"], rendered["inputs"], labels, task.wait))
+        result.actions.append(StartSubflow(taskrun.id, number, task.id, child_id, rendered["namespace"], rendered["flowId"], rendered["inputs"], labels, task.wait,
+                                           getattr(task, "outputs", None)))
         return []
 
     def _finish(self, run: ExecutionRun, taskrun: TaskRun, task: Task, state: State, result: StepResult, dirty, now: datetime) -> None:

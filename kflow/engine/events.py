@@ -76,6 +76,7 @@ class StartSubflow:
     inputs: dict[str, Any] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
     wait: bool = True
+    outputs: dict[str, Any] | None = None  # the Subflow's own `outputs`, unrendered: the child renders them
 
 
 @dataclass(frozen=True)

@@ -78,9 +78,10 @@ class LocalSubflows:
     def start(self, action: StartSubflow) -> None:
         from kflow.flow import FlowError
         from kflow.flow.inputs import InputsError, resolve_inputs
+        from kflow.tasks.subflow import with_task_outputs
 
         try:
-            flow = self.catalog.get(action.namespace, action.flow_id)
+            flow = with_task_outputs(self.catalog.get(action.namespace, action.flow_id), action.outputs)
             inputs = resolve_inputs(flow.inputs, action.inputs)
         except (LookupError, FlowError, InputsError) as err:
             self._end(action, State.FAILED, None, f"task {action.task_id!r}: {err}")

@@ -48,7 +48,7 @@ from kflow.operator.offloop import off_loop
 from kflow.operator.pods import pod_attempt, pod_manifest, pod_outcome, pod_stuck
 from kflow.operator.resources import execution_from_status
 from kflow.operator.settings import OperatorSettings
-from kflow.operator.subflows import child_manifest, child_name, child_outcome, find_flow, parent_of
+from kflow.operator.subflows import child_manifest, child_name, child_outcome, find_flow, parent_of, with_task_outputs
 from kflow.operator.status_archive import StatusArchive
 
 log = logging.getLogger("kflow.operator")
@@ -247,7 +247,7 @@ class ExecutionController:
                 flow_body = await self.api.get_flow(key[0], ref)
             except NotFound:
                 raise _StartError(f"Flow {ref!r} not found in namespace {key[0]!r}; apply it first (kubectl get flows)") from None
-            flow = flow_from_resource(flow_body)
+            flow = with_task_outputs(flow_from_resource(flow_body), tracked.spec.get("outputs"))  # a parent Subflow's `outputs`
             inputs = resolve_inputs(flow.inputs, tracked.spec.get("inputs") or {})
         except (_StartError, FlowError, InputsError) as err:
             await self._fail_to_start(key, tracked, execution_id, ref, str(err), now)

@@ -13,6 +13,7 @@ from kflow.engine import AttemptEnded, StartSubflow
 from kflow.execution import State
 from kflow.operator.names import _digest, _slug, label_value
 from kflow.operator.resources import API_VERSION
+from kflow.tasks.subflow import with_task_outputs  # noqa: F401 - the controller applies a parent's Subflow `outputs` with it
 
 LABEL_PARENT = "kflow.io/parent-execution"
 ANNOTATION_PARENT_TASKRUN = "kflow.io/parent-taskrun"  # "<task run id>/<attempt>"
@@ -43,7 +44,8 @@ def child_manifest(parent_meta: dict[str, Any], action: StartSubflow, flow_name:
             # Deleting the parent deletes its children; not a controller reference (pods have that).
             "ownerReferences": [{"apiVersion": API_VERSION, "kind": "Execution", "name": parent_meta["name"], "uid": parent_meta["uid"]}],
         },
-        "spec": {"flowRef": {"name": flow_name}, "inputs": action.inputs, "labels": action.labels},
+        "spec": {"flowRef": {"name": flow_name}, "inputs": action.inputs, "labels": action.labels,
+                 **({"outputs": action.outputs} if action.outputs else {})},
     }
 
 
