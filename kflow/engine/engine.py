@@ -24,6 +24,7 @@ from kflow.engine.events import (
     StepResult,
     WakeAt,
 )
+from kflow.engine.batches import BatchError, batch_ended, label_map, start_batches
 from kflow.engine.ids import subflow_execution_id, taskrun_id
 from kflow.engine.index import ExecutionIndex
 from kflow.flow.node import ChildSpec, Node, NodeServices
@@ -140,6 +141,11 @@ class Engine:
         if attempt.state.current.terminal or attempt.state.current == State.CREATED:
             return
         task = self.plan.task(taskrun.taskId)
+        if event.iteration is not None and getattr(task, "starts_batches", False):  # one child of ForEachItem's items ended
+            result.changed.add(taskrun.id)
+            event = batch_ended(run.index, taskrun, task, event)
+            if event is None:
+                return
         state = event.state
         if state == State.FAILED and (run.killing or self._timed_out(run, taskrun)):
             state = State.KILLED
@@ -441,18 +447,23 @@ class Engine:
             return []
         from kflow.expr import ExpressionError, render_value
 
+        context = expression_context(run.index, taskrun, task, self._references)
+        follow: list[str | None] = []
         try:
-            rendered = render_value(
-                {"namespace": task.namespace, "flowId": task.flowId, "inputs": task.inputs or {}, "labels": task.labels or {}},
-                expression_context(run.index, taskrun, task, self._references),
-            )
-        except ExpressionError as err:
-            follow: list[str | None] = []
+            rendered = render_value({"namespace": task.namespace, "flowId": task.flowId, "labels": task.labels or {}}, context)
+            labels = {**(run.execution.labels if task.inheritLabels else {}), **label_map(rendered["labels"])}
+            labels[CORRELATION_ID] = run.execution.labels.get(CORRELATION_ID, run.execution.id)  # the child inherits it
+            if getattr(task, "starts_batches", False):  # ForEachItem's items: a child per batch, its inputs rendered per batch
+                batches = start_batches(run.index, taskrun, task, number, context, rendered["namespace"], rendered["flowId"], labels)
+                result.actions.extend(batches)
+                if not batches:  # an empty file: nothing to wait for
+                    self._attempt_ended(run, AttemptEnded(taskrun.id, number, State.SUCCESS, taskrun.outputs), result, follow, now)
+                return follow
+            rendered["inputs"] = render_value(task.inputs or {}, context)
+        except (ExpressionError, BatchError) as err:
             self._attempt_ended(run, AttemptEnded(taskrun.id, number, State.FAILED, reason=f"task {task.id!r}: {err}"), result, follow, now)
             return follow
         child_id = subflow_execution_id(run.execution.id, taskrun.id, number)
-        labels = {str(k): str(v) for k, v in (rendered["labels"] or {}).items()}
-        labels[CORRELATION_ID] = run.execution.labels.get(CORRELATION_ID, run.execution.id)  # the child inherits it
         result.actions.append(StartSubflow(taskrun.id, number, task.id, child_id, rendered["namespace"], rendered["flowId"], rendered["inputs"], labels, task.wait,
                                            getattr(task, "outputs", None)))
         return []
