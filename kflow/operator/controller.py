@@ -33,7 +33,7 @@ from kflow.engine import (
     StepResult,
     WakeAt,
 )
-from kflow.engine.ids import _base62, subflow_execution_id
+from kflow.engine.ids import _base62
 from kflow.execution import State, StateInfo, TaskRun
 from kflow.execution.instants import format_instant
 from kflow.flow import FlowError, parse_flow
@@ -48,7 +48,7 @@ from kflow.operator.offloop import off_loop
 from kflow.operator.pods import pod_attempt, pod_manifest, pod_outcome, pod_stuck
 from kflow.operator.resources import execution_from_status
 from kflow.operator.settings import OperatorSettings
-from kflow.operator.subflows import child_manifest, child_name, child_outcome, find_flow, parent_of, with_task_outputs
+from kflow.operator.subflows import child_manifest, child_name, child_outcome, find_flow, parent_of, running_children, with_task_outputs
 from kflow.operator.status_archive import StatusArchive
 
 log = logging.getLogger("kflow.operator")
@@ -554,13 +554,13 @@ class ExecutionController:
         flow_name = find_flow(await self.api.list_flows(key[0]), action.namespace, action.flow_id)
         if flow_name is None:
             reason = _no_flow(action.task_id, action.namespace, action.flow_id, key[0])
-            tracked.events.append(AttemptEnded(action.taskrun_id, action.attempt, State.FAILED, reason=reason))
+            tracked.events.append(AttemptEnded(action.taskrun_id, action.attempt, State.FAILED, reason=reason, iteration=action.iteration))
             self.kick(key)
             return
         manifest = child_manifest(tracked.meta, action, flow_name)
         await self.api.create_execution(key[0], manifest)  # False: made before a crash, adopted
         if not action.wait:
-            tracked.events.append(AttemptEnded(action.taskrun_id, action.attempt, State.SUCCESS, {"executionId": manifest["metadata"]["name"]}))
+            tracked.events.append(AttemptEnded(action.taskrun_id, action.attempt, State.SUCCESS, {"executionId": manifest["metadata"]["name"]}, iteration=action.iteration))
             self.kick(key)
             return
         try:  # it may have ended while no one watched
@@ -580,26 +580,27 @@ class ExecutionController:
             if not task.starts_execution or taskrun.state.current != State.RUNNING:
                 continue
             attempt = len(taskrun.attempts) - 1
-            name = child_name(key[1], task.id, subflow_execution_id(run.execution.id, taskrun_id, attempt))
-            try:
-                outcome = child_outcome(await self.api.get_execution(key[0], name))
-            except NotFound:  # never made (its flow is missing), or deleted since
-                reason = f"its child execution {name} is gone (deleted?)"
-                if find_flow(await self.api.list_flows(key[0]), task.namespace, task.flowId) is None:
-                    reason = _no_flow(task.id, task.namespace, task.flowId, key[0])
-                outcome = AttemptEnded(taskrun_id, attempt, State.FAILED, reason=reason)
-            if outcome is not None:
-                events.append(outcome)
+            for child_id, iteration in running_children(run.execution.id, taskrun, task):  # a ForEachItem: one per batch
+                name = child_name(key[1], task.id, child_id)
+                try:
+                    outcome = child_outcome(await self.api.get_execution(key[0], name))
+                except NotFound:  # never made (its flow is missing), or deleted since
+                    reason = f"its child execution {name} is gone (deleted?)"
+                    if find_flow(await self.api.list_flows(key[0]), task.namespace, task.flowId) is None:
+                        reason = _no_flow(task.id, task.namespace, task.flowId, key[0])
+                    outcome = AttemptEnded(taskrun_id, attempt, State.FAILED, reason=reason, iteration=iteration)
+                if outcome is not None:
+                    events.append(outcome)
         return events
 
     async def _kill_subflow(self, key: Key, tracked: Tracked, run: ExecutionRun, action: KillTask) -> None:
         taskrun = run.taskrun(action.taskrun_id)
-        name = child_name(key[1], taskrun.taskId, subflow_execution_id(run.execution.id, action.taskrun_id, action.attempt))
-        try:
-            await self.api.patch_execution(key[0], name, {"spec": {"kill": True}})
-        except NotFound:
-            tracked.events.append(AttemptEnded(action.taskrun_id, action.attempt, State.KILLED))
-            self.kick(key)
+        for child_id, iteration in running_children(run.execution.id, taskrun, tracked.engine.plan.task(taskrun.taskId)):
+            try:
+                await self.api.patch_execution(key[0], child_name(key[1], taskrun.taskId, child_id), {"spec": {"kill": True}})
+            except NotFound:
+                tracked.events.append(AttemptEnded(action.taskrun_id, action.attempt, State.KILLED, iteration=iteration))
+                self.kick(key)
 
     # -- flow concurrency: limit, QUEUE / CANCEL / FAIL ----------------------------------------------
     async def _take_slot(self, key: Key, tracked: Tracked, flow, ref: str, execution_id: str, now: datetime) -> bool:

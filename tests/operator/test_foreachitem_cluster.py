@@ -1,0 +1,73 @@
+"""ForEachItem and Subflow `outputs` on the real cluster: every batch a child Execution object,
+the items file and its batches in internal storage (an S3 bucket on versitygw)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.cluster.harness import BRIDGE_IP
+from tests.operator.support import why_not_success
+from tests.operator.test_flow_language import all_taskruns, apply_example, by_task
+from tests.servers.fixtures import GUIDE_ACCESS_KEY, GUIDE_REGION, GUIDE_SECRET_KEY
+from tests.servers.versitygw import S3Server
+
+pytestmark = pytest.mark.cluster
+EXAMPLES = Path(__file__).parents[2] / "examples"
+BUCKET = "kflow-foreachitem"
+
+
+@pytest.fixture(scope="module")
+def s3():
+    server = S3Server(GUIDE_ACCESS_KEY, GUIDE_SECRET_KEY, GUIDE_REGION, host=BRIDGE_IP).start()
+    server.ensure_bucket(BUCKET)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def storage_operator(s3, kflow, operator_factory):
+    kflow.core.create_namespaced_secret(kflow.namespace, {
+        "metadata": {"name": "storage-credentials"},
+        "stringData": {"AWS_ACCESS_KEY_ID": GUIDE_ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": GUIDE_SECRET_KEY},
+    })
+    return operator_factory(KFLOW_STORAGE=f"s3://{BUCKET}?endpoint={s3.endpoint}&region={GUIDE_REGION}",
+                            KFLOW_STORAGE_S3_CREDENTIALS_SECRET="storage-credentials")
+
+
+def children_of(kflow, parent: str) -> list[dict]:
+    items = kflow.custom.list_namespaced_custom_object("kflow.io", "v1alpha1", kflow.namespace, "executions")["items"]
+    return [e for e in items if e["metadata"].get("labels", {}).get("kflow.io/parent-execution") == parent]
+
+
+def test_foreach_item_runs_a_child_execution_per_batch_and_merges_their_outputs(kflow, storage_operator):
+    apply_example(kflow, "foreach-item-batch.yaml")
+    apply_example(kflow, "foreach-item.yaml")
+    kflow.execute("foreach-item", "fei-1")
+    parent = kflow.wait("fei-1", timeout=600)
+    assert parent["status"]["current"] == "SUCCESS", why_not_success(parent)
+    runs = by_task(parent)
+    assert [tr["taskId"] for tr in all_taskruns(parent)].count("each_items") == 1  # Kestra: one task run for all batches
+    assert {"each", "each_split", "each_items", "each_merge"} <= set(runs)
+    items = runs["each_items"]["outputs"]
+    assert items["numberOfBatches"] == 3 and items["iterations"] == {"SUCCESS": 3}
+    children = children_of(kflow, "fei-1")
+    assert len(children) == 3
+    assert sorted(c["status"]["id"] for c in children) == sorted(e["executionId"] for e in items["executions"])
+    assert all(c["status"]["current"] == "SUCCESS" for c in children)
+    lines = runs["summary"]["outputs"]["value"].split(": ", 1)[1].splitlines()
+    assert [json.loads(line) for line in lines] == [{"batch": "0", "orders": "2"}, {"batch": "1", "orders": "2"}, {"batch": "2", "orders": "1"}]
+
+
+def test_subflow_task_outputs_come_back_from_the_child_execution(kflow, operator):
+    apply_example(kflow, "subflow-quiet.yaml")
+    apply_example(kflow, "subflow-task-outputs.yaml")
+    kflow.execute("subflow-task-outputs", "sto-1")
+    parent = kflow.wait("sto-1", timeout=300)
+    assert parent["status"]["current"] == "SUCCESS", why_not_success(parent)
+    assert by_task(parent)["call_quiet"]["outputs"]["outputs"] == {"shouted": "KESTRA", "length": "6"}
+    assert by_task(parent)["use_it"]["outputs"]["value"] == "KESTRA has 6 letters"
+    [child] = children_of(kflow, "sto-1")
+    assert child["spec"]["outputs"] == {"shouted": "{{ outputs.shout.value }}", "length": "{{ outputs.shout.value | length }}"}
