@@ -23,3 +23,133 @@ def test_subflow_task_outputs_give_way_to_the_child_flow_outputs():
     assert [o.id for o in with_task_outputs(child, {"theirs": "y"}).outputs] == ["mine"]
     bare = child.model_copy(update={"outputs": []})
     assert [(o.id, o.value) for o in with_task_outputs(bare, {"theirs": "y"}).outputs] == [("theirs", "y")]
+
+
+# -- ForEachItem ----------------------------------------------------------------------------------
+import json  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from kflow.tasks.foreach_item import Batch, parse_bytes, split_lines  # noqa: E402
+from tests.local.test_run_examples import kflow  # noqa: E402
+
+
+def test_foreach_item_example_has_kestras_task_runs_and_merged_outputs():
+    execution = run_json("foreach-item.yaml")
+    assert execution["state"]["current"] == "SUCCESS"
+    ids = [tr["taskId"] for tr in execution["taskRunList"]]
+    assert sorted(ids) == sorted(["extract", "each", "each_split", "each_items", "each_merge", "summary"])  # one items run for 3 batches
+    by_task = runs(execution)
+    assert by_task["each_split"]["outputs"]["numberOfBatches"] == 3
+    items = by_task["each_items"]["outputs"]
+    assert items["numberOfBatches"] == 3 and items["iterations"] == {"SUCCESS": 3}
+    assert [e["outputs"] for e in items["executions"]] == [{"batch": "0", "orders": "2"}, {"batch": "1", "orders": "2"}, {"batch": "2", "orders": "1"}]
+    assert by_task["each_merge"]["outputs"]["subflowOutputs"].endswith("/outputs.jsonl")
+    assert by_task["summary"]["outputs"]["value"] == '3 batches: {"batch":"0","orders":"2"}\n{"batch":"1","orders":"2"}\n{"batch":"2","orders":"1"}'
+
+
+def test_split_by_rows_bytes_partitions_and_regex_as_kestra():
+    lines = ["a1", "b22", "a333", "b4", "c5"]
+    assert split_lines(lines, Batch()) == [[x] for x in lines]  # rows: 1 by default
+    assert split_lines(lines, Batch(rows=2)) == [["a1", "b22"], ["a333", "b4"], ["c5"]]
+    assert split_lines(lines, Batch(bytes="6")) == [["a1", "b22"], ["a333", "b4"], ["c5"]]  # a new file once 6 bytes were written
+    assert split_lines(lines, Batch(partitions=2)) == [["a1", "a333", "c5"], ["b22", "b4"]]  # dealt out in turn
+    assert split_lines(lines[:1], Batch(partitions=3)) == [["a1"]]  # empty partitions dropped
+    assert split_lines(lines, Batch(regexPattern=r"^([ab])")) == [["a1", "a333"], ["b22", "b4"]]  # c5 does not match
+    assert parse_bytes("10MB") == 10 * 1024 * 1024 and parse_bytes("512kb") == 512 * 1024
+    with pytest.raises(ValueError, match="batch.bytes"):
+        parse_bytes("ten")
+
+
+def _flows(tmp_path: Path, child_tasks: str, each: str, lines: int = 4) -> Path:
+    (tmp_path / "child.yaml").write_text(f"""id: child
+namespace: t
+inputs:
+  - {{id: items, type: STRING}}
+  - {{id: n, type: INT}}
+tasks:
+{child_tasks}
+""")
+    rows = "; ".join(f"echo line{i} >> items.txt" for i in range(lines)) or "touch items.txt"
+    parent = tmp_path / "parent.yaml"
+    parent.write_text(f"""id: parent
+namespace: t
+tasks:
+  - id: make
+    type: io.kestra.plugin.scripts.shell.Commands
+    outputFiles: [items.txt]
+    commands: ["{rows}"]
+  - id: each
+    type: io.kestra.plugin.core.flow.ForEachItem
+    items: "{{{{ outputs.make.outputFiles['items.txt'] }}}}"
+    namespace: t
+    flowId: child
+    inputs: {{items: "{{{{ taskrun.items }}}}", n: "{{{{ taskrun.iteration }}}}"}}
+{each}
+""")
+    return parent
+
+
+def _run(parent: Path, expect: int) -> dict:
+    proc = kflow("run", str(parent), "--json")
+    assert proc.returncode == expect, proc.stderr
+    assert "Traceback" not in proc.stderr
+    return json.loads(proc.stdout)
+
+
+FAIL_ON_ONE = """  - id: maybe_fail
+    type: io.kestra.plugin.core.execution.Fail
+    condition: "{{ inputs.n == 1 }}"
+    errorMessage: batch one is bad
+"""
+
+
+def test_a_failed_batch_fails_the_foreach_item_with_transmit_failed(tmp_path):
+    execution = _run(_flows(tmp_path, FAIL_ON_ONE, "    batch: {rows: 2}"), expect=1)
+    items = runs(execution)["each_items"]
+    assert items["state"]["current"] == "FAILED"
+    assert items["outputs"]["iterations"] == {"SUCCESS": 1, "FAILED": 1}
+    assert "1 of 2 batch executions failed (batch 1" in items["attempts"][-1]["reason"]
+    assert "each_merge" not in runs(execution)
+
+
+def test_without_transmit_failed_a_failed_batch_is_counted_but_does_not_fail(tmp_path):
+    execution = _run(_flows(tmp_path, FAIL_ON_ONE, "    batch: {rows: 2}\n    transmitFailed: false"), expect=0)
+    items = runs(execution)["each_items"]
+    assert items["state"]["current"] == "SUCCESS"
+    assert items["outputs"]["iterations"] == {"SUCCESS": 1, "FAILED": 1}
+    assert runs(execution)["each_merge"]["state"]["current"] == "SUCCESS"
+
+
+def test_an_empty_items_file_starts_no_child(tmp_path):
+    execution = _run(_flows(tmp_path, "  - {id: r, type: io.kestra.plugin.core.debug.Return, format: x}", "", lines=0), expect=0)
+    assert runs(execution)["each_items"]["outputs"]["numberOfBatches"] == 0
+    assert "subflowOutputs" not in (runs(execution)["each_merge"].get("outputs") or {})
+
+
+def test_more_batches_than_the_cap_is_a_clear_failure(tmp_path, monkeypatch):
+    execution = _run(_flows(tmp_path, "  - {id: r, type: io.kestra.plugin.core.debug.Return, format: x}", "", lines=1001), expect=1)
+    split = runs(execution)["each_split"]
+    assert split["state"]["current"] == "FAILED"
+    assert "1001 batches, more than the 1000 one ForEachItem may start; make batch.rows larger" in split["attempts"][-1]["reason"]
+    assert "each_items" not in runs(execution)
+
+
+def test_items_that_are_not_a_storage_uri_fail_naming_the_property(tmp_path):
+    parent = tmp_path / "p.yaml"
+    parent.write_text("""id: p
+namespace: t
+tasks:
+  - {id: each, type: io.kestra.plugin.core.flow.ForEachItem, items: "/etc/passwd", namespace: t, flowId: other}
+""")
+    execution = _run(parent, expect=1)
+    assert "items: unable to split the items from '/etc/passwd': not an internal storage URI" in runs(execution)["each_split"]["attempts"][-1]["reason"]
+
+
+def test_foreach_item_without_flow_id_is_a_load_error(tmp_path):
+    parent = tmp_path / "p.yaml"
+    parent.write_text("id: p\nnamespace: t\ntasks:\n  - {id: each, type: io.kestra.plugin.core.flow.ForEachItem, items: x, namespace: t}\n")
+    proc = kflow("run", str(parent))
+    assert proc.returncode == 2
+    assert "tasks[0].flowId: required property is missing" in proc.stderr
