@@ -77,7 +77,7 @@ def batch_ended(index: ExecutionIndex, taskrun: TaskRun, task: Task, event: Atte
         return None  # unknown or already recorded: a repeated report
     state = event.state if task.wait else State.CREATED  # not waited for: it was only created
     result = {k: v for k, v in (event.outputs or {}).items() if k in ("executionId", "outputs")}
-    entries[event.iteration] = {"state": state.value, **result}
+    entries[event.iteration] = {"state": state.value, **result, **({"reason": event.reason} if event.reason and state.failed else {})}
     states = [entry["state"] for entry in entries]
     index.set_outputs(taskrun, _outputs(states, [{k: v for k, v in e.items() if k != "state"} for e in entries]))
     if _WAITING in states:
@@ -87,7 +87,7 @@ def batch_ended(index: ExecutionIndex, taskrun: TaskRun, task: Task, event: Atte
     reason = None
     if final.failed:
         failed = [i for i, s in enumerate(states) if State(s).failed]
-        reason = f"{len(failed)} of {len(states)} batch executions failed (batch {failed[0]}: {event.reason if event.iteration == failed[0] else 'see its execution'})"
+        reason = f"{len(failed)} of {len(states)} batch executions failed (batch {failed[0]}: {entries[failed[0]].get('reason') or 'it ended ' + states[failed[0]]})"
         final = State.FAILED
     return AttemptEnded(taskrun.id, event.attempt, final, taskrun.outputs, reason)
 

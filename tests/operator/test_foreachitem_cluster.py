@@ -47,7 +47,7 @@ def test_foreach_item_runs_a_child_execution_per_batch_and_merges_their_outputs(
     apply_example(kflow, "foreach-item.yaml")
     kflow.execute("foreach-item", "fei-1")
     parent = kflow.wait("fei-1", timeout=600)
-    assert parent["status"]["current"] == "SUCCESS", why_not_success(parent)
+    assert parent["status"]["current"] == "SUCCESS", [why_not_success(parent), *(why_not_success(c) for c in children_of(kflow, "fei-1"))]
     runs = by_task(parent)
     assert [tr["taskId"] for tr in all_taskruns(parent)].count("each_items") == 1  # Kestra: one task run for all batches
     assert {"each", "each_split", "each_items", "each_merge"} <= set(runs)
