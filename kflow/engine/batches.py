@@ -61,8 +61,13 @@ def start_batches(index: ExecutionIndex, taskrun: TaskRun, task: Task, attempt: 
     return actions
 
 
+# Every state a child is counted in, always present: on a cluster the status is written as a
+# merge patch, where a key left out would keep its old count.
+_COUNTED = ("CREATED", "RUNNING", "SUCCESS", "WARNING", "FAILED", "KILLED")
+
+
 def _outputs(states: list[str], results: list[dict[str, Any] | None]) -> dict[str, Any]:
-    iterations: dict[str, int] = {}
+    iterations: dict[str, int] = dict.fromkeys(_COUNTED, 0)
     for state in states:
         iterations[state] = iterations.get(state, 0) + 1
     return {"numberOfBatches": len(states), "iterations": iterations,

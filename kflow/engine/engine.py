@@ -24,6 +24,7 @@ from kflow.engine.events import (
     StepResult,
     WakeAt,
 )
+from kflow.engine.sla import end_now, failed_assertions, next_deadline, overdue, violate
 from kflow.engine.batches import BatchError, batch_ended, label_map, start_batches
 from kflow.engine.ids import subflow_execution_id, taskrun_id
 from kflow.engine.index import ExecutionIndex
@@ -84,6 +85,7 @@ class Engine:
             result.execution_changed = True
         # A replayed execution starts with reopened flowables: resolve them too.
         self._settle(run, result, deque([*run.index.running_flowables, ROOT]), now)
+        self._sla_wake(run, result, now)
         return result
 
     def step(self, run: ExecutionRun, events: list[Event], now: datetime) -> StepResult:
@@ -93,6 +95,11 @@ class Engine:
                 dirty = restart(self.plan, run, result, now, self._start_attempt)
                 self._settle(run, result, dirty, now)
             return result
+        if self.flow.sla:  # a MAX_DURATION past its deadline (the shell woke us for it)
+            end = violate(run, overdue(self.flow.sla, run, now), result)
+            if end is not None:
+                end_now(run, end, result, now)
+                return result
         dirty: deque[str | None] = deque()
         for event in events:
             if isinstance(event, AttemptEnded):
@@ -110,7 +117,21 @@ class Engine:
                 del run.wakeups[fid]
             dirty.extend(fid for fid in due if fid in run.index.by_id)
         self._settle(run, result, dirty, now)
+        self._sla_wake(run, result, now)
         return result
+
+    def _sla_wake(self, run: ExecutionRun, result: StepResult, now: datetime) -> None:
+        """With MAX_DURATION SLAs: one WakeAt, the earliest of what this step asked, the flowables'
+        timers and the SLA deadline (a shell keeps one timer per execution: none is lost)."""
+        if not self.flow.sla or run.execution.state.current.terminal:
+            return
+        times = [a.at for a in result.actions if isinstance(a, WakeAt)]
+        times += [at for at in run.wakeups.values() if at is not None and at > now]
+        due = next_deadline(self.flow.sla, run, now)
+        if due is not None:
+            times.append(due)
+        if times:
+            result.actions[:] = [a for a in result.actions if not isinstance(a, WakeAt)] + [WakeAt(min(times))]
 
     def context(self, run: ExecutionRun, taskrun_id: str) -> dict[str, Any]:
         """The expression variables of a task run, for the runner that runs it."""
@@ -335,6 +356,9 @@ class Engine:
             return follow
         if taskrun is None:
             state = self._flow_outputs(run, state)
+            if self.flow.sla and not stopping:  # EXECUTION_ASSERTION: checked as the execution ends
+                context = expression_context(run.index, None, None, self._references)
+                state = violate(run, failed_assertions(self.flow.sla, context), result) or state
             run.execution.state.to(state, now)
             result.execution_changed = True
             result.actions.append(ExecutionEnded(state))

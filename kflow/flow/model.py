@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from kflow.flow.inputs import Input
+from kflow.flow.sla import SLA
 from kflow.flow.task import FlowableTask, Retry, RunnableTask, Task, TaskList
 from kflow.triggers.models import Trigger
 
@@ -45,6 +46,7 @@ class Flow(BaseModel):
     triggers: list[Trigger] = Field(default_factory=list, description="Schedule and Flow triggers (run by the operator; `kflow run` ignores them).")
     pluginDefaults: list[dict[str, Any]] = Field(default_factory=list)
     concurrency: dict[str, Any] | None = None
+    sla: list[SLA] = Field(default_factory=list, description="Service levels each execution must meet (MAX_DURATION, EXECUTION_ASSERTION) and what a violation does.")
     disabled: bool = False
     deleted: bool = False
 

@@ -43,7 +43,7 @@ def test_foreach_item_example_has_kestras_task_runs_and_merged_outputs():
     by_task = runs(execution)
     assert by_task["each_split"]["outputs"]["numberOfBatches"] == 3
     items = by_task["each_items"]["outputs"]
-    assert items["numberOfBatches"] == 3 and items["iterations"] == {"SUCCESS": 3}
+    assert items["numberOfBatches"] == 3 and {k: n for k, n in items["iterations"].items() if n} == {"SUCCESS": 3}
     assert [e["outputs"] for e in items["executions"]] == [{"batch": "0", "orders": "2"}, {"batch": "1", "orders": "2"}, {"batch": "2", "orders": "1"}]
     assert by_task["each_merge"]["outputs"]["subflowOutputs"].endswith("/outputs.jsonl")
     assert by_task["summary"]["outputs"]["value"] == '3 batches: {"batch":"0","orders":"2"}\n{"batch":"1","orders":"2"}\n{"batch":"2","orders":"1"}'
@@ -109,7 +109,7 @@ def test_a_failed_batch_fails_the_foreach_item_with_transmit_failed(tmp_path):
     execution = _run(_flows(tmp_path, FAIL_ON_ONE, "    batch: {rows: 2}"), expect=1)
     items = runs(execution)["each_items"]
     assert items["state"]["current"] == "FAILED"
-    assert items["outputs"]["iterations"] == {"SUCCESS": 1, "FAILED": 1}
+    assert items["outputs"]["iterations"] == {"CREATED": 0, "RUNNING": 0, "SUCCESS": 1, "WARNING": 0, "FAILED": 1, "KILLED": 0}
     assert "1 of 2 batch executions failed (batch 1" in items["attempts"][-1]["reason"]
     assert "each_merge" not in runs(execution)
 
@@ -118,7 +118,7 @@ def test_without_transmit_failed_a_failed_batch_is_counted_but_does_not_fail(tmp
     execution = _run(_flows(tmp_path, FAIL_ON_ONE, "    batch: {rows: 2}\n    transmitFailed: false"), expect=0)
     items = runs(execution)["each_items"]
     assert items["state"]["current"] == "SUCCESS"
-    assert items["outputs"]["iterations"] == {"SUCCESS": 1, "FAILED": 1}
+    assert items["outputs"]["iterations"] == {"CREATED": 0, "RUNNING": 0, "SUCCESS": 1, "WARNING": 0, "FAILED": 1, "KILLED": 0}
     assert runs(execution)["each_merge"]["state"]["current"] == "SUCCESS"
 
 
@@ -153,3 +153,22 @@ def test_foreach_item_without_flow_id_is_a_load_error(tmp_path):
     proc = kflow("run", str(parent))
     assert proc.returncode == 2
     assert "tasks[0].flowId: required property is missing" in proc.stderr
+
+
+# -- flow sla -------------------------------------------------------------------------------------
+def test_sla_example_fails_the_execution_past_its_max_duration_and_stops_the_sleep():
+    execution = run_json("sla.yaml", expect=1)
+    assert execution["state"]["current"] == "FAILED"
+    assert execution["error"] == "SLA 'quick' violated: the execution ran longer than PT10S"
+    assert execution["labels"]["sla"] == "missed"
+    assert runs(execution)["hello"]["state"]["current"] == "SUCCESS"
+    assert runs(execution)["slow"]["state"]["current"] == "KILLED"
+
+
+def test_an_sla_without_its_duration_is_a_load_error(tmp_path):
+    flow = tmp_path / "f.yaml"
+    flow.write_text("id: f\nnamespace: t\nsla:\n  - {id: s, type: MAX_DURATION, behavior: FAIL}\n"
+                    "tasks:\n  - {id: r, type: io.kestra.plugin.core.debug.Return, format: x}\n")
+    proc = kflow("run", str(flow))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "sla[0]" in proc.stderr and "a MAX_DURATION sla needs `duration`" in proc.stderr
