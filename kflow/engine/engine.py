@@ -46,7 +46,8 @@ CORRELATION_ID = "system.correlationId"
 class Engine:
     def __init__(self, flow: Flow):
         self.plan = FlowPlan(flow)
-        self.root = FlowRoot(self.plan.root_tasks, self.plan.root_errors, self.plan.root_finally)
+        self.root = FlowRoot(self.plan.root_tasks, self.plan.root_errors, self.plan.root_finally, self.plan.root_listeners,
+                             flow.namespace, flow.id)
         self._references: dict[str, set[str] | None] = {}
 
     @property

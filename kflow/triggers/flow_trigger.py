@@ -42,6 +42,11 @@ def matches(trigger: FlowTrigger, flow_namespace: str, flow_id: str, upstream: d
     return True
 
 
+def condition_holds(condition: Any, namespace: str | None, flow_id: str | None, state: str | None) -> bool:
+    """One ExecutionFlow/ExecutionStatus/ExecutionNamespace condition against an ended execution."""
+    return _condition(condition, namespace, flow_id, state)
+
+
 def _condition(condition: Any, namespace: str | None, flow_id: str | None, state: str | None) -> bool:
     if isinstance(condition, ExecutionFlowCondition):
         return condition.namespace == namespace and condition.flowId == flow_id

@@ -172,3 +172,40 @@ def test_an_sla_without_its_duration_is_a_load_error(tmp_path):
     proc = kflow("run", str(flow))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "sla[0]" in proc.stderr and "a MAX_DURATION sla needs `duration`" in proc.stderr
+
+
+# -- flow listeners (Kestra's older form) ----------------------------------------------------------
+def test_listeners_run_after_the_end_when_their_conditions_hold_and_keep_the_state():
+    failed = run_json("listeners.yaml", expect=1)
+    assert failed["state"]["current"] == "FAILED"
+    assert [tr["taskId"] for tr in failed["taskRunList"]] == ["work", "on_failure"]
+    assert runs(failed)["on_failure"]["outputs"]["value"] == "listeners failed: task 'work': the work failed"
+    succeeded = run_json("listeners.yaml", "--input", "fail=false")
+    assert succeeded["state"]["current"] == "SUCCESS"
+    assert [tr["taskId"] for tr in succeeded["taskRunList"]] == ["work", "on_success"]
+
+
+def test_a_failing_listener_task_neither_stops_the_next_nor_changes_the_state(tmp_path):
+    flow = tmp_path / "f.yaml"
+    flow.write_text("""id: f
+namespace: t
+tasks:
+  - {id: ok, type: io.kestra.plugin.core.debug.Return, format: x}
+listeners:
+  - tasks:
+      - {id: broken, type: io.kestra.plugin.core.execution.Fail}
+      - {id: after, type: io.kestra.plugin.core.debug.Return, format: y}
+""")
+    execution = _run(flow, expect=0)
+    assert execution["state"]["current"] == "SUCCESS"
+    # each listener task runs, one after another, whatever the one before ended in (like `finally`)
+    assert [(tr["taskId"], tr["state"]["current"]) for tr in execution["taskRunList"]] == [("ok", "SUCCESS"), ("broken", "FAILED"), ("after", "SUCCESS")]
+
+
+def test_a_listener_with_an_unknown_condition_type_is_a_load_error(tmp_path):
+    flow = tmp_path / "f.yaml"
+    flow.write_text("id: f\nnamespace: t\ntasks:\n  - {id: ok, type: io.kestra.plugin.core.debug.Return, format: x}\n"
+                    "listeners:\n  - conditions: [{type: io.kestra.plugin.core.condition.Nope}]\n    tasks: [{id: l, type: io.kestra.plugin.core.debug.Return, format: y}]\n")
+    proc = kflow("run", str(flow))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "listeners[0].conditions[0]" in proc.stderr, proc.stderr

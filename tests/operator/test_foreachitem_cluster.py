@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.cluster.harness import BRIDGE_IP
-from tests.operator.support import why_not_success
+from tests.operator.support import apply_crds, why_not_success
 from tests.operator.test_flow_language import all_taskruns, apply_example, by_task
 from tests.servers.fixtures import GUIDE_ACCESS_KEY, GUIDE_REGION, GUIDE_SECRET_KEY
 from tests.servers.versitygw import S3Server
@@ -17,6 +17,13 @@ from tests.servers.versitygw import S3Server
 pytestmark = pytest.mark.cluster
 EXAMPLES = Path(__file__).parents[2] / "examples"
 BUCKET = "kflow-foreachitem"
+
+
+@pytest.fixture(autouse=True)
+def own_crds(k8s_api, crds):
+    """The shared cluster's CRDs are replaced by each engineer's test session: apply this tree's
+    (with `spec.sla` and `spec.outputs`) right before each test, or the API server prunes them."""
+    apply_crds(k8s_api)
 
 
 @pytest.fixture(scope="module")
