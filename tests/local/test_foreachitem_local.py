@@ -1,4 +1,4 @@
-"""Issue 16 items 5 and 9 (flow side) through `kflow run`: ForEachItem, Subflow `outputs`."""
+"""Issue 16 items 5 and 9 (flow side) through `kflow run`: ForEachItem, Subflow `outputs`, sla, listeners."""
 
 from __future__ import annotations
 
@@ -128,7 +128,7 @@ def test_an_empty_items_file_starts_no_child(tmp_path):
     assert "subflowOutputs" not in (runs(execution)["each_merge"].get("outputs") or {})
 
 
-def test_more_batches_than_the_cap_is_a_clear_failure(tmp_path, monkeypatch):
+def test_more_batches_than_the_cap_is_a_clear_failure(tmp_path):
     execution = _run(_flows(tmp_path, "  - {id: r, type: io.kestra.plugin.core.debug.Return, format: x}", "", lines=1001), expect=1)
     split = runs(execution)["each_split"]
     assert split["state"]["current"] == "FAILED"
@@ -148,11 +148,8 @@ tasks:
 
 
 def test_foreach_item_without_flow_id_is_a_load_error(tmp_path):
-    parent = tmp_path / "p.yaml"
-    parent.write_text("id: p\nnamespace: t\ntasks:\n  - {id: each, type: io.kestra.plugin.core.flow.ForEachItem, items: x, namespace: t}\n")
-    proc = kflow("run", str(parent))
-    assert proc.returncode == 2
-    assert "tasks[0].flowId: required property is missing" in proc.stderr
+    stderr = _load_error(tmp_path, "id: p\nnamespace: t\ntasks:\n  - {id: each, type: io.kestra.plugin.core.flow.ForEachItem, items: x, namespace: t}\n")
+    assert "tasks[0].flowId: required property is missing" in stderr
 
 
 # -- flow sla -------------------------------------------------------------------------------------
@@ -165,13 +162,19 @@ def test_sla_example_fails_the_execution_past_its_max_duration_and_stops_the_sle
     assert runs(execution)["slow"]["state"]["current"] == "KILLED"
 
 
-def test_an_sla_without_its_duration_is_a_load_error(tmp_path):
+def _load_error(tmp_path: Path, text: str) -> str:
+    """`kflow run` of a flow that must not load: exit 2, one clear message (returned), no traceback."""
     flow = tmp_path / "f.yaml"
-    flow.write_text("id: f\nnamespace: t\nsla:\n  - {id: s, type: MAX_DURATION, behavior: FAIL}\n"
-                    "tasks:\n  - {id: r, type: io.kestra.plugin.core.debug.Return, format: x}\n")
+    flow.write_text(text)
     proc = kflow("run", str(flow))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert "sla[0]" in proc.stderr and "a MAX_DURATION sla needs `duration`" in proc.stderr
+    return proc.stderr
+
+
+def test_an_sla_without_its_duration_is_a_load_error(tmp_path):
+    stderr = _load_error(tmp_path, "id: f\nnamespace: t\nsla:\n  - {id: s, type: MAX_DURATION, behavior: FAIL}\n"
+                                   "tasks:\n  - {id: r, type: io.kestra.plugin.core.debug.Return, format: x}\n")
+    assert "sla[0]" in stderr and "a MAX_DURATION sla needs `duration`" in stderr
 
 
 # -- flow listeners (Kestra's older form) ----------------------------------------------------------
@@ -203,9 +206,7 @@ listeners:
 
 
 def test_a_listener_with_an_unknown_condition_type_is_a_load_error(tmp_path):
-    flow = tmp_path / "f.yaml"
-    flow.write_text("id: f\nnamespace: t\ntasks:\n  - {id: ok, type: io.kestra.plugin.core.debug.Return, format: x}\n"
-                    "listeners:\n  - conditions: [{type: io.kestra.plugin.core.condition.Nope}]\n    tasks: [{id: l, type: io.kestra.plugin.core.debug.Return, format: y}]\n")
-    proc = kflow("run", str(flow))
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert "listeners[0].conditions[0]" in proc.stderr, proc.stderr
+    stderr = _load_error(tmp_path, "id: f\nnamespace: t\ntasks:\n  - {id: ok, type: io.kestra.plugin.core.debug.Return, format: x}\n"
+                                   "listeners:\n  - conditions: [{type: io.kestra.plugin.core.condition.Nope}]\n"
+                                   "    tasks: [{id: l, type: io.kestra.plugin.core.debug.Return, format: y}]\n")
+    assert "listeners[0].conditions[0]" in stderr, stderr

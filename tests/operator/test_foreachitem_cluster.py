@@ -1,4 +1,4 @@
-"""ForEachItem and Subflow `outputs` on the real cluster: every batch a child Execution object,
+"""ForEachItem, Subflow `outputs` and flow `sla` on the real cluster: every batch a child Execution object,
 the items file and its batches in internal storage (an S3 bucket on versitygw)."""
 
 from __future__ import annotations
@@ -8,15 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.cluster.harness import BRIDGE_IP
 from tests.operator.support import apply_crds, why_not_success
 from tests.operator.test_flow_language import all_taskruns, apply_example, by_task
-from tests.servers.fixtures import GUIDE_ACCESS_KEY, GUIDE_REGION, GUIDE_SECRET_KEY
-from tests.servers.versitygw import S3Server
+from tests.operator.test_workdir_pod import s3, storage_operator  # noqa: F401 - the storage bucket and an operator using it
 
 pytestmark = pytest.mark.cluster
 EXAMPLES = Path(__file__).parents[2] / "examples"
-BUCKET = "kflow-foreachitem"
 
 
 @pytest.fixture(autouse=True)
@@ -24,24 +21,6 @@ def own_crds(k8s_api, crds):
     """The shared cluster's CRDs are replaced by each engineer's test session: apply this tree's
     (with `spec.sla` and `spec.outputs`) right before each test, or the API server prunes them."""
     apply_crds(k8s_api)
-
-
-@pytest.fixture(scope="module")
-def s3():
-    server = S3Server(GUIDE_ACCESS_KEY, GUIDE_SECRET_KEY, GUIDE_REGION, host=BRIDGE_IP).start()
-    server.ensure_bucket(BUCKET)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def storage_operator(s3, kflow, operator_factory):
-    kflow.core.create_namespaced_secret(kflow.namespace, {
-        "metadata": {"name": "storage-credentials"},
-        "stringData": {"AWS_ACCESS_KEY_ID": GUIDE_ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": GUIDE_SECRET_KEY},
-    })
-    return operator_factory(KFLOW_STORAGE=f"s3://{BUCKET}?endpoint={s3.endpoint}&region={GUIDE_REGION}",
-                            KFLOW_STORAGE_S3_CREDENTIALS_SECRET="storage-credentials")
 
 
 def children_of(kflow, parent: str) -> list[dict]:
