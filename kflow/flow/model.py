@@ -33,7 +33,7 @@ class Listener(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    description: str | None = None
+    description: str | None = Field(None, description="What the listener is for.")
     conditions: list[Condition] = Field(default_factory=list, description="All must hold for the tasks to run; none: always.")
     tasks: TaskList = Field(min_length=1, description="Run one after another after the execution's own tasks.")
 
