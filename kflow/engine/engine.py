@@ -24,6 +24,8 @@ from kflow.engine.events import (
     StepResult,
     WakeAt,
 )
+from kflow.engine.sla import end_now, failed_assertions, next_deadline, overdue, violate
+from kflow.engine.batches import BatchError, batch_ended, label_map, start_batches
 from kflow.engine.ids import subflow_execution_id, taskrun_id
 from kflow.engine.index import ExecutionIndex
 from kflow.flow.node import ChildSpec, Node, NodeServices
@@ -44,7 +46,8 @@ CORRELATION_ID = "system.correlationId"
 class Engine:
     def __init__(self, flow: Flow):
         self.plan = FlowPlan(flow)
-        self.root = FlowRoot(self.plan.root_tasks, self.plan.root_errors, self.plan.root_finally)
+        self.root = FlowRoot(self.plan.root_tasks, self.plan.root_errors, self.plan.root_finally, self.plan.root_listeners,
+                             flow.namespace, flow.id)
         self._references: dict[str, set[str] | None] = {}
 
     @property
@@ -84,6 +87,7 @@ class Engine:
         # A replayed execution starts with reopened flowables: resolve them too.
         self._settle(run, result, deque([*run.index.running_flowables, ROOT]), now)
         _mask_written(run, result)
+        self._sla_wake(run, result, now)
         return result
 
     def step(self, run: ExecutionRun, events: list[Event], now: datetime) -> StepResult:
@@ -94,6 +98,12 @@ class Engine:
                 self._settle(run, result, dirty, now)
                 _mask_written(run, result)
             return result
+        if self.flow.sla:  # a MAX_DURATION past its deadline (the shell woke us for it)
+            end = violate(run, overdue(self.flow.sla, run, now), result)
+            if end is not None:
+                end_now(run, end, result, now)
+                _mask_written(run, result)
+                return result
         dirty: deque[str | None] = deque()
         for event in events:
             if isinstance(event, AttemptEnded):
@@ -112,7 +122,21 @@ class Engine:
             dirty.extend(fid for fid in due if fid in run.index.by_id)
         self._settle(run, result, dirty, now)
         _mask_written(run, result)
+        self._sla_wake(run, result, now)
         return result
+
+    def _sla_wake(self, run: ExecutionRun, result: StepResult, now: datetime) -> None:
+        """With MAX_DURATION SLAs: one WakeAt, the earliest of what this step asked, the flowables'
+        timers and the SLA deadline (a shell keeps one timer per execution: none is lost)."""
+        if not self.flow.sla or run.execution.state.current.terminal:
+            return
+        times = [a.at for a in result.actions if isinstance(a, WakeAt)]
+        times += [at for at in run.wakeups.values() if at is not None and at > now]
+        due = next_deadline(self.flow.sla, run, now)
+        if due is not None:
+            times.append(due)
+        if times:
+            result.actions[:] = [a for a in result.actions if not isinstance(a, WakeAt)] + [WakeAt(min(times))]
 
     def context(self, run: ExecutionRun, taskrun_id: str) -> dict[str, Any]:
         """The expression variables of a task run, for the runner that runs it."""
@@ -143,6 +167,11 @@ class Engine:
         if attempt.state.current.terminal or attempt.state.current == State.CREATED:
             return
         task = self.plan.task(taskrun.taskId)
+        if event.iteration is not None and getattr(task, "starts_batches", False):  # one child of ForEachItem's items ended
+            result.changed.add(taskrun.id)
+            event = batch_ended(run.index, taskrun, task, event)
+            if event is None:
+                return
         state = event.state
         if state == State.FAILED and (run.killing or self._timed_out(run, taskrun)):
             state = State.KILLED
@@ -332,6 +361,9 @@ class Engine:
             return follow
         if taskrun is None:
             state = self._flow_outputs(run, state)
+            if self.flow.sla and not stopping:  # EXECUTION_ASSERTION: checked as the execution ends
+                context = expression_context(run.index, None, None, self._references)
+                state = violate(run, failed_assertions(self.flow.sla, context), result) or state
             run.execution.state.to(state, now)
             result.execution_changed = True
             result.actions.append(ExecutionEnded(state))
@@ -444,19 +476,25 @@ class Engine:
             return []
         from kflow.expr import ExpressionError, render_value
 
+        context = expression_context(run.index, taskrun, task, self._references)
+        follow: list[str | None] = []
         try:
-            rendered = render_value(
-                {"namespace": task.namespace, "flowId": task.flowId, "inputs": task.inputs or {}, "labels": task.labels or {}},
-                expression_context(run.index, taskrun, task, self._references),
-            )
-        except ExpressionError as err:
-            follow: list[str | None] = []
+            rendered = render_value({"namespace": task.namespace, "flowId": task.flowId, "labels": task.labels or {}}, context)
+            labels = {**(run.execution.labels if task.inheritLabels else {}), **label_map(rendered["labels"])}
+            labels[CORRELATION_ID] = run.execution.labels.get(CORRELATION_ID, run.execution.id)  # the child inherits it
+            if getattr(task, "starts_batches", False):  # ForEachItem's items: a child per batch, its inputs rendered per batch
+                batches = start_batches(run.index, taskrun, task, number, context, rendered["namespace"], rendered["flowId"], labels)
+                result.actions.extend(batches)
+                if not batches:  # an empty file: nothing to wait for
+                    self._attempt_ended(run, AttemptEnded(taskrun.id, number, State.SUCCESS, taskrun.outputs), result, follow, now)
+                return follow
+            rendered["inputs"] = render_value(task.inputs or {}, context)
+        except (ExpressionError, BatchError) as err:
             self._attempt_ended(run, AttemptEnded(taskrun.id, number, State.FAILED, reason=f"task {task.id!r}: {err}"), result, follow, now)
             return follow
         child_id = subflow_execution_id(run.execution.id, taskrun.id, number)
-        labels = {str(k): str(v) for k, v in (rendered["labels"] or {}).items()}
-        labels[CORRELATION_ID] = run.execution.labels.get(CORRELATION_ID, run.execution.id)  # the child inherits it
-        result.actions.append(StartSubflow(taskrun.id, number, task.id, child_id, rendered["namespace"], rendered["flowId"], rendered["inputs"], labels, task.wait))
+        result.actions.append(StartSubflow(taskrun.id, number, task.id, child_id, rendered["namespace"], rendered["flowId"], rendered["inputs"], labels, task.wait,
+                                           getattr(task, "outputs", None)))
         return []
 
     def _finish(self, run: ExecutionRun, taskrun: TaskRun, task: Task, state: State, result: StepResult, dirty, now: datetime) -> None:

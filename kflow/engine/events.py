@@ -23,6 +23,7 @@ class AttemptEnded:
     # A WorkingDirectory's children as its runner ran them (in order; none after a failure):
     # the engine records one child task run for each.
     children: tuple[ChildResult, ...] | None = None
+    iteration: int | None = None  # the batch whose child execution ended (ForEachItem's items task)
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,8 @@ class StartSubflow:
     inputs: dict[str, Any] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
     wait: bool = True
+    outputs: dict[str, Any] | None = None  # the Subflow's own `outputs`, unrendered: the child renders them
+    iteration: int | None = None  # ForEachItem: the batch; one attempt starts a child per batch
 
 
 @dataclass(frozen=True)

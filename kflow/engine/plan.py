@@ -21,6 +21,8 @@ class FlowPlan:
         self.root_tasks = self._enabled(flow.tasks, None, "tasks")
         self.root_errors = self._enabled(flow.errors, None, "errors")
         self.root_finally = self._enabled(flow.finally_, None, "finally")
+        # Each listener's conditions and its tasks (branch "listeners"), run after the end.
+        self.root_listeners = [(listener.conditions, self._enabled(listener.tasks, None, "listeners")) for listener in flow.listeners]
         # Each task's place in the flow, depth first: the order its runs are created in.
         self.order: dict[str, int] = flow.task_order()
         # Flowables with a `timeout`: the only ones each step must check against the clock.

@@ -62,6 +62,9 @@ def parse_flow(data: Any, source: str = "<flow>") -> Flow:
             fields[key] = parser.task_list(fields[key], key)
     if "triggers" in fields:
         fields["triggers"] = parser.trigger_list(fields["triggers"])
+    if isinstance(fields.get("listeners"), list):  # Kestra's older listeners: their tasks are tasks too
+        fields["listeners"] = [{**item, "tasks": parser.task_list(item["tasks"], f"listeners[{i}].tasks")}
+                               if isinstance(item, dict) and "tasks" in item else item for i, item in enumerate(fields["listeners"])]
     if not parser.problems:
         try:
             flow = Flow.model_validate(fields)

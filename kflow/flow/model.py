@@ -8,8 +8,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from kflow.flow.inputs import Input
+from kflow.flow.sla import SLA
 from kflow.flow.task import FlowableTask, Retry, RunnableTask, Task, TaskList
-from kflow.triggers.models import Trigger
+from kflow.triggers.models import Condition, Trigger
 
 __all__ = ["Flow", "FlowableTask", "Output", "Retry", "RunnableTask", "Task", "TaskList"]
 
@@ -24,6 +25,17 @@ class Output(BaseModel):
     type: str = "STRING"
     value: Any = None
     description: str | None = None
+
+
+class Listener(BaseModel):
+    """Kestra's older `listeners`: `tasks` run once the execution has ended, when it meets
+    `conditions` (ExecutionStatus, ExecutionFlow, ExecutionNamespace); they do not change its state."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    description: str | None = Field(None, description="What the listener is for.")
+    conditions: list[Condition] = Field(default_factory=list, description="All must hold for the tasks to run; none: always.")
+    tasks: TaskList = Field(min_length=1, description="Run one after another after the execution's own tasks.")
 
 
 class Flow(BaseModel):
@@ -51,6 +63,8 @@ class Flow(BaseModel):
         "inputs, disabled, stopAfter."))
     pluginDefaults: list[dict[str, Any]] = Field(default_factory=list)
     concurrency: dict[str, Any] | None = None
+    listeners: list[Listener] = Field(default_factory=list, description="Kestra's older listeners: tasks run after the execution ended, when their conditions hold.")
+    sla: list[SLA] = Field(default_factory=list, description="Service levels each execution must meet (MAX_DURATION, EXECUTION_ASSERTION) and what a violation does.")
     disabled: bool = False
     deleted: bool = False
 
@@ -100,12 +114,15 @@ class Flow(BaseModel):
     def all_tasks(self) -> list[Task]:
         """Every task of the flow, depth first, in declaration order."""
         out: list[Task] = []
-        stack = list(reversed([*self.tasks, *self.errors, *self.finally_]))
+        stack = list(reversed([*self.tasks, *self.errors, *self.finally_, *self.listener_tasks()]))
         while stack:
             task = stack.pop()
             out.append(task)
             stack.extend(reversed(task.children()))
         return out
+
+    def listener_tasks(self) -> list[Task]:
+        return [task for listener in self.listeners for task in listener.tasks]
 
     def task_order(self) -> dict[str, int]:
         """Each task's place in the flow, depth first as declared: runs created in one instant

@@ -48,6 +48,11 @@ TASK_TYPES: tuple[TaskType, ...] = (
     TaskType(f"{_CORE}.execution.Labels", (f"{_OLD}.executions.Labels",), "kflow.tasks.labels:Labels"),
     TaskType(f"{_CORE}.flow.Pause", (f"{_OLD}.flows.Pause",), "kflow.tasks.pause:Pause"),
     TaskType(f"{_CORE}.flow.Subflow", (f"{_OLD}.flows.Subflow", f"{_OLD}.flows.Flow", f"{_CORE}.flow.Flow"), "kflow.tasks.subflow:Subflow"),
+    TaskType(f"{_CORE}.flow.ForEachItem", (f"{_OLD}.flows.ForEachItem",), "kflow.tasks.foreach_item:ForEachItem"),
+    # ForEachItem's own three tasks (Kestra's internal plugins), never written in a flow.
+    TaskType(f"{_CORE}.flow.ForEachItem$ForEachItemSplit", (), "kflow.tasks.foreach_item:ForEachItemSplit"),
+    TaskType(f"{_CORE}.flow.ForEachItem$ForEachItemExecutable", (), "kflow.tasks.foreach_item:ForEachItemExecutable"),
+    TaskType(f"{_CORE}.flow.ForEachItem$ForEachItemMergeOutputs", (), "kflow.tasks.foreach_item:ForEachItemMergeOutputs"),
     TaskType(
         f"{_CORE}.flow.WorkingDirectory",
         (f"{_OLD}.flows.WorkingDirectory", f"{_OLD}.flows.Worker"),

@@ -72,21 +72,22 @@ class LocalSubflows:
 
     def __init__(self, catalog: FlowCatalog, events: queue.Queue, new_child: Callable[[Flow], ChildExecutor]):
         self.catalog, self.events, self.new_child = catalog, events, new_child
-        self._children: dict[str, ChildExecutor] = {}  # task run id -> the child's executor
+        self._children: dict[str, list[ChildExecutor]] = {}  # task run id -> its children's executors (ForEachItem: one per batch)
         self._threads: list[threading.Thread] = []
 
     def start(self, action: StartSubflow) -> None:
         from kflow.flow import FlowError
         from kflow.flow.inputs import InputsError, resolve_inputs
+        from kflow.tasks.subflow import with_task_outputs
 
         try:
-            flow = self.catalog.get(action.namespace, action.flow_id)
+            flow = with_task_outputs(self.catalog.get(action.namespace, action.flow_id), action.outputs)
             inputs = resolve_inputs(flow.inputs, action.inputs)
         except (LookupError, FlowError, InputsError) as err:
             self._end(action, State.FAILED, None, f"task {action.task_id!r}: {err}")
             return
         child = self.new_child(flow)
-        self._children[action.taskrun_id] = child
+        self._children.setdefault(action.taskrun_id, []).append(child)
         if not action.wait:
             self._end(action, State.SUCCESS, {"executionId": action.execution_id}, None)
 
@@ -109,16 +110,16 @@ class LocalSubflows:
         thread.start()
 
     def _end(self, action: StartSubflow, state: State, outputs, reason) -> None:
-        self.events.put(AttemptEnded(action.taskrun_id, action.attempt, state, outputs, reason))
+        self.events.put(AttemptEnded(action.taskrun_id, action.attempt, state, outputs, reason, iteration=action.iteration))
 
     def kill(self, taskrun_id: str) -> None:
-        child = self._children.get(taskrun_id)
-        if child is not None:
+        for child in self._children.get(taskrun_id, ()):
             child.request_kill()
 
     def close(self) -> None:
         """Kill children still running (the parent ended or was killed) and wait for them."""
-        for child in self._children.values():
-            child.request_kill()
+        for children in self._children.values():
+            for child in children:
+                child.request_kill()
         for thread in self._threads:
             thread.join(timeout=30)

@@ -33,7 +33,6 @@ from kflow.engine import (
     StepResult,
     WakeAt,
 )
-from kflow.engine.ids import subflow_execution_id
 from kflow.execution import State, StateInfo, TaskRun
 from kflow.execution.instants import format_instant
 from kflow.flow import FlowError, parse_flow
@@ -52,7 +51,7 @@ from kflow.operator import secret_inputs
 from kflow.operator.secret_inputs import SecretInputError
 from kflow.execution.secret_inputs import resume_secret_ids
 from kflow.operator.settings import OperatorSettings
-from kflow.operator.subflows import child_manifest, child_name, child_outcome, find_flow, parent_of
+from kflow.operator.subflows import child_manifest, child_name, child_outcome, find_flow, parent_of, running_children, with_task_outputs
 from kflow.operator.status_archive import StatusArchive
 
 log = logging.getLogger("kflow.operator")
@@ -254,7 +253,7 @@ class ExecutionController:
                 flow_body = await self.api.get_flow(key[0], ref)
             except NotFound:
                 raise _StartError(f"Flow {ref!r} not found in namespace {key[0]!r}; apply it first (kubectl get flows)") from None
-            flow = flow_from_resource(flow_body)
+            flow = with_task_outputs(flow_from_resource(flow_body), tracked.spec.get("outputs"))  # a parent Subflow's `outputs`
             given = tracked.spec.get("inputs") or {}
             values, tracked.secret_refs = await secret_inputs.read_values(self.api, *key, given, secret_inputs.secret_ids(flow))
             inputs = resolve_inputs(flow.inputs, {**given, **values})
@@ -621,14 +620,14 @@ class ExecutionController:
         flow_name = find_flow(await self.api.list_flows(key[0]), action.namespace, action.flow_id)
         if flow_name is None:
             reason = _no_flow(action.task_id, action.namespace, action.flow_id, key[0])
-            tracked.events.append(AttemptEnded(action.taskrun_id, action.attempt, State.FAILED, reason=reason))
+            tracked.events.append(AttemptEnded(action.taskrun_id, action.attempt, State.FAILED, reason=reason, iteration=action.iteration))
             self.kick(key)
             return
         manifest = child_manifest(tracked.meta, action, flow_name)
         await self._store_child_secrets(key, tracked, manifest)
         await self.api.create_execution(key[0], manifest)  # False: made before a crash, adopted
         if not action.wait:
-            tracked.events.append(AttemptEnded(action.taskrun_id, action.attempt, State.SUCCESS, {"executionId": manifest["metadata"]["name"]}))
+            tracked.events.append(AttemptEnded(action.taskrun_id, action.attempt, State.SUCCESS, {"executionId": manifest["metadata"]["name"]}, iteration=action.iteration))
             self.kick(key)
             return
         try:  # it may have ended while no one watched
@@ -648,26 +647,27 @@ class ExecutionController:
             if not task.starts_execution or taskrun.state.current != State.RUNNING:
                 continue
             attempt = len(taskrun.attempts) - 1
-            name = child_name(key[1], task.id, subflow_execution_id(run.execution.id, taskrun_id, attempt))
-            try:
-                outcome = child_outcome(await self.api.get_execution(key[0], name))
-            except NotFound:  # never made (its flow is missing), or deleted since
-                reason = f"its child execution {name} is gone (deleted?)"
-                if find_flow(await self.api.list_flows(key[0]), task.namespace, task.flowId) is None:
-                    reason = _no_flow(task.id, task.namespace, task.flowId, key[0])
-                outcome = AttemptEnded(taskrun_id, attempt, State.FAILED, reason=reason)
-            if outcome is not None:
-                events.append(outcome)
+            for child_id, iteration in running_children(run.execution.id, taskrun, task):  # a ForEachItem: one per batch
+                name = child_name(key[1], task.id, child_id)
+                try:
+                    outcome = child_outcome(await self.api.get_execution(key[0], name))
+                except NotFound:  # never made (its flow is missing), or deleted since
+                    reason = f"its child execution {name} is gone (deleted?)"
+                    if find_flow(await self.api.list_flows(key[0]), task.namespace, task.flowId) is None:
+                        reason = _no_flow(task.id, task.namespace, task.flowId, key[0])
+                    outcome = AttemptEnded(taskrun_id, attempt, State.FAILED, reason=reason, iteration=iteration)
+                if outcome is not None:
+                    events.append(outcome)
         return events
 
     async def _kill_subflow(self, key: Key, tracked: Tracked, run: ExecutionRun, action: KillTask) -> None:
         taskrun = run.taskrun(action.taskrun_id)
-        name = child_name(key[1], taskrun.taskId, subflow_execution_id(run.execution.id, action.taskrun_id, action.attempt))
-        try:
-            await self.api.patch_execution(key[0], name, {"spec": {"kill": True}})
-        except NotFound:
-            tracked.events.append(AttemptEnded(action.taskrun_id, action.attempt, State.KILLED))
-            self.kick(key)
+        for child_id, iteration in running_children(run.execution.id, taskrun, tracked.engine.plan.task(taskrun.taskId)):
+            try:
+                await self.api.patch_execution(key[0], child_name(key[1], taskrun.taskId, child_id), {"spec": {"kill": True}})
+            except NotFound:
+                tracked.events.append(AttemptEnded(action.taskrun_id, action.attempt, State.KILLED, iteration=iteration))
+                self.kick(key)
 
     # -- flow concurrency: limit, QUEUE / CANCEL / FAIL ----------------------------------------------
     async def _take_slot(self, key: Key, tracked: Tracked, flow, ref: str, execution_id: str, now: datetime) -> bool:

@@ -49,6 +49,7 @@ class ExecutionSpec(BaseModel):
     resume: int = Field(0, ge=0, description="Raise by one to resume the execution's PAUSED tasks.")
     resumeInputs: dict[str, Any] | None = Field(None, description="Values of the paused Pause tasks' `onResume` inputs, by input id, given with the resume (set it in the same patch that raises `resume`); a SECRET one as {secretKeyRef: {name, key}}, as in `inputs`.")
     replay: ReplayRef | None = Field(None, description="Make this execution a replay of another one, from one of its task runs (flowRef is then that execution's flow).")
+    outputs: dict[str, Any] | None = Field(None, description="Set by a parent's Subflow task with its own `outputs`: rendered at the end as this execution's outputs when its flow declares none.")
     trigger: dict[str, Any] | None = Field(None, description="Set by a trigger: what expressions see as `trigger.*` (Schedule: date, next, previous; Flow: executionId, flowId, outputs ...; Webhook: body, headers, parameters; HTTP Trigger: uri, code, headers, body).")
 
 

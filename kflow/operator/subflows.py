@@ -10,12 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 from kflow.engine import AttemptEnded, StartSubflow
-from kflow.execution import State
+from kflow.engine.batches import batch_execution_id, waiting_children
+from kflow.engine.ids import subflow_execution_id
+from kflow.execution import State, TaskRun
+from kflow.flow.task import Task
 from kflow.operator.names import _digest, _slug, label_value
 from kflow.operator.resources import API_VERSION
+from kflow.tasks.subflow import with_task_outputs  # noqa: F401 - the controller applies a parent's Subflow `outputs` with it
 
 LABEL_PARENT = "kflow.io/parent-execution"
-ANNOTATION_PARENT_TASKRUN = "kflow.io/parent-taskrun"  # "<task run id>/<attempt>"
+ANNOTATION_PARENT_TASKRUN = "kflow.io/parent-taskrun"  # "<task run id>/<attempt>", "/<batch>" for a ForEachItem batch
 
 
 def child_name(parent_name: str, task_id: str, child_execution_id: str) -> str:
@@ -39,23 +43,24 @@ def child_manifest(parent_meta: dict[str, Any], action: StartSubflow, flow_name:
             "name": child_name(parent_meta["name"], action.task_id, action.execution_id),
             "namespace": parent_meta["namespace"],
             "labels": {LABEL_PARENT: label_value(parent_meta["name"])},
-            "annotations": {ANNOTATION_PARENT_TASKRUN: f"{action.taskrun_id}/{action.attempt}"},
+            "annotations": {ANNOTATION_PARENT_TASKRUN: f"{action.taskrun_id}/{action.attempt}" + ("" if action.iteration is None else f"/{action.iteration}")},
             # Deleting the parent deletes its children; not a controller reference (pods have that).
             "ownerReferences": [{"apiVersion": API_VERSION, "kind": "Execution", "name": parent_meta["name"], "uid": parent_meta["uid"]}],
         },
-        "spec": {"flowRef": {"name": flow_name}, "inputs": action.inputs, "labels": action.labels},
+        "spec": {"flowRef": {"name": flow_name}, "inputs": action.inputs, "labels": action.labels,
+                 **({"outputs": action.outputs} if action.outputs else {})},
     }
 
 
-def parent_of(body: dict[str, Any]) -> tuple[str, str, int] | None:
-    """(parent execution name, task run id, attempt) of a child Execution, else None."""
+def parent_of(body: dict[str, Any]) -> tuple[str, str, int, int | None] | None:
+    """(parent execution name, task run id, attempt, ForEachItem batch or None) of a child Execution, else None."""
     meta = body.get("metadata") or {}
     note = (meta.get("annotations") or {}).get(ANNOTATION_PARENT_TASKRUN)
     owner = next((ref["name"] for ref in meta.get("ownerReferences") or [] if ref.get("kind") == "Execution"), None)
     if not note or owner is None:
         return None
-    taskrun_id, _, attempt = note.rpartition("/")
-    return owner, taskrun_id, int(attempt)
+    taskrun_id, attempt, *batch = note.split("/")
+    return owner, taskrun_id, int(attempt), int(batch[0]) if batch else None
 
 
 def child_outcome(body: dict[str, Any]) -> AttemptEnded | None:
@@ -65,10 +70,19 @@ def child_outcome(body: dict[str, Any]) -> AttemptEnded | None:
     current = status.get("current")
     if parent is None or not current or not State(current).terminal:
         return None
-    _, taskrun_id, attempt = parent
+    _, taskrun_id, attempt, iteration = parent
     final = State(current)
     outputs = {"executionId": status.get("id"), "state": final.value, "outputs": status.get("outputs") or {}}
     if final in (State.SUCCESS, State.WARNING):
-        return AttemptEnded(taskrun_id, attempt, final, outputs)
+        return AttemptEnded(taskrun_id, attempt, final, outputs, iteration=iteration)
     why = status.get("error") or f"it ended {final.value}"
-    return AttemptEnded(taskrun_id, attempt, State.FAILED, outputs, f"subflow execution {body['metadata']['name']}: {why}")
+    return AttemptEnded(taskrun_id, attempt, State.FAILED, outputs, f"subflow execution {body['metadata']['name']}: {why}", iteration=iteration)
+
+
+def running_children(execution_id: str, taskrun: TaskRun, task: Task) -> list[tuple[str, int | None]]:
+    """(child execution id, batch) of each child of a running Subflow attempt not known to have ended:
+    one for a Subflow, one per batch still running for ForEachItem's items task."""
+    attempt = len(taskrun.attempts) - 1
+    if getattr(task, "starts_batches", False):
+        return [(batch_execution_id(execution_id, taskrun.id, attempt, i), i) for i in waiting_children(taskrun)]
+    return [(subflow_execution_id(execution_id, taskrun.id, attempt), None)]

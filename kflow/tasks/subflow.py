@@ -3,20 +3,27 @@
 The engine renders `namespace`, `flowId`, `inputs` and `labels` and asks its shell to start
 the child (StartSubflow); the shell reports the child's end as the attempt's end, with
 outputs {executionId, state, outputs}.
+
+The task's own `outputs` map (Kestra's deprecated form) is rendered in the child's context, as
+Kestra does, and only when the child flow declares no `outputs`: the shell starts the child
+with them as its flow outputs (`with_task_outputs`), so `outputs` comes back the same way.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
 
 from kflow.flow.task import RunnableTask
 
+if TYPE_CHECKING:
+    from kflow.flow.model import Flow
+
 
 class Subflow(RunnableTask):
     starts_execution: ClassVar[bool] = True
-    unrendered = RunnableTask.unrendered | {"namespace", "flowId", "inputs", "labels"}
+    unrendered = RunnableTask.unrendered | {"namespace", "flowId", "inputs", "labels", "outputs"}
 
     namespace: str = Field(description="The child flow's namespace.")
     flowId: str = Field(description="The child flow's id.")
@@ -25,6 +32,9 @@ class Subflow(RunnableTask):
     wait: bool = Field(True, description="Wait for the child to end; false: done once it started.")
     transmitFailed: bool = Field(True, description="Fail when the child fails (only with wait).")
     inheritLabels: bool = Field(False, description="Give the child this execution's labels too.")
+    outputs: dict[str, Any] | None = Field(
+        None, description="Outputs rendered in the child execution's context once it ended, when its flow declares none (Kestra's older form of flow outputs)."
+    )
     revision: int | None = Field(None, description="Accepted for Kestra compatibility; the current flow runs.")
     scheduleDate: str | None = None
 
@@ -33,3 +43,14 @@ class Subflow(RunnableTask):
 
     def run(self, ctx):  # pragma: no cover - the engine starts subflows, never a runner
         raise RuntimeError("a Subflow is started by the engine, not run by a runner")
+
+
+def with_task_outputs(flow: Flow, outputs: dict[str, Any] | None) -> Flow:
+    """The child flow a Subflow with its own `outputs` starts: those as its flow outputs.
+
+    Kestra applies them only when the child flow has no `outputs` of its own."""
+    if not outputs or flow.outputs:
+        return flow
+    from kflow.flow.model import Output
+
+    return flow.model_copy(update={"outputs": [Output(id=str(key), type="JSON", value=value) for key, value in outputs.items()]})
