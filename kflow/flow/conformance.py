@@ -114,9 +114,9 @@ FUNCTIONS: dict[str, str] = {name: "" for name in (
     "fileSize": "not yet",
     "fileExists": "not yet",
     "isFileEmpty": "not yet",
-    "randomPort": "not yet",
+    "randomPort": "partly: a free port of the machine that renders it (the runner, or the engine for a flowable's properties)",
     "http": "not yet",
-    "tasksWithState": "not yet",
+    "tasksWithState": "",
     "nanoId": "not yet",
 }
 
