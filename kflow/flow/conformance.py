@@ -76,7 +76,7 @@ TASKS: dict[str, str] = {
     f"{_C}.state.Set": "not: deprecated in Kestra for the KV store",
     f"{_C}.state.Get": "not: deprecated in Kestra for the KV store",
     f"{_C}.state.Delete": "not: deprecated in Kestra for the KV store",
-    f"{_C}.templating.TemplatedTask": "not yet",
+    f"{_C}.templating.TemplatedTask": "partly: secrets named only inside `spec` after rendering are not mounted in a pod (name them as constants in `spec`)",
     f"{_C}.trigger.Toggle": "not yet (set a trigger's `disabled` instead)",
     f"{_C}.metric.Publish": "not yet: no metrics per task",
 }

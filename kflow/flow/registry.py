@@ -69,6 +69,7 @@ TASK_TYPES: tuple[TaskType, ...] = (
         "kflow.tasks.storage_files:PurgeCurrentExecutionFiles",
     ),
     TaskType(f"{_CORE}.execution.Assert", (), "kflow.tasks.assertion:Assert"),
+    TaskType(f"{_CORE}.templating.TemplatedTask", (), "kflow.tasks.templated:TemplatedTask"),
     # Files and the outside world (issue 5): HTTP, S3, scripts.
     TaskType(f"{_CORE}.http.Download", (f"{_FS}.http.Download",), "kflow.tasks.http:Download"),
     TaskType(f"{_CORE}.http.Request", (f"{_FS}.http.Request",), "kflow.tasks.http:Request"),

@@ -103,7 +103,7 @@ def test_storage_tasks_example_writes_splits_filters_asserts_then_purges(tmp_pat
     execution = json.loads(proc.stdout)
     by_task = runs(execution)
     assert all(tr["state"]["current"] == "SUCCESS" for tr in execution["taskRunList"])
-    assert by_task["size"]["outputs"] == {"size": 217}
+    assert by_task["size"]["outputs"] == {"size": 217} == by_task["templated"]["outputs"]
     assert by_task["big_orders"]["outputs"]["droppedItemsTotal"] == 2
     assert len(by_task["batches"]["outputs"]["uris"]) == 3
     assert [json.loads(line)["id"] for line in by_task["report"]["outputs"]["value"].splitlines()] == [3, 4, 5]

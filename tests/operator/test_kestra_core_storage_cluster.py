@@ -22,7 +22,7 @@ def test_storage_tasks_run_in_pods_against_a_bucket_and_purge_it(servers, kflow,
     execution = kflow.wait("storage-1", timeout=600)
     assert execution["status"]["current"] == "SUCCESS", execution["status"]
     runs = taskruns(execution)
-    assert runs["size"]["outputs"] == {"size": 217}
+    assert runs["size"]["outputs"] == {"size": 217} == runs["templated"]["outputs"]
     assert (runs["big_orders"]["outputs"]["processedItemsTotal"], runs["big_orders"]["outputs"]["droppedItemsTotal"]) == (5, 2)
     assert runs["last_per_customer"]["outputs"]["numKeys"] == 3
     assert [json.loads(line)["id"] for line in runs["report"]["outputs"]["value"].splitlines()] == [3, 4, 5]

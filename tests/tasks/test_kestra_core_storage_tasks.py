@@ -213,3 +213,24 @@ def test_assert_fails_with_the_false_conditions_and_the_error_message(storage, t
     else:
         assert result.state == "FAILED" and result.reason.endswith(reason), result.reason
         assert log.count("ERROR Assertion conditions[") == len(json.loads(reason.split("conditions")[1].split(")")[0]))
+
+
+def test_templated_task_renders_its_spec_then_runs_the_task_it_describes(storage, tmp_path):
+    spec = "type: io.kestra.plugin.core.{{ inputs.kind }}\ncontent: '{{ inputs.text }} from {{ task.id }}'\n"
+    result, _ = run(storage, tmp_path, {"id": "tpl", "type": f"{CORE}.templating.TemplatedTask", "spec": spec},
+                    {"inputs": {"kind": "storage.Write", "text": "hi"}, "task": {"id": "tpl"}})
+    assert result.state == "SUCCESS", result.reason
+    assert content(storage, result.outputs["uri"]) == b"hi from tpl"
+
+
+@pytest.mark.parametrize("spec, reason", [
+    ("type: io.kestra.plugin.core.flow.Sequential\ntasks: []", "cannot be templated; only a runnable task can"),
+    ("type: io.kestra.plugin.core.templating.TemplatedTask\nspec: x", "cannot be templated"),
+    ("type: io.kestra.plugin.core.nope.Nope", "spec.type: unknown task type"),
+    ("just text", "must render to a task definition"),
+    ("type: [unclosed", "not valid YAML"),
+    ("type: io.kestra.plugin.core.debug.Return\nformatt: x", "formatt"),
+])
+def test_templated_task_refuses_a_spec_that_is_not_one_runnable_task(storage, tmp_path, spec, reason):
+    result, _ = run(storage, tmp_path, {"id": "tpl", "type": f"{CORE}.templating.TemplatedTask", "spec": spec})
+    assert result.state == "FAILED" and reason in result.reason, result.reason
