@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.operator.support import taskruns
+from tests.operator.support import taskruns, why_not_success
 from tests.operator.test_files import STORAGE_BUCKET, servers, storage_operator  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.cluster
@@ -20,7 +20,7 @@ def test_storage_tasks_run_in_pods_against_a_bucket_and_purge_it(servers, kflow,
     kflow.apply_flow((EXAMPLES / "storage-files.yaml").read_text())
     kflow.execute("storage-files", "storage-1")
     execution = kflow.wait("storage-1", timeout=600)
-    assert execution["status"]["current"] == "SUCCESS", execution["status"]
+    assert execution["status"]["current"] == "SUCCESS", why_not_success(execution)
     runs = taskruns(execution)
     assert runs["size"]["outputs"] == {"size": 217} == runs["templated"]["outputs"]
     assert (runs["big_orders"]["outputs"]["processedItemsTotal"], runs["big_orders"]["outputs"]["droppedItemsTotal"]) == (5, 2)
