@@ -141,15 +141,15 @@ class Concat(RunnableTask):
         if len(uris) > MAX_CONCAT_FILES:
             raise TaskFailure(f"files: {len(uris)} files; at most {MAX_CONCAT_FILES} are concatenated at once")
         separator = (self.separator or "").encode("utf-8")
-        with ctx.storage.writer(ctx.output_uri(f"concat{self.extension}")) as out:
+        target = ctx.output_uri(f"concat{self.extension}")
+        with ctx.storage.writer(target) as out:
             for index, uri in enumerate(uris):
                 if index and separator:
                     out.write(separator)
                 with ctx.open_uri(uri) as source:
                     shutil.copyfileobj(source, out, CHUNK)
-        uri = ctx.output_uri(f"concat{self.extension}")
-        ctx.log.info(f"concatenated {len(uris)} files into {uri}")
-        return {"uri": uri}
+        ctx.log.info(f"concatenated {len(uris)} files into {target}")
+        return {"uri": target}
 
 
 class Reverse(RunnableTask):
@@ -183,7 +183,9 @@ class PurgeCurrentExecutionFiles(RunnableTask):
     def run(self, ctx: RunContext) -> dict[str, Any]:
         from kflow.storage.uris import execution_prefix, to_uri
 
-        where = ctx._where()
+        where = ctx.location
+        if where is None:
+            raise TaskFailure("this task run has no execution in internal storage to purge")
         prefix = execution_prefix(where.namespace, where.flowId, where.executionId)
         deleted = []
         for uri in ctx.storage.list_prefix(to_uri(prefix)):
