@@ -85,7 +85,7 @@ TRIGGERS: dict[str, str] = {
     f"{_C}.trigger.Schedule": "partly: `conditions`, `backfill` and `stopAfter` are refused when the flow loads",
     f"{_C}.trigger.Flow": "partly: `preconditions` with one upstream flow only; no `where`/`timeWindow`",
     f"{_C}.trigger.Webhook": "not yet: needs an HTTP endpoint in the operator",
-    f"{_C}.trigger.ScheduleOnDates": "not yet",
+    f"{_C}.trigger.ScheduleOnDates": "partly: as Schedule: `conditions` and `stopAfter` are refused when the flow loads",
     f"{_C}.http.Trigger": "not yet: polling triggers are not run",
 }
 

@@ -6,7 +6,7 @@ is reported as `triggers[0].cron: ...` by the flow loader, never at the first du
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import Enum
 from functools import cached_property
 from typing import Annotated, Any, Literal, Union
@@ -18,6 +18,8 @@ from kflow.flow.durations import parse_duration
 from kflow.triggers.cron import Cron, CronError, parse_cron
 
 SCHEDULE_TYPES = ("io.kestra.plugin.core.trigger.Schedule", "io.kestra.core.models.triggers.types.Schedule")
+ON_DATES_TYPES = ("io.kestra.plugin.core.trigger.ScheduleOnDates",)
+MAX_DATES = 10_000
 FLOW_TYPES = ("io.kestra.plugin.core.trigger.Flow", "io.kestra.core.models.triggers.types.Flow")
 
 # Kestra's default for a Flow trigger's `states`: every terminal state.
@@ -113,6 +115,27 @@ class Schedule(_Trigger):
     @property
     def late_maximum_delay(self) -> timedelta | None:
         return timedelta(seconds=parse_duration(self.lateMaximumDelay)) if self.lateMaximumDelay else None
+
+
+class ScheduleOnDates(Schedule):
+    """Runs the flow at each of the listed dates (a Schedule whose dates are given, not a cron)."""
+
+    type: Literal["io.kestra.plugin.core.trigger.ScheduleOnDates"]  # type: ignore[assignment]
+    dates: list[datetime] = Field(min_length=1, max_length=MAX_DATES, description="ISO-8601 date-times; without an offset, read in `timezone`.")
+    cron: str | None = Field(None, exclude=True, description="Not used: the dates are listed.")  # type: ignore[assignment]
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str | None, info) -> str | None:
+        if value is not None:
+            raise ValueError("ScheduleOnDates takes `dates`, not `cron`")
+        return value
+
+    @cached_property
+    def parsed_cron(self):  # type: ignore[override] - a DateList answers as a Cron does
+        from kflow.triggers.dates import date_list
+
+        return date_list(self.dates, self.zone)
 
 
 class ExecutionFlowCondition(_Model):
@@ -234,5 +257,6 @@ class FlowTrigger(_Trigger):
 Trigger = Union[Schedule, FlowTrigger]
 TRIGGER_CLASSES: dict[str, type[Schedule] | type[FlowTrigger]] = {
     **{name: Schedule for name in SCHEDULE_TYPES},
+    **{name: ScheduleOnDates for name in ON_DATES_TYPES},
     **{name: FlowTrigger for name in FLOW_TYPES},
 }
