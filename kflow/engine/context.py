@@ -20,11 +20,18 @@ def _referenced(task: Task, cache: dict[str, set[str] | None]) -> set[str] | Non
     return cache[task.id]
 
 
-def _calls_error_logs(task: Task, cache: dict) -> bool:
-    key = ("errorLogs", task.id)
+def _calls(function: str, task: Task, cache: dict) -> bool:
+    """Does the task's definition name `function`? Only then is its (whole-execution) data built."""
+    key = (function, task.id)
     if key not in cache:
-        cache[key] = "errorLogs" in task.model_dump_json(by_alias=True, exclude_unset=True)
+        cache[key] = function in task.model_dump_json(by_alias=True, exclude_unset=True)
     return cache[key]
+
+
+def task_states(index: ExecutionIndex) -> list[dict[str, Any]]:
+    """What Kestra's tasksWithState() picks from: each task run's id, task, value and state."""
+    return [{"taskId": tr.taskId, "taskRunId": tr.id, "value": tr.value, "state": tr.state.current.value}
+            for tr in index.execution.taskRunList]
 
 
 def error_logs(index: ExecutionIndex) -> list[dict[str, Any]]:
@@ -75,8 +82,10 @@ def expression_context(index: ExecutionIndex, taskrun: TaskRun | None, task: Tas
         else:
             context["outputs"] = {k: index.outputs[k] for k in referenced if k in index.outputs}
         context["task"] = {"id": task.id, "type": task.type}
-        if _calls_error_logs(task, cache):
+        if _calls("errorLogs", task, cache):
             context["_error_logs"] = error_logs(index)
+        if _calls("tasksWithState", task, cache):
+            context["_task_states"] = task_states(index)
     else:
         context["outputs"] = index.outputs
     if taskrun is not None:

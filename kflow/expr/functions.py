@@ -127,13 +127,23 @@ def from_yaml(value: Any) -> Any:
 
 _HIDDEN = {"range", "now", "secret", "read", "max", "min", "render", "renderOnce", "printContext",
            "fetchContext", "fromJson", "json", "fromYaml", "yaml", "randomInt", "null", "uuid",
-           "id", "currentEachOutput", "errorLogs", "_error_logs"}
+           "id", "currentEachOutput", "errorLogs", "_error_logs", "tasksWithState", "_task_states",
+           "randomPort"}
 
 
 @pass_context
 def print_context(context: Context) -> str:
     data = {k: v for k, v in context.get_all().items() if k not in _HIDDEN and not callable(v)}
     return to_json(data)
+
+
+def random_port() -> int:
+    """Kestra's randomPort(): a TCP port free on this machine now (bound on loopback, then released)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def random_int(lower: Any, upper: Any) -> int:
@@ -176,6 +186,7 @@ GLOBALS: dict[str, Any] = {
     "uuid": uuid,
     "id": id_,
     "randomInt": random_int,
+    "randomPort": random_port,
     "null": None,
 }
 from .kestra_functions import FUNCTIONS as _EXECUTION_FUNCTIONS  # noqa: E402 - they need pass_context only

@@ -1,7 +1,7 @@
-"""Kestra functions that read the execution: currentEachOutput() and errorLogs().
+"""Kestra functions that read the execution: currentEachOutput(), errorLogs(), tasksWithState().
 
-Both read only the variables the engine gives a task run (`taskrun`, `parents`, and for
-errorLogs the `_error_logs` list it adds when a task's templates call it).
+They read only the variables the engine gives a task run (`taskrun`, `parents`, and the
+`_error_logs` / `_task_states` lists it adds when a task's templates call those functions).
 """
 
 from __future__ import annotations
@@ -34,4 +34,13 @@ def error_logs(context: Context) -> list[dict[str, Any]]:
     return list(context.get("_error_logs") or [])
 
 
-FUNCTIONS = {"currentEachOutput": current_each_output, "errorLogs": error_logs}
+@pass_context
+def tasks_with_state(context: Context, state: Any) -> list[dict[str, Any]]:
+    """Task runs of this execution in `state` (FAILED, SUCCESS...): taskId, taskRunId, value, state."""
+    if not isinstance(state, str) or not state.strip():
+        fail(f"tasksWithState: expected a state name such as 'FAILED', got {state!r}")
+    wanted = state.strip().upper()
+    return [dict(line) for line in context.get("_task_states") or [] if line["state"] == wanted]
+
+
+FUNCTIONS = {"currentEachOutput": current_each_output, "errorLogs": error_logs, "tasksWithState": tasks_with_state}

@@ -70,6 +70,15 @@ def fullmatch(pattern: str, text: str) -> bool:
         raise _timed_out(pattern, seconds) from None
 
 
+def search(pattern: str, text: str) -> Any:
+    """The first match in ``text`` (or None), bounded in time."""
+    compiled, seconds = compile_pattern(pattern), _timeout()
+    try:
+        return compiled.search(text, timeout=seconds, concurrent=True)
+    except TimeoutError:
+        raise _timed_out(pattern, seconds) from None
+
+
 def sub(pattern: str, template: str, text: str, count: int = 0) -> str:
     """``text`` with each match replaced by ``template`` (``\\g<1>`` references), bounded in time
     and in size: the result is measured match by match and refused before it outgrows

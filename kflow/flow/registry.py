@@ -59,6 +59,22 @@ TASK_TYPES: tuple[TaskType, ...] = (
         "kflow.tasks.working_directory:WorkingDirectory",
     ),
     TaskType(f"{_CORE}.storage.LocalFiles", (f"{_OLD}.storages.LocalFiles",), "kflow.tasks.local_files:LocalFiles"),
+    # Internal storage files and assertions (issue 16).
+    TaskType(f"{_CORE}.storage.Write", (), "kflow.tasks.storage_files:Write"),
+    TaskType(f"{_CORE}.storage.Size", (f"{_OLD}.storages.Size",), "kflow.tasks.storage_files:Size"),
+    TaskType(f"{_CORE}.storage.Delete", (f"{_OLD}.storages.Delete",), "kflow.tasks.storage_files:Delete"),
+    TaskType(f"{_CORE}.storage.Concat", (f"{_OLD}.storages.Concat",), "kflow.tasks.storage_files:Concat"),
+    TaskType(f"{_CORE}.storage.Reverse", (), "kflow.tasks.storage_files:Reverse"),
+    TaskType(f"{_CORE}.storage.Split", (f"{_OLD}.storages.Split",), "kflow.tasks.storage_split:Split"),
+    TaskType(f"{_CORE}.storage.FilterItems", (), "kflow.tasks.storage_items:FilterItems"),
+    TaskType(f"{_CORE}.storage.DeduplicateItems", (), "kflow.tasks.storage_items:DeduplicateItems"),
+    TaskType(
+        f"{_CORE}.storage.PurgeCurrentExecutionFiles",
+        (f"{_CORE}.storage.PurgeExecution", f"{_OLD}.storages.PurgeExecution"),
+        "kflow.tasks.storage_files:PurgeCurrentExecutionFiles",
+    ),
+    TaskType(f"{_CORE}.execution.Assert", (), "kflow.tasks.assertion:Assert"),
+    TaskType(f"{_CORE}.templating.TemplatedTask", (), "kflow.tasks.templated:TemplatedTask"),
     # Files and the outside world (issue 5): HTTP, S3, scripts.
     TaskType(f"{_CORE}.http.Download", (f"{_FS}.http.Download",), "kflow.tasks.http:Download"),
     TaskType(f"{_CORE}.http.Request", (f"{_FS}.http.Request",), "kflow.tasks.http:Request"),

@@ -45,6 +45,10 @@ class Storage(ABC):
     def delete(self, uri: str) -> bool:
         """True when something was deleted."""
 
+    def list_prefix(self, uri: str) -> Iterator[str]:
+        """Every file's URI under `uri` (a folder); PurgeCurrentExecutionFiles needs it."""
+        raise StorageError(f"{self.describe()} cannot list files")
+
     def describe(self) -> str:
         return type(self).__name__
 

@@ -65,6 +65,14 @@ class DirectoryStorage(Storage):
         except FileNotFoundError:
             return False
 
+    def list_prefix(self, uri: str) -> Iterator[str]:
+        from kflow.storage.uris import to_uri
+
+        folder = self.path(uri)
+        for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
+            if path.is_file() and not path.name.endswith(".part"):
+                yield to_uri("/" + path.relative_to(self.root).as_posix())
+
     def local_path(self, uri: str) -> Path:
         """The file itself (no copy); StorageFileNotFound when absent."""
         path = self.path(uri)

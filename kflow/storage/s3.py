@@ -171,3 +171,15 @@ class S3Storage(Storage):
         except Exception as err:  # noqa: BLE001
             raise self._fail("delete", uri, err) from None
         return True
+
+    def list_prefix(self, uri: str) -> Iterator[str]:
+        from kflow.storage.uris import to_uri
+
+        folder = self.key(uri).rstrip("/") + "/"
+        skip = len(self.prefix) + 1 if self.prefix else 0
+        try:
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=folder):
+                for item in page.get("Contents", []):
+                    yield to_uri("/" + item["Key"][skip:])
+        except Exception as err:  # noqa: BLE001
+            raise self._fail("list", uri, err) from None

@@ -8,7 +8,7 @@ from kflow.flow.node import ChildSpec, Node, errors_next, resolve_with_errors, s
 from kflow.execution import State
 from kflow.flow.task import FlowableTask, TaskList
 
-_FALSE = {"false", "0", "", "null", "none"}
+_FALSE = {"false", "0", "-0", "", "null", "none"}
 
 
 def truthy(value) -> bool:

@@ -18,6 +18,8 @@ from kflow.flow.durations import parse_duration
 from kflow.triggers.cron import Cron, CronError, parse_cron
 
 SCHEDULE_TYPES = ("io.kestra.plugin.core.trigger.Schedule", "io.kestra.core.models.triggers.types.Schedule")
+ON_DATES_TYPES = ("io.kestra.plugin.core.trigger.ScheduleOnDates",)
+MAX_DATES = 10_000
 FLOW_TYPES = ("io.kestra.plugin.core.trigger.Flow", "io.kestra.core.models.triggers.types.Flow")
 WEBHOOK_TYPES = ("io.kestra.plugin.core.trigger.Webhook", "io.kestra.core.models.triggers.types.Webhook")
 
@@ -189,6 +191,27 @@ class TimeWindow(_Model):
         if self.type == "DAILY_TIME_WINDOW" and (self.startTime is None or self.endTime is None):
             raise ValueError("a DAILY_TIME_WINDOW window needs `startTime` and `endTime`")
         return self
+
+
+class ScheduleOnDates(Schedule):
+    """Runs the flow at each of the listed dates (a Schedule whose dates are given, not a cron)."""
+
+    type: Literal["io.kestra.plugin.core.trigger.ScheduleOnDates"]  # type: ignore[assignment]
+    dates: list[datetime] = Field(min_length=1, max_length=MAX_DATES, description="ISO-8601 date-times; without an offset, read in `timezone`.")
+    cron: str | None = Field(None, exclude=True, description="Not used: the dates are listed.")  # type: ignore[assignment]
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str | None, info) -> str | None:
+        if value is not None:
+            raise ValueError("ScheduleOnDates takes `dates`, not `cron`")
+        return value
+
+    @cached_property
+    def parsed_cron(self):  # type: ignore[override] - a DateList answers as a Cron does
+        from kflow.triggers.dates import date_list
+
+        return date_list(self.dates, self.zone)
 
 
 class ExecutionFlowCondition(_Model):
@@ -437,6 +460,7 @@ class HttpTrigger(_Trigger):
 Trigger = Union[Schedule, FlowTrigger, Webhook, HttpTrigger]
 TRIGGER_CLASSES: dict[str, type[Schedule] | type[FlowTrigger] | type[Webhook] | type[HttpTrigger]] = {
     **{name: Schedule for name in SCHEDULE_TYPES},
+    **{name: ScheduleOnDates for name in ON_DATES_TYPES},
     **{name: FlowTrigger for name in FLOW_TYPES},
     **{name: Webhook for name in WEBHOOK_TYPES},
     **{name: HttpTrigger for name in HttpTrigger.model_fields["type"].annotation.__args__},

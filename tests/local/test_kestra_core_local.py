@@ -86,3 +86,49 @@ def test_wait_for_example_loops_until_its_return_says_4():
     assert [tr["iteration"] for tr in steps] == [0, 1, 2, 3]
     assert runs(execution)["loop"]["outputs"] == {"iterationCount": 4}
     assert runs(execution)["after"]["outputs"]["value"] == "stopped at 4 after 4 iterations"
+
+
+def test_storage_tasks_example_writes_splits_filters_asserts_then_purges(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.local.test_run_examples import ROOT
+
+    env = {**os.environ, "KFLOW_STORAGE": f"dir:{tmp_path}"}
+    proc = subprocess.run([sys.executable, "-m", "kflow", "run", str(EXAMPLES / "storage-files.yaml"), "--json"],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
+    assert proc.returncode == 0, proc.stderr
+    execution = json.loads(proc.stdout)
+    by_task = runs(execution)
+    assert all(tr["state"]["current"] == "SUCCESS" for tr in execution["taskRunList"])
+    assert by_task["size"]["outputs"] == {"size": 217} == by_task["templated"]["outputs"]
+    assert by_task["big_orders"]["outputs"]["droppedItemsTotal"] == 2
+    assert len(by_task["batches"]["outputs"]["uris"]) == 3
+    assert [json.loads(line)["id"] for line in by_task["report"]["outputs"]["value"].splitlines()] == [3, 4, 5]
+    assert by_task["delete_orders"]["outputs"]["deleted"] is True
+    purged = by_task["purge"]["outputs"]["uris"]
+    assert len(purged) == 8 and by_task["orders"]["outputs"]["uri"] not in purged  # deleted before
+    left = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert left and all(p.parent.name == "logs" for p in left)  # only the attempt logs stay
+
+
+def test_a_failed_assert_fails_the_run_naming_the_false_conditions():
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
+        f.write("id: f\nnamespace: t\ninputs:\n  - {id: param, type: STRING, defaults: nok}\ntasks:\n"
+                "  - id: check\n    type: io.kestra.plugin.core.execution.Assert\n"
+                "    conditions: [\"{{ inputs.param == 'ok' }}\", \"{{ 1 + 1 == 2 }}\"]\n    errorMessage: param must be ok\n")
+        f.flush()
+        proc = kflow("run", f.name, "--plain")
+    assert proc.returncode == 1
+    assert "1 of 2 assertions failed (conditions[0]): param must be ok" in proc.stderr
+
+
+def test_split_with_two_ways_is_a_load_error_naming_the_task():
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
+        f.write("id: f\nnamespace: t\ntasks:\n  - {id: s, type: io.kestra.plugin.core.storage.Split, from: x, rows: 1, partitions: 2}\n")
+        f.flush()
+        proc = kflow("run", f.name)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "tasks[0]" in proc.stderr and "give exactly one of rows, bytes, partitions, regexPattern" in proc.stderr, proc.stderr
