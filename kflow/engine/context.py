@@ -7,6 +7,7 @@ from typing import Any
 from kflow.engine.index import ExecutionIndex
 from kflow.execution import TaskRun
 from kflow.flow.task import Task
+from kflow.kv import KVStore, snapshot
 
 
 def _referenced(task: Task, cache: dict[str, set[str] | None]) -> set[str] | None:
@@ -24,6 +25,16 @@ def _calls_error_logs(task: Task, cache: dict) -> bool:
     key = ("errorLogs", task.id)
     if key not in cache:
         cache[key] = "errorLogs" in task.model_dump_json(by_alias=True, exclude_unset=True)
+    return cache[key]
+
+
+def _kv_keys(task: Task, cache: dict) -> set[tuple[str | None, str]]:
+    key = ("kv", task.id)
+    if key not in cache:
+        from kflow.expr.analysis import referenced_kv
+
+        children = set(task.task_lists) if task.flowable else set()
+        cache[key] = referenced_kv(task.model_dump(mode="json", by_alias=True, exclude_unset=True, exclude=children))
     return cache[key]
 
 
@@ -52,8 +63,12 @@ def nested_labels(labels: dict[str, str]) -> dict[str, Any]:
     return out
 
 
-def expression_context(index: ExecutionIndex, taskrun: TaskRun | None, task: Task | None, cache: dict) -> dict[str, Any]:
-    """Kestra's variables for one task run (or, with no task run, for the execution)."""
+def expression_context(index: ExecutionIndex, taskrun: TaskRun | None, task: Task | None, cache: dict,
+                       kv: KVStore | None = None) -> dict[str, Any]:
+    """Kestra's variables for one task run (or, with no task run, for the execution).
+
+    `kv` is the execution's KV store (the shell's): the values of the keys a task's `kv()`
+    calls name are read from it into `_kv`, so a runner is given them with the rest."""
     execution = index.execution
     flow = index.plan.flow
     context: dict[str, Any] = {
@@ -77,6 +92,9 @@ def expression_context(index: ExecutionIndex, taskrun: TaskRun | None, task: Tas
         context["task"] = {"id": task.id, "type": task.type}
         if _calls_error_logs(task, cache):
             context["_error_logs"] = error_logs(index)
+        kv_keys = _kv_keys(task, cache)
+        if kv_keys:
+            context["_kv"] = snapshot(kv, kv_keys, flow.namespace)
     else:
         context["outputs"] = index.outputs
     if taskrun is not None:

@@ -35,6 +35,7 @@ from kflow.engine.run import ExecutionRun
 from kflow.execution import Attempt, Execution, State, StateInfo, TaskRun
 from kflow.execution.instants import to_json_data
 from kflow.flow.model import Flow, Task
+from kflow.kv import KVStore
 from kflow.runner.invocation import Invocation
 
 ROOT = None  # the key of the flow itself among task run parents
@@ -73,8 +74,9 @@ class Engine:
             trigger=trigger,
         )
 
-    def load(self, execution: Execution) -> ExecutionRun:
-        return ExecutionRun(execution, self.plan)
+    def load(self, execution: Execution, kv: KVStore | None = None) -> ExecutionRun:
+        """The execution held for stepping; `kv` is the shell's KV store for it (None: none)."""
+        return ExecutionRun(execution, self.plan, kv)
 
     def start(self, run: ExecutionRun, now: datetime) -> StepResult:
         result = StepResult()
@@ -114,7 +116,7 @@ class Engine:
     def context(self, run: ExecutionRun, taskrun_id: str) -> dict[str, Any]:
         """The expression variables of a task run, for the runner that runs it."""
         taskrun = run.taskrun(taskrun_id)
-        return expression_context(run.index, taskrun, self.plan.task(taskrun.taskId), self._references)
+        return expression_context(run.index, taskrun, self.plan.task(taskrun.taskId), self._references, run.kv)
 
     def invocation(self, run: ExecutionRun, action: RunTask) -> Invocation:
         """All a runner needs for one attempt: the task as written and the variables it reads."""
@@ -361,7 +363,7 @@ class Engine:
             return state
         from kflow.expr import ExpressionError, render_value
 
-        context = expression_context(run.index, None, None, self._references)
+        context = expression_context(run.index, None, None, self._references, run.kv)
         values = {}
         for output in outputs:
             try:
@@ -424,7 +426,7 @@ class Engine:
         from kflow.expr import ExpressionError, render
 
         try:
-            rendered = render(condition, expression_context(run.index, taskrun, task, self._references))
+            rendered = render(condition, expression_context(run.index, taskrun, task, self._references, run.kv))
         except ExpressionError as err:
             return f"task {task.id!r}, property runIf: {err}"
         return rendered.strip().lower() not in ("false", "0", "", "null", "none")
@@ -444,7 +446,7 @@ class Engine:
         try:
             rendered = render_value(
                 {"namespace": task.namespace, "flowId": task.flowId, "inputs": task.inputs or {}, "labels": task.labels or {}},
-                expression_context(run.index, taskrun, task, self._references),
+                expression_context(run.index, taskrun, task, self._references, run.kv),
             )
         except ExpressionError as err:
             follow: list[str | None] = []
@@ -479,7 +481,7 @@ class _Services(NodeServices):
         from kflow.expr import render_value
 
         task = self.engine.plan.task(taskrun.taskId) if taskrun else None
-        return render_value(value, expression_context(self.run.index, taskrun, task, self.engine._references))
+        return render_value(value, expression_context(self.run.index, taskrun, task, self.engine._references, self.run.kv))
 
     def set_outputs(self, taskrun: TaskRun, outputs: dict[str, Any]) -> None:
         self.run.index.set_outputs(taskrun, outputs)
@@ -496,6 +498,11 @@ class _Services(NodeServices):
 
     def resume(self, taskrun: TaskRun) -> None:
         self.engine._resume_taskrun(self.run, taskrun, self.result, self.now)
+
+    def kv_store(self) -> KVStore:
+        if self.run.kv is None:
+            raise ValueError("no KV store here")
+        return self.run.kv
 
     def set_execution_labels(self, labels: dict[str, str]) -> None:
         execution = self.run.execution

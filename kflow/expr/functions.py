@@ -127,7 +127,7 @@ def from_yaml(value: Any) -> Any:
 
 _HIDDEN = {"range", "now", "secret", "read", "max", "min", "render", "renderOnce", "printContext",
            "fetchContext", "fromJson", "json", "fromYaml", "yaml", "randomInt", "null", "uuid",
-           "id", "currentEachOutput", "errorLogs", "_error_logs"}
+           "id", "currentEachOutput", "errorLogs", "_error_logs", "kv", "_kv"}
 
 
 @pass_context

@@ -1,4 +1,4 @@
-"""Kestra functions that read the execution: currentEachOutput() and errorLogs().
+"""Kestra functions that read the execution: currentEachOutput(), errorLogs() and kv().
 
 Both read only the variables the engine gives a task run (`taskrun`, `parents`, and for
 errorLogs the `_error_logs` list it adds when a task's templates call it).
@@ -34,4 +34,29 @@ def error_logs(context: Context) -> list[dict[str, Any]]:
     return list(context.get("_error_logs") or [])
 
 
-FUNCTIONS = {"currentEachOutput": current_each_output, "errorLogs": error_logs}
+@pass_context
+def kv(context: Context, key: Any = None, namespace: Any = None, errorOnMissing: Any = True) -> Any:
+    """Kestra's kv(key, namespace, errorOnMissing): a KV value, its JSON type kept.
+
+    Reads the `_kv` variables the engine adds for the constant keys a task's templates name
+    (a runner never reaches the store); a key computed at run time cannot be given ahead.
+    """
+    if not isinstance(key, str) or not key:
+        fail(f"kv(): the key must be a non-empty string, got {key!r}")
+    flow = context.get("flow") or {}
+    ns = namespace if namespace is not None else flow.get("namespace")
+    values = context.get("_kv")
+    slot = (values or {}).get(f"{ns}:{key}")
+    if slot is None:
+        fail(f"kv({key!r}): only keys written as constants, kv('my_key') or kv('my_key', 'a.namespace'), "
+             "can be read here (their values are passed to the task before it runs)")
+    if "error" in slot:
+        fail(f"kv({key!r}) in namespace {ns!r}: {slot['error']}")
+    if slot.get("missing"):
+        if errorOnMissing is False or (isinstance(errorOnMissing, str) and errorOnMissing.lower() == "false"):
+            return None
+        fail(f"kv({key!r}): no such key in namespace {ns!r} (or it expired); errorOnMissing=false gives null")
+    return slot.get("value")
+
+
+FUNCTIONS = {"currentEachOutput": current_each_output, "errorLogs": error_logs, "kv": kv}

@@ -46,6 +46,10 @@ TASK_TYPES: tuple[TaskType, ...] = (
     TaskType(f"{_CORE}.flow.Dag", (f"{_OLD}.flows.Dag",), "kflow.tasks.dag:Dag"),
     TaskType(f"{_CORE}.flow.AllowFailure", (f"{_OLD}.flows.AllowFailure",), "kflow.tasks.allow_failure:AllowFailure"),
     TaskType(f"{_CORE}.execution.Labels", (f"{_OLD}.executions.Labels",), "kflow.tasks.labels:Labels"),
+    TaskType(f"{_CORE}.kv.Set", (), "kflow.tasks.kv:Set"),
+    TaskType(f"{_CORE}.kv.Get", (), "kflow.tasks.kv:Get"),
+    TaskType(f"{_CORE}.kv.Delete", (), "kflow.tasks.kv:Delete"),
+    TaskType(f"{_CORE}.kv.GetKeys", (), "kflow.tasks.kv:GetKeys"),
     TaskType(f"{_CORE}.flow.Pause", (f"{_OLD}.flows.Pause",), "kflow.tasks.pause:Pause"),
     TaskType(f"{_CORE}.flow.Subflow", (f"{_OLD}.flows.Subflow", f"{_OLD}.flows.Flow", f"{_CORE}.flow.Flow"), "kflow.tasks.subflow:Subflow"),
     TaskType(

@@ -24,6 +24,8 @@ from kflow.engine import (
 )
 from kflow.execution import Execution
 from kflow.flow import Flow
+from kflow.kv import KVStore
+from kflow.kv.directory import DirectoryKV
 from kflow.local.processes import RUN_MARKER, RUNNER_GRACE, LogLine, RunnerProcesses, scratch_dir
 from kflow.runner.reaper import end_marked
 from kflow.local.subflows import FlowCatalog, LocalSubflows, RunOptions
@@ -45,8 +47,9 @@ def _now() -> datetime:
 
 class LocalExecutor:
     def __init__(self, flow: Flow, observer: Observer | None = None, storage: StorageConfig | None = None,
-                 catalog: FlowCatalog | None = None, workers: int | None = None):
+                 catalog: FlowCatalog | None = None, workers: int | None = None, kv: KVStore | None = None):
         self.engine = Engine(flow)
+        self.kv = kv or DirectoryKV()  # the KV store: KFLOW_KV_DIR, else ~/.local/share/kflow/kv
         self.workers = workers or default_workers()  # runner processes at once (kflow run --workers)
         self.catalog = catalog or FlowCatalog([])  # where Subflow tasks find their flows
         self.observer = observer
@@ -66,7 +69,7 @@ class LocalExecutor:
         """Run the flow to its end; Ctrl-C kills it (running tasks are stopped, state KILLED)."""
         engine = self.engine
         execution = engine.new_execution(options.execution_id or new_execution_id(), options.inputs, _now(), options.labels)
-        run = engine.load(execution)
+        run = engine.load(execution, self.kv)
         workdir = scratch_dir()
         processes = RunnerProcesses(workdir)
         self._limit = WorkerLimit(processes, self.workers)
@@ -101,7 +104,7 @@ class LocalExecutor:
 
     def _child(self, flow: Flow) -> LocalExecutor:
         """The executor of a Subflow's child execution: same storage, same flow catalog."""
-        return LocalExecutor(flow, None, storage=self.storage, catalog=self.catalog)
+        return LocalExecutor(flow, None, storage=self.storage, catalog=self.catalog, kv=self.kv)
 
     def _apply(self, run, actions: list[Action], processes: RunnerProcesses, wake: datetime | None) -> datetime | None:
         for action in actions:
