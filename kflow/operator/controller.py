@@ -34,6 +34,7 @@ from kflow.engine import (
     WakeAt,
 )
 from kflow.engine.ids import _base62, subflow_execution_id
+from kflow.operator.kv_configmaps import ConfigMapKV
 from kflow.execution import State, StateInfo, TaskRun
 from kflow.execution.instants import format_instant
 from kflow.flow import FlowError, parse_flow
@@ -258,7 +259,7 @@ class ExecutionController:
         engine = self._engine(snapshot)
         trigger = tracked.spec.get("trigger") or None
         execution = engine.new_execution(execution_id, inputs, now, labels=tracked.spec.get("labels") or {}, trigger=trigger)
-        tracked.engine, tracked.run = engine, engine.load(execution)
+        tracked.engine, tracked.run = engine, engine.load(execution, self._kv(key[0]))
         tracked.archive = StatusArchive(self.settings.status_chunk_size)
         tracked.status, tracked.step = None, 0
         result = await off_loop(engine.start, tracked.run, now)
@@ -294,7 +295,7 @@ class ExecutionController:
         for declared in engine.flow.inputs:  # a merge patch drops null values: put them back
             execution.inputs.setdefault(declared.id, None)
         tracked.engine = engine
-        tracked.run = engine.load(execution)
+        tracked.run = engine.load(execution, self._kv(tracked.meta["namespace"]))
         if (engine.flow.concurrency or {}).get("limit") and tracked.slot is None:  # a running one holds its slot again
             tracked.slot = (tracked.meta["namespace"], (tracked.spec.get("flowRef") or {}).get("name"))
             self._slots.setdefault(tracked.slot, set()).add((tracked.meta["namespace"], tracked.meta["name"]))
@@ -528,7 +529,7 @@ class ExecutionController:
             await self._fail_to_start(key, tracked, execution_id, ref, f"spec.replay.taskRunId: {err}", now)
             return
         execution.labels = {**execution.labels, **(tracked.spec.get("labels") or {})}
-        tracked.engine, tracked.run = engine, engine.load(execution)
+        tracked.engine, tracked.run = engine, engine.load(execution, self._kv(key[0]))
         tracked.archive = StatusArchive(self.settings.status_chunk_size)
         tracked.status, tracked.step = None, 0
         result = engine.start(tracked.run, now)
@@ -643,6 +644,10 @@ class ExecutionController:
         """An execution with attempts waiting for a pod may have room now."""
         if key is not None and key != current and key in self.tracked:
             self.kick(key)
+
+    def _kv(self, k8s_namespace: str) -> ConfigMapKV:
+        """The KV store of Executions in this namespace: its ConfigMaps (kv_configmaps.py)."""
+        return ConfigMapKV(self.api.core, k8s_namespace)
 
     def _engine(self, snapshot: dict[str, Any]) -> Engine:
         """One engine per distinct flow snapshot, shared by its executions."""
