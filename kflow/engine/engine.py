@@ -24,6 +24,7 @@ from kflow.engine.events import (
     StepResult,
     WakeAt,
 )
+from kflow.engine.flow_retry import retry_due, waiting_until
 from kflow.engine.ids import subflow_execution_id, taskrun_id
 from kflow.engine.index import ExecutionIndex
 from kflow.flow.node import ChildSpec, Node, NodeServices
@@ -94,6 +95,8 @@ class Engine:
                 dirty = restart(self.plan, run, result, now, self._start_attempt)
                 self._settle(run, result, dirty, now)
             return result
+        if run.execution.state.current == State.RETRYING:  # the flow's retry: waiting for its delay
+            return self._flow_retry(run, events, result, now)
         dirty: deque[str | None] = deque()
         for event in events:
             if isinstance(event, AttemptEnded):
@@ -167,6 +170,20 @@ class Engine:
         else:
             final = State.KILLED
         self._finish(run, taskrun, task, final, result, dirty, now)
+
+    def _flow_retry(self, run: ExecutionRun, events: list[Event], result: StepResult, now: datetime) -> StepResult:
+        """A RETRYING execution: killed at once if asked, else restarted from its failed task runs once due."""
+        if any(isinstance(event, KillRequested) for event in events):
+            run.execution.state.to(State.KILLED, now)
+            result.execution_changed = True
+            result.actions.append(ExecutionEnded(State.KILLED))
+            return result
+        due = waiting_until(self.flow, run.execution)
+        if due is not None and due > now:
+            result.actions.append(WakeAt(due))
+            return result
+        self._settle(run, result, restart(self.plan, run, result, now, self._start_attempt), now)
+        return result
 
     def _kill(self, run: ExecutionRun, event: KillRequested, result: StepResult, dirty: deque, now: datetime) -> None:
         if run.killing:
@@ -331,6 +348,12 @@ class Engine:
             return follow
         if taskrun is None:
             state = self._flow_outputs(run, state)
+            due = retry_due(self.flow, run.execution, now) if state == State.FAILED and not run.killing else None
+            if due is not None:
+                run.execution.state.to(State.RETRYING, now)
+                result.execution_changed = True
+                result.actions.append(WakeAt(due))
+                return follow
             run.execution.state.to(state, now)
             result.execution_changed = True
             result.actions.append(ExecutionEnded(state))

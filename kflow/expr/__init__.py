@@ -35,7 +35,7 @@ Semantics chosen where Pebble and jinja differ:
   returns an aware datetime (a string with ``format=``).
 
 Not supported: Pebble ``#{...}`` string interpolation, ``include``/``import``/``extends``
-(no loader), Kestra functions needing the platform (``kv``, ``http``,
+(no loader), Kestra functions needing the platform (``http``,
 ``fileExists``/``fileSize``/``isFileEmpty``, ``currentEachOutput``, ``errorLogs``,
 ``appLink``), ``jq``, ``fromIon``, locale-specific formatting (English only), nanosecond
 precision (Python datetimes stop at microseconds).

@@ -45,6 +45,8 @@ class Flow(BaseModel):
     triggers: list[Trigger] = Field(default_factory=list, description="Schedule and Flow triggers (run by the operator; `kflow run` ignores them).")
     pluginDefaults: list[dict[str, Any]] = Field(default_factory=list)
     concurrency: dict[str, Any] | None = None
+    retry: Retry | None = Field(None, description="Kestra's flow-level retry: a failed execution runs its failed task runs again "
+                                "(behavior RETRY_FAILED_TASK, the only one kflow runs yet) after the policy's delay.")
     disabled: bool = False
     deleted: bool = False
 
@@ -53,6 +55,14 @@ class Flow(BaseModel):
     def _flow_id(cls, value: str) -> str:
         if not FLOW_ID.match(value) or len(value) > 100:
             raise ValueError("a flow id has 1-100 letters, digits, '.', '_' or '-' and starts with a letter or digit")
+        return value
+
+    @field_validator("retry")
+    @classmethod
+    def _retry(cls, value: Retry | None) -> Retry | None:
+        if value is not None and value.behavior == "CREATE_NEW_EXECUTION":
+            raise ValueError("behavior CREATE_NEW_EXECUTION is not supported yet: use RETRY_FAILED_TASK (the default), "
+                             "which retries the failed task runs in the same execution")
         return value
 
     @field_validator("namespace")

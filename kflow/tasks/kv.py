@@ -89,7 +89,8 @@ class Get(_KVTask):
         entry = store.get(namespace, key)
         if entry is None and _flag(self.errorOnMissing, "errorOnMissing"):
             raise KVError(f"KV key {key!r}: no such key in namespace {namespace!r} (or it expired)")
-        return {"value": entry.value if entry is not None else None}
+        # A missing key: no `value` output (Kestra leaves null outputs out; a status patch would too).
+        return {"value": entry.value} if entry is not None else {}
 
 
 class Delete(_KVTask):
