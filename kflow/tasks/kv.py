@@ -80,28 +80,29 @@ class Set(_KVTask):
         return None
 
 
-class Get(_KVTask):
+class _OneKey(_KVTask):
     key: str = Field(description="The key; rendered.")
-    errorOnMissing: bool | str = Field(False, description="Fail when the key holds no value (else output value is null).")
+    errorOnMissing: bool | str = Field(False, description="Fail when the key holds no value.")
 
+    def _check_found(self, found: bool, key: str, namespace: str, doing: str) -> None:
+        if not found and _flag(self.errorOnMissing, "errorOnMissing"):
+            raise KVError(f"KV key {key!r}: no such key in namespace {namespace!r} {doing}")
+
+
+class Get(_OneKey):
     def apply(self, node: Node, store, namespace: str) -> dict[str, Any]:
         key = str(node.render(self.key))
         entry = store.get(namespace, key)
-        if entry is None and _flag(self.errorOnMissing, "errorOnMissing"):
-            raise KVError(f"KV key {key!r}: no such key in namespace {namespace!r} (or it expired)")
+        self._check_found(entry is not None, key, namespace, "(or it expired)")
         # A missing key: no `value` output (Kestra leaves null outputs out; a status patch would too).
         return {"value": entry.value} if entry is not None else {}
 
 
-class Delete(_KVTask):
-    key: str = Field(description="The key; rendered.")
-    errorOnMissing: bool | str = Field(False, description="Fail when the key holds no value.")
-
+class Delete(_OneKey):
     def apply(self, node: Node, store, namespace: str) -> dict[str, Any]:
         key = str(node.render(self.key))
         deleted = store.delete(namespace, key)
-        if not deleted and _flag(self.errorOnMissing, "errorOnMissing"):
-            raise KVError(f"KV key {key!r}: no such key in namespace {namespace!r} to delete")
+        self._check_found(deleted, key, namespace, "to delete")
         return {"deleted": deleted}
 
 

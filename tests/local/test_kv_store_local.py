@@ -134,5 +134,5 @@ def test_the_readme_kv_commands_run_as_written(tmp_path):
     for command in commands:
         proc = subprocess.run(["bash", "-c", command + " --plain"], capture_output=True, text=True, timeout=120, cwd=ROOT, env=env)
         assert proc.returncode == 0, proc.stderr
-    assert "7 orders, token token-" in proc.stderr
+    assert "7 orders, token token-" in proc.stdout  # the summary, with outputs
     assert sorted(p.name for p in (tmp_path / "kflow" / "kv" / "company.team").iterdir()) == ["orders_config.json", "session_token.json"]
