@@ -24,7 +24,7 @@ from kflow.engine.events import (
     StepResult,
     WakeAt,
 )
-from kflow.engine.flow_retry import retry_due, waiting_until
+from kflow.engine.flow_retry import new_execution_due, retry_due, waiting_until
 from kflow.engine.ids import subflow_execution_id, taskrun_id
 from kflow.engine.index import ExecutionIndex
 from kflow.flow.node import ChildSpec, Node, NodeServices
@@ -34,6 +34,7 @@ from kflow.engine.retry import next_attempt_at
 from kflow.engine.root import FlowRoot
 from kflow.engine.run import ExecutionRun
 from kflow.execution import Attempt, Execution, State, StateInfo, TaskRun
+from kflow.execution.model import ExecutionMetadata
 from kflow.execution.instants import to_json_data
 from kflow.flow.model import Flow, Task
 from kflow.kv import KVStore
@@ -61,9 +62,14 @@ class Engine:
         now: datetime,
         labels: dict[str, str] | None = None,
         trigger: dict[str, Any] | None = None,
+        schedule_date: datetime | None = None,
+        metadata: ExecutionMetadata | None = None,
     ) -> Execution:
+        """`schedule_date`/`metadata`: a flow retry's new try (it waits until then; which try it is)."""
         flow = self.flow
         return Execution(
+            scheduleDate=schedule_date,
+            metadata=metadata,
             id=execution_id,
             namespace=flow.namespace,
             flowId=flow.id,
@@ -81,6 +87,10 @@ class Engine:
 
     def start(self, run: ExecutionRun, now: datetime) -> StepResult:
         result = StepResult()
+        schedule = run.execution.scheduleDate
+        if run.execution.state.current == State.CREATED and schedule is not None and schedule > now:
+            result.actions.append(WakeAt(schedule))  # a flow retry's new try waits CREATED for its delay
+            return result
         if run.execution.state.current == State.CREATED:
             run.execution.state.to(State.RUNNING, now)
             result.execution_changed = True
@@ -97,6 +107,10 @@ class Engine:
             return result
         if run.execution.state.current == State.RETRYING:  # the flow's retry: waiting for its delay
             return self._flow_retry(run, events, result, now)
+        if run.execution.state.current == State.CREATED:  # not started yet: its scheduleDate
+            if any(isinstance(event, KillRequested) for event in events):
+                return self._end_waiting(run, result, now)
+            return self.start(run, now)
         dirty: deque[str | None] = deque()
         for event in events:
             if isinstance(event, AttemptEnded):
@@ -174,15 +188,19 @@ class Engine:
     def _flow_retry(self, run: ExecutionRun, events: list[Event], result: StepResult, now: datetime) -> StepResult:
         """A RETRYING execution: killed at once if asked, else restarted from its failed task runs once due."""
         if any(isinstance(event, KillRequested) for event in events):
-            run.execution.state.to(State.KILLED, now)
-            result.execution_changed = True
-            result.actions.append(ExecutionEnded(State.KILLED))
-            return result
+            return self._end_waiting(run, result, now)
         due = waiting_until(self.flow, run.execution)
         if due is not None and due > now:
             result.actions.append(WakeAt(due))
             return result
         self._settle(run, result, restart(self.plan, run, result, now, self._start_attempt), now)
+        return result
+
+    def _end_waiting(self, run: ExecutionRun, result: StepResult, now: datetime) -> StepResult:
+        """Killed while nothing runs (waiting to start, or for the flow's retry): KILLED at once."""
+        run.execution.state.to(State.KILLED, now)
+        result.execution_changed = True
+        result.actions.append(ExecutionEnded(State.KILLED))
         return result
 
     def _kill(self, run: ExecutionRun, event: KillRequested, result: StepResult, dirty: deque, now: datetime) -> None:
@@ -354,6 +372,10 @@ class Engine:
                 result.execution_changed = True
                 result.actions.append(WakeAt(due))
                 return follow
+            again = new_execution_due(self.flow, run.execution, now) if state == State.FAILED and not run.killing else None
+            if again is not None:
+                state = State.RETRIED
+                result.actions.append(again)
             run.execution.state.to(state, now)
             result.execution_changed = True
             result.actions.append(ExecutionEnded(state))

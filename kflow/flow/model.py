@@ -46,7 +46,7 @@ class Flow(BaseModel):
     pluginDefaults: list[dict[str, Any]] = Field(default_factory=list)
     concurrency: dict[str, Any] | None = None
     retry: Retry | None = Field(None, description="Kestra's flow-level retry: a failed execution runs its failed task runs again "
-                                "(behavior RETRY_FAILED_TASK, the only one kflow runs yet) after the policy's delay.")
+                                "(behavior RETRY_FAILED_TASK, the default) or ends RETRIED and a new execution runs (CREATE_NEW_EXECUTION), after the policy's delay.")
     disabled: bool = False
     deleted: bool = False
 
@@ -55,14 +55,6 @@ class Flow(BaseModel):
     def _flow_id(cls, value: str) -> str:
         if not FLOW_ID.match(value) or len(value) > 100:
             raise ValueError("a flow id has 1-100 letters, digits, '.', '_' or '-' and starts with a letter or digit")
-        return value
-
-    @field_validator("retry")
-    @classmethod
-    def _retry(cls, value: Retry | None) -> Retry | None:
-        if value is not None and value.behavior == "CREATE_NEW_EXECUTION":
-            raise ValueError("behavior CREATE_NEW_EXECUTION is not supported yet: use RETRY_FAILED_TASK (the default), "
-                             "which retries the failed task runs in the same execution")
         return value
 
     @field_validator("namespace")

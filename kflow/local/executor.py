@@ -17,12 +17,14 @@ from kflow.engine import (
     KillRequested,
     KillTask,
     ResumeRequested,
+    RetryExecution,
     RunTask,
     StartSubflow,
     WakeAt,
     new_execution_id,
 )
 from kflow.execution import Execution
+from kflow.execution.model import ExecutionMetadata
 from kflow.flow import Flow
 from kflow.kv import KVStore
 from kflow.kv.directory import DirectoryKV
@@ -66,9 +68,23 @@ class LocalExecutor:
         self._resume.set()
 
     def run(self, options: RunOptions) -> Execution:
-        """Run the flow to its end; Ctrl-C kills it (running tasks are stopped, state KILLED)."""
+        """Run the flow to its end; Ctrl-C kills it (running tasks are stopped, state KILLED).
+
+        Under the flow's retry CREATE_NEW_EXECUTION a failed try ends RETRIED and the next one
+        runs (a new id, same inputs and labels); the last try is returned."""
         engine = self.engine
         execution = engine.new_execution(options.execution_id or new_execution_id(), options.inputs, _now(), options.labels)
+        while True:
+            execution, retry = self._run_one(execution)
+            if retry is None:
+                return execution
+            metadata = ExecutionMetadata(attemptNumber=retry.attempt_number, originalCreatedDate=retry.original_created)
+            execution = engine.new_execution(new_execution_id(), options.inputs, _now(), execution.labels,
+                                             schedule_date=retry.at, metadata=metadata)
+
+    def _run_one(self, execution: Execution) -> tuple[Execution, RetryExecution | None]:
+        engine = self.engine
+        self._retry: RetryExecution | None = None
         run = engine.load(execution, self.kv)
         workdir = scratch_dir()
         processes = RunnerProcesses(workdir)
@@ -82,7 +98,7 @@ class LocalExecutor:
                 self._notify(run.execution, result.changed)
                 wake = self._apply(run, result.actions, processes, wake)
                 if run.execution.state.current.terminal:
-                    return run.execution
+                    return run.execution, self._retry
                 events = self._wait(processes, wake)
                 if self._kill.is_set() and not run.killing:
                     events.append(KillRequested())
@@ -119,6 +135,8 @@ class LocalExecutor:
                 self._subflows.kill(action.taskrun_id)
             elif isinstance(action, WakeAt):
                 wake = action.at if wake is None else min(wake, action.at)
+            elif isinstance(action, RetryExecution):
+                self._retry = action
             elif isinstance(action, ExecutionEnded):
                 pass
         return wake

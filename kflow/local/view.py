@@ -45,8 +45,11 @@ class PlainView:
         self.stream = stream
         self._seen: dict[str, State] = {}
         self._positions: dict[str, int] = {}
+        self._execution_id: str | None = None
 
     def changed(self, execution: Execution, taskrun_ids: set[str]) -> None:
+        if execution.id != self._execution_id:  # a flow retry's new try: its own task runs
+            self._execution_id, self._positions = execution.id, {}
         runs = execution.taskRunList  # append-only but for a restart's dropped `errors` runs
         if any(self._positions.get(i, len(runs)) >= len(runs) or runs[self._positions[i]].id != i
                for i in taskrun_ids if i in self._positions):

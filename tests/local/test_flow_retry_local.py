@@ -36,10 +36,24 @@ def test_retries_stop_at_max_attempts_and_the_execution_fails(tmp_path):
     assert "done" not in by_task
 
 
-def test_create_new_execution_is_refused_when_the_flow_loads(tmp_path):
-    path = tmp_path / "flow.yaml"
-    path.write_text((EXAMPLES / "flow-retry.yaml").read_text().replace("behavior: RETRY_FAILED_TASK", "behavior: CREATE_NEW_EXECUTION"))
-    proc = kflow("run", str(path))
-    assert proc.returncode == 2
-    assert "retry: behavior CREATE_NEW_EXECUTION is not supported yet" in proc.stderr, proc.stderr
-    assert "Traceback" not in proc.stderr
+def test_create_new_execution_runs_new_tries_until_one_succeeds(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.local.test_run_examples import ROOT
+
+    env = {**os.environ, "KFLOW_KV_DIR": str(tmp_path / "kv")}
+    proc = subprocess.run([sys.executable, "-m", "kflow", "run", str(EXAMPLES / "flow-retry-new-execution.yaml"), "--json", "--plain"],
+                          capture_output=True, text=True, timeout=180, cwd=ROOT, env=env)
+    assert proc.returncode == 0, proc.stderr
+    last = json.loads(proc.stdout)
+    assert last["state"]["current"] == "SUCCESS"
+    assert last["metadata"]["attemptNumber"] == 3  # the third try: two ended RETRIED before it
+    assert states(last) == ["CREATED", "RUNNING", "SUCCESS"]
+    assert last["scheduleDate"] <= last["state"]["histories"][1]["date"]  # it waited for the policy's delay
+    assert runs(last)["previous"]["outputs"]["value"] == 2
+    assert len(runs(last)["flaky"]["attempts"]) == 1  # a new execution: new task runs, one attempt each
+    assert proc.stderr.count("FAILED in") == 2 and "try 2 fails" in proc.stderr
+    assert list((tmp_path / "kv" / "company.team").iterdir()) == []  # the last try deleted its counter
