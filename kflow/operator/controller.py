@@ -28,12 +28,14 @@ from kflow.engine import (
     KillTask,
     RestartRequested,
     ResumeRequested,
+    RetryExecution,
     RunTask,
     StartSubflow,
     StepResult,
     WakeAt,
 )
 from kflow.engine.ids import _base62, subflow_execution_id
+from kflow.operator.flow_retry import retry_manifest, retry_start
 from kflow.operator.kv_configmaps import ConfigMapKV
 from kflow.execution import State, StateInfo, TaskRun
 from kflow.execution.instants import format_instant
@@ -258,12 +260,14 @@ class ExecutionController:
         snapshot = flow.model_dump(mode="json", by_alias=True, exclude_unset=True)
         engine = self._engine(snapshot)
         trigger = tracked.spec.get("trigger") or None
-        execution = engine.new_execution(execution_id, inputs, now, labels=tracked.spec.get("labels") or {}, trigger=trigger)
+        execution = engine.new_execution(execution_id, inputs, now, labels=tracked.spec.get("labels") or {}, trigger=trigger,
+                                         **retry_start(tracked.spec))
         tracked.engine, tracked.run = engine, engine.load(execution, self._kv(key[0]))
         tracked.archive = StatusArchive(self.settings.status_chunk_size)
         tracked.status, tracked.step = None, 0
         result = await off_loop(engine.start, tracked.run, now)
-        await self._apply(key, tracked, result, extra={"flow": snapshot, "inputs": inputs, "labels": execution.labels, "id": execution.id, "namespace": execution.namespace, "flowId": execution.flowId, "flowRevision": execution.flowRevision, **({"trigger": trigger} if trigger else {})})
+        await self._apply(key, tracked, result, extra={"flow": snapshot, "inputs": inputs, "labels": execution.labels, "id": execution.id, "namespace": execution.namespace, "flowId": execution.flowId, "flowRevision": execution.flowRevision, **({"trigger": trigger} if trigger else {}),
+                                                    **execution.model_dump(mode="json", include={"scheduleDate", "metadata"}, exclude_none=True)})
         await self.api.event(tracked.involved(), "Started", f"execution {execution.id} of flow {flow.namespace}.{flow.id} started")
 
     async def _fail_to_start(self, key: Key, tracked: Tracked, execution_id: str, ref: str | None, message: str, now: datetime,
@@ -346,6 +350,8 @@ class ExecutionController:
             extra = {**(extra or {}), "waiting": waiting}
         if starts:
             await asyncio.gather(*(self._create_pod(tracked, run, action) for action in starts))
+        for retry in (a for a in result.actions if isinstance(a, RetryExecution)):  # the flow's retry: the next try
+            await self.api.create_execution(key[0], retry_manifest(tracked.meta, tracked.spec, execution.labels, retry))
         subflows = [a for a in result.actions if isinstance(a, StartSubflow)]
         if subflows:
             await asyncio.gather(*(self._start_subflow(key, tracked, action) for action in subflows))

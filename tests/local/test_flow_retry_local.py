@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.local.readme_blocks import run_readme_commands
 from tests.local.test_run_examples import EXAMPLES, kflow, run_json, runs
 
 
@@ -57,3 +58,10 @@ def test_create_new_execution_runs_new_tries_until_one_succeeds(tmp_path):
     assert len(runs(last)["flaky"]["attempts"]) == 1  # a new execution: new task runs, one attempt each
     assert proc.stderr.count("FAILED in") == 2 and "try 2 fails" in proc.stderr
     assert list((tmp_path / "kv" / "company.team").iterdir()) == []  # the last try deleted its counter
+
+
+def test_the_readme_flow_retry_commands_run_as_written(tmp_path):
+    procs = run_readme_commands("### Flow-level retry and `workerTaskrun`", tmp_path, "--plain")
+    assert [p.returncode for p in procs] == [0, 0], [p.stderr for p in procs]
+    assert "Execution" in procs[0].stdout and "SUCCESS" in procs[0].stdout
+    assert procs[1].stderr.count("FAILED in") == 2  # two tries ended RETRIED before the third succeeded

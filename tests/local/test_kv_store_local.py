@@ -8,10 +8,10 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
+from tests.local.readme_blocks import readme_commands, run_readme_commands
 from tests.local.test_run_examples import EXAMPLES, ROOT, runs
 
 
@@ -125,14 +125,9 @@ tasks:
 
 def test_the_readme_kv_commands_run_as_written(tmp_path):
     """The two lines of README.md's "The KV store" block, verbatim (the store in a temp XDG dir)."""
-    text = (ROOT / "README.md").read_text()
-    block = text.split("### The KV store", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
-    commands = [line.split("#", 1)[0].strip() for line in block.strip().splitlines()]
+    commands = readme_commands("### The KV store")
     assert [c.split()[:3] for c in commands] == [["kflow", "run", "examples/kv-store.yaml"], ["kflow", "run", "examples/kv-consume.yaml"]]
-    env = {k: v for k, v in os.environ.items() if k != "KFLOW_KV_DIR"}
-    env.update(XDG_DATA_HOME=str(tmp_path), PATH=f"{Path(sys.executable).parent}:{env.get('PATH', '')}")
-    for command in commands:
-        proc = subprocess.run(["bash", "-c", command + " --plain"], capture_output=True, text=True, timeout=120, cwd=ROOT, env=env)
-        assert proc.returncode == 0, proc.stderr
-    assert "7 orders, token token-" in proc.stdout  # the summary, with outputs
+    procs = run_readme_commands("### The KV store", tmp_path, "--plain")
+    assert [p.returncode for p in procs] == [0, 0], procs[-1].stderr
+    assert "7 orders, token token-" in procs[-1].stdout  # the summary, with outputs
     assert sorted(p.name for p in (tmp_path / "kflow" / "kv" / "company.team").iterdir()) == ["orders_config.json", "session_token.json"]

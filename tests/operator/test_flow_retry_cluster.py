@@ -34,3 +34,25 @@ def test_a_failed_execution_is_retried_in_place_until_it_succeeds(kflow, operato
             break
         time.sleep(1)
     assert attempts == [0, 1, 2]
+
+
+@pytest.mark.cluster
+def test_create_new_execution_makes_a_new_execution_per_try(kflow, operator):
+    kflow.apply_flow((EXAMPLES / "flow-retry-new-execution.yaml").read_text(), name="flow-retry-new-execution")
+    kflow.execute("flow-retry-new-execution", "fr-new")
+    ended = lambda e: (e.get("status") or {}).get("current") in ("SUCCESS", "WARNING", "FAILED", "KILLED", "RETRIED")
+    first = kflow.wait("fr-new", timeout=300, until=ended)
+    assert first["status"]["current"] == "RETRIED", first["status"]
+    second = kflow.wait("fr-new-retry2", timeout=300, until=ended)  # made by the operator
+    assert second["status"]["current"] == "RETRIED", second["status"]
+    third = kflow.wait("fr-new-retry3", timeout=300, until=ended)
+    assert third["status"]["current"] == "SUCCESS", third["status"]
+    assert [e["status"].get("metadata", {}).get("attemptNumber", 1) for e in (first, second, third)] == [1, 2, 3]
+    assert third["spec"]["flowRetry"]["firstExecution"] == "fr-new"
+    assert third["spec"]["inputs"] == first["spec"]["inputs"]
+    assert third["status"]["scheduleDate"] <= third["status"]["state"]["histories"][1]["date"]  # it waited its delay
+    correlation = {e["status"]["labels"]["system.correlationId"] for e in (first, second, third)}
+    assert correlation == {first["status"]["id"]}  # every try shares the first one's correlation id
+    assert taskruns(third)["previous"]["outputs"]["value"] == 2
+    assert [int(taskruns(e)["flaky"]["attempts"][-1]["state"]["current"] == "SUCCESS") for e in (first, second, third)] == [0, 0, 1]
+    assert not kflow.core.list_namespaced_config_map(kflow.namespace, label_selector="kflow.io/kv=true").items  # the counter was deleted
