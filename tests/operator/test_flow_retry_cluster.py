@@ -8,14 +8,21 @@ from pathlib import Path
 
 import pytest
 
-from tests.operator.support import taskruns
+from tests.operator.support import apply_crds, taskruns
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 
 
+def apply_retry_flow(kflow, k8s_api, example: str) -> None:
+    """CRDs are cluster-wide: another tree's, applied meanwhile, would prune `retry` (and spec.flowRetry)."""
+    apply_crds(k8s_api)
+    flow = kflow.apply_flow((EXAMPLES / f"{example}.yaml").read_text(), name=example)
+    assert "retry" in flow["spec"], "the cluster's Flow CRD has no `retry`: CRDs were re-applied from an older tree"
+
+
 @pytest.mark.cluster
-def test_a_failed_execution_is_retried_in_place_until_it_succeeds(kflow, operator):
-    kflow.apply_flow((EXAMPLES / "flow-retry.yaml").read_text(), name="flow-retry")
+def test_a_failed_execution_is_retried_in_place_until_it_succeeds(kflow, operator, k8s_api):
+    apply_retry_flow(kflow, k8s_api, "flow-retry")
     kflow.execute("flow-retry", "flow-retry-1")
     execution = kflow.wait("flow-retry-1", timeout=400)
     status = execution["status"]
@@ -37,8 +44,8 @@ def test_a_failed_execution_is_retried_in_place_until_it_succeeds(kflow, operato
 
 
 @pytest.mark.cluster
-def test_create_new_execution_makes_a_new_execution_per_try(kflow, operator):
-    kflow.apply_flow((EXAMPLES / "flow-retry-new-execution.yaml").read_text(), name="flow-retry-new-execution")
+def test_create_new_execution_makes_a_new_execution_per_try(kflow, operator, k8s_api):
+    apply_retry_flow(kflow, k8s_api, "flow-retry-new-execution")
     kflow.execute("flow-retry-new-execution", "fr-new")
     ended = lambda e: (e.get("status") or {}).get("current") in ("SUCCESS", "WARNING", "FAILED", "KILLED", "RETRIED")
     first = kflow.wait("fr-new", timeout=300, until=ended)
