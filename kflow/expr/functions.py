@@ -127,7 +127,7 @@ def from_yaml(value: Any) -> Any:
 
 _HIDDEN = {"range", "now", "secret", "read", "max", "min", "render", "renderOnce", "printContext",
            "fetchContext", "fromJson", "json", "fromYaml", "yaml", "randomInt", "null", "uuid",
-           "id", "currentEachOutput", "errorLogs", "_error_logs", "kv", "_kv"}
+           "id", "currentEachOutput", "errorLogs", "_error_logs", "kv", "_kv", "nanoId"}
 
 
 @pass_context
@@ -160,6 +160,22 @@ def id_() -> str:
     return "".join(reversed(out)).rjust(22, "0")
 
 
+_NANOID_ALPHABET = "_-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+MAX_NANOID = 10_000
+
+
+def nano_id(length: Any = 21, alphabet: Any = _NANOID_ALPHABET) -> str:
+    """Kestra ``nanoId(length=21, alphabet=...)``: a random id from a secure random source."""
+    import secrets
+
+    size, chars = to_int(length, "length"), text(alphabet)
+    if not 1 <= size <= MAX_NANOID:
+        fail(f"nanoId: length must be between 1 and {MAX_NANOID}, got {size}")
+    if not chars:
+        fail("nanoId: the alphabet must not be empty")
+    return "".join(secrets.choice(chars) for _ in range(size))
+
+
 GLOBALS: dict[str, Any] = {
     "now": now,
     "secret": secret,
@@ -176,6 +192,7 @@ GLOBALS: dict[str, Any] = {
     "uuid": uuid,
     "id": id_,
     "randomInt": random_int,
+    "nanoId": nano_id,
     "null": None,
 }
 from .kestra_functions import FUNCTIONS as _EXECUTION_FUNCTIONS  # noqa: E402 - they need pass_context only

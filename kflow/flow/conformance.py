@@ -117,7 +117,7 @@ FUNCTIONS: dict[str, str] = {name: "" for name in (
     "randomPort": "not yet",
     "http": "not yet",
     "tasksWithState": "not yet",
-    "nanoId": "not yet",
+    "nanoId": "",
 }
 
 
@@ -149,8 +149,9 @@ def _known_filters() -> set[str]:
 
 def _known_functions() -> set[str]:
     from kflow.expr.functions import GLOBALS
+    from kflow.expr.render import _environment
 
-    return set(GLOBALS)
+    return set(GLOBALS) | set(_environment().globals)  # render/renderOnce are registered by the renderer
 
 
 def _row(kind: str, name: str, note: str, known: set[str]) -> Row:
