@@ -19,6 +19,16 @@ tasks:
 """
 
 
+def first_try_fails(engine, run):
+    """`ok` succeeds, `flaky` fails: the step result after the first try."""
+    result = engine.start(run, T0)
+    for _ in range(2):
+        action = next(a for a in result.actions if isinstance(a, RunTask))
+        outcome = State.SUCCESS if action.task_id == "ok" else State.FAILED
+        result = engine.step(run, [AttemptEnded(action.taskrun_id, action.attempt, outcome, None, "boom")], T0)
+    return result
+
+
 def test_retry_failed_task_gives_the_failed_task_run_one_attempt_per_try():
     trace = simulate(FLOW.format(n=3, behavior="RETRY_FAILED_TASK"), {"flaky": [State.FAILED, State.FAILED, State.SUCCESS]})
     execution = trace.execution
@@ -39,11 +49,7 @@ def test_retries_spent_end_failed():
 def test_a_kill_while_retrying_ends_killed_at_once():
     engine = Engine(load_flow(FLOW.format(n=3, behavior="RETRY_FAILED_TASK")))
     run = engine.load(engine.new_execution("e", {}, T0))
-    result = engine.start(run, T0)
-    for _ in range(2):
-        action = next(a for a in result.actions if isinstance(a, RunTask))
-        outcome = State.SUCCESS if action.task_id == "ok" else State.FAILED
-        result = engine.step(run, [AttemptEnded(action.taskrun_id, action.attempt, outcome, None, "boom")], T0)
+    result = first_try_fails(engine, run)
     assert run.execution.state.current == State.RETRYING
     assert any(isinstance(a, WakeAt) and a.at == T0 + timedelta(seconds=10) for a in result.actions)
     result = engine.step(run, [KillRequested()], T0 + timedelta(seconds=1))
@@ -53,11 +59,7 @@ def test_a_kill_while_retrying_ends_killed_at_once():
 def test_create_new_execution_ends_retried_and_asks_for_the_next_try_which_waits_its_date():
     engine = Engine(load_flow(FLOW.format(n=3, behavior="CREATE_NEW_EXECUTION")))
     run = engine.load(engine.new_execution("e", {}, T0))
-    result = engine.start(run, T0)
-    for _ in range(2):
-        action = next(a for a in result.actions if isinstance(a, RunTask))
-        outcome = State.SUCCESS if action.task_id == "ok" else State.FAILED
-        result = engine.step(run, [AttemptEnded(action.taskrun_id, action.attempt, outcome, None, "boom")], T0)
+    result = first_try_fails(engine, run)
     assert run.execution.state.current == State.RETRIED
     retry = next(a for a in result.actions if isinstance(a, RetryExecution))
     assert (retry.at, retry.attempt_number, retry.original_created) == (T0 + timedelta(seconds=10), 2, T0)
