@@ -67,7 +67,7 @@ TASKS: dict[str, str] = {
     f"{_C}.kv.Get": "",
     f"{_C}.kv.Delete": "",
     f"{_C}.kv.GetKeys": "",
-    f"{_C}.kv.PurgeKV": "not yet (expired keys read as missing and are removed when read)",
+    f"{_C}.kv.PurgeKV": "partly: `expiredOnly` (default true) rather than the newer `behavior` object; on a cluster, the keys of the Execution's Kubernetes namespace",
     f"{_C}.namespace.UploadFiles": "not yet: no namespace files",
     f"{_C}.namespace.DownloadFiles": "not yet: no namespace files",
     f"{_C}.namespace.DeleteFiles": "not yet: no namespace files",

@@ -50,6 +50,7 @@ TASK_TYPES: tuple[TaskType, ...] = (
     TaskType(f"{_CORE}.kv.Get", (), "kflow.tasks.kv:Get"),
     TaskType(f"{_CORE}.kv.Delete", (), "kflow.tasks.kv:Delete"),
     TaskType(f"{_CORE}.kv.GetKeys", (), "kflow.tasks.kv:GetKeys"),
+    TaskType(f"{_CORE}.kv.PurgeKV", (), "kflow.tasks.kv:PurgeKV"),
     TaskType(f"{_CORE}.flow.Pause", (f"{_OLD}.flows.Pause",), "kflow.tasks.pause:Pause"),
     TaskType(f"{_CORE}.flow.Subflow", (f"{_OLD}.flows.Subflow", f"{_OLD}.flows.Flow", f"{_CORE}.flow.Flow"), "kflow.tasks.subflow:Subflow"),
     TaskType(

@@ -58,6 +58,10 @@ class DirectoryKV(KVStore):
     def _remove(self, namespace: str, key: str) -> None:
         self._path(namespace, key).unlink(missing_ok=True)
 
+    def _namespaces(self) -> Iterable[str]:
+        if self.root.is_dir():
+            yield from (p.name for p in self.root.iterdir() if p.is_dir() and any(p.glob("*.json")))
+
     def _entries(self, namespace: str) -> Iterable[tuple[str, KVEntry]]:
         folder = self.root / namespace
         if not folder.is_dir():

@@ -106,7 +106,26 @@ class KVStore(ABC):
         return sorted(key for key, entry in self._entries(namespace)
                       if not entry.expired(now) and (not prefix or key.startswith(prefix)))
 
+    def purge(self, namespaces: Iterable[str], key_glob: str | None, expired_only: bool) -> int:
+        """Delete the keys of these namespaces matching the glob (only expired ones, if asked); how many."""
+        from fnmatch import fnmatchcase
+
+        now, count = _now(), 0
+        for namespace in namespaces:
+            for key, entry in list(self._entries(namespace)):
+                if (key_glob is None or fnmatchcase(key, key_glob)) and (not expired_only or entry.expired(now)):
+                    self._remove(namespace, key)
+                    count += 1
+        return count
+
+    def namespaces(self) -> list[str]:
+        """Every namespace holding a key."""
+        return sorted(set(self._namespaces()))
+
     # -- what a backend provides -------------------------------------------------------------
+    @abstractmethod
+    def _namespaces(self) -> Iterable[str]: ...
+
     @abstractmethod
     def _read(self, namespace: str, key: str) -> KVEntry | None: ...
 

@@ -87,6 +87,10 @@ class ConfigMapKV(KVStore):
             if err.status != 404:
                 raise
 
+    def _namespaces(self) -> Iterable[str]:
+        listed = self.core.list_namespaced_config_map(self.k8s_namespace, label_selector=f"{LABEL}=true")
+        return [(item.metadata.annotations or {}).get(NAMESPACE_ANNOTATION, "") for item in listed.items]
+
     def _entries(self, namespace: str) -> Iterable[tuple[str, KVEntry]]:
         selector = f"{LABEL}=true,{NAMESPACE_LABEL}={namespace_label(namespace)}"
         listed = self.core.list_namespaced_config_map(self.k8s_namespace, label_selector=selector)

@@ -114,6 +114,42 @@ class GetKeys(_KVTask):
         return {"keys": store.keys(namespace, str(prefix) if prefix is not None else None)}
 
 
+class PurgeKV(FlowableTask):
+    """Deletes keys across namespaces (Kestra's PurgeKV); by default only the expired ones."""
+
+    namespaces: list[str] | None = Field(None, description="The namespaces to purge; rendered. Default: every namespace (with namespacePattern: those it matches).")
+    namespacePattern: str | None = Field(None, description="A glob of namespaces, instead of `namespaces`.")
+    includeChildNamespaces: bool = Field(True, description="`company` also purges `company.team`, ...")
+    keyPattern: str | None = Field(None, description="Only keys matching this glob, e.g. 'AI_*'.")
+    expiredOnly: bool = Field(True, description="Only keys whose ttl has passed.")
+
+    @field_validator("namespacePattern")
+    @classmethod
+    def _one_way(cls, value: str | None, info) -> str | None:
+        if value is not None and info.data.get("namespaces"):
+            raise ValueError("use namespaces or namespacePattern, not both")
+        return value
+
+    def next_children(self, node: Node) -> list[ChildSpec]:
+        return []
+
+    def resolve_state(self, node: Node) -> State | None:
+        from fnmatch import fnmatchcase
+
+        store = node.kv_store()
+        existing = store.namespaces()
+        if self.namespaces:
+            wanted = [str(node.render(ns)) for ns in self.namespaces]
+            chosen = [ns for ns in existing if any(ns == w or (self.includeChildNamespaces and ns.startswith(w + ".")) for w in wanted)]
+        elif self.namespacePattern:
+            chosen = [ns for ns in existing if fnmatchcase(ns, str(node.render(self.namespacePattern)))]
+        else:
+            chosen = existing
+        key_glob = str(node.render(self.keyPattern)) if self.keyPattern else None
+        node.set_outputs(size=store.purge(chosen, key_glob, self.expiredOnly))
+        return State.SUCCESS
+
+
 def convert(value: Any, kv_type: str, key: str) -> Any:
     """The value as Kestra's kvType makes it (a JSON-typed value, or the checked text)."""
     try:

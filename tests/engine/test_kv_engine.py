@@ -28,6 +28,9 @@ class MemoryKV(KVStore):
     def _remove(self, namespace, key):
         self.data.pop((namespace, key), None)
 
+    def _namespaces(self):
+        return [ns for ns, _ in self.data]
+
     def _entries(self, namespace):
         return [(k, e) for (ns, k), e in self.data.items() if ns == namespace]
 

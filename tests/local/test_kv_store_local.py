@@ -131,3 +131,14 @@ def test_the_readme_kv_commands_run_as_written(tmp_path):
     assert [p.returncode for p in procs] == [0, 0], procs[-1].stderr
     assert "7 orders, token token-" in procs[-1].stdout  # the summary, with outputs
     assert sorted(p.name for p in (tmp_path / "kflow" / "kv" / "company.team").iterdir()) == ["orders_config.json", "session_token.json"]
+
+
+def test_purge_kv_deletes_expired_keys_then_all_matching_ones(tmp_path):
+    store = tmp_path / "kv"
+    (store / "other.ns").mkdir(parents=True)
+    (store / "other.ns" / "cache_x.json").write_text('{"value": 1, "updateDate": "2026-01-01T00:00:00Z", "expirationDate": "2026-01-01T00:00:01Z"}')
+    by_task = runs(run(str(EXAMPLES / "kv-purge.yaml"), store))
+    assert by_task["purge_expired"]["outputs"] == {"size": 1}  # cache_short (company.team is a child of company)
+    assert by_task["purge_all"]["outputs"] == {"size": 1}  # cache_kept, expired or not
+    assert list((store / "company.team").iterdir()) == []
+    assert (store / "other.ns" / "cache_x.json").exists()  # another namespace: not named, kept

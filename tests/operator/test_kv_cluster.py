@@ -77,3 +77,15 @@ tasks:
   - {id: keys, type: io.kestra.plugin.core.kv.GetKeys}
   - {id: token, type: io.kestra.plugin.core.debug.Return, format: "{{ kv('session_token', errorOnMissing=false) ?? 'expired' }}"}
 """
+
+
+@pytest.mark.cluster
+def test_purge_kv_deletes_the_configmaps_of_expired_then_matching_keys(kflow, operator):
+    kflow.apply_flow((EXAMPLES / "kv-purge.yaml").read_text(), name="kv-purge")
+    kflow.execute("kv-purge", "kv-purge-1")
+    execution = kflow.wait("kv-purge-1", timeout=300)
+    assert execution["status"]["current"] == "SUCCESS", execution["status"]
+    runs = taskruns(execution)
+    assert runs["purge_expired"]["outputs"] == {"size": 1}
+    assert runs["purge_all"]["outputs"] == {"size": 1}
+    assert kv_configmaps(kflow) == {}
