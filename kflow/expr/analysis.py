@@ -10,7 +10,7 @@ from jinja2 import meta, nodes
 from jinja2.exceptions import TemplateSyntaxError
 
 from .environment import ENV
-from .render import has_expression
+from .render import _environment, has_expression
 
 _RENDER_FUNCS = {"render", "renderOnce"}
 _DYNAMIC_FUNCS = {"printContext"}
@@ -51,10 +51,11 @@ def _roots(source: str, depth: int = 0) -> set[str]:
     tree = _parse(source)
     if tree is None:
         return set()
+    known = set(_environment().globals)  # render()/renderOnce() are registered on first use: count them
     try:
-        names = meta.find_undeclared_variables(tree) - set(ENV.globals)
+        names = meta.find_undeclared_variables(tree) - known
     except TemplateSyntaxError:  # e.g. an unknown filter: jinja's code generator refuses it
-        names = {n.name for n in tree.find_all(nodes.Name) if n.ctx == "load"} - set(ENV.globals)
+        names = {n.name for n in tree.find_all(nodes.Name) if n.ctx == "load"} - known
     if depth < 5:
         for nested in _nested_templates(tree):
             if nested is not None and has_expression(nested):

@@ -62,6 +62,41 @@ def read(uri: Any) -> str:
     return value
 
 
+def _file_size(function: str, uri: Any) -> int | None:
+    key = text(uri)
+    st = limits.current()
+    sizer = st.size if st else None
+    if sizer is None:
+        fail(f"{function}({key!r}): no internal storage here ({function}() works in task properties)")
+    if not key.startswith("kestra://"):
+        fail(f"{function}({key!r}): only kestra:// files of internal storage (kflow has no namespace files)")
+    try:
+        return sizer(key)
+    except Exception as e:  # the storage's message names the URI and the cause
+        fail(f"{function}({key!r}): {e}")
+
+
+def file_exists(uri: Any) -> bool:
+    """Kestra ``fileExists(uri)``."""
+    return _file_size("fileExists", uri) is not None
+
+
+def file_size(uri: Any) -> int:
+    """Kestra ``fileSize(uri)``: bytes; a missing file is an error."""
+    size = _file_size("fileSize", uri)
+    if size is None:
+        fail(f"fileSize({text(uri)!r}): no such file")
+    return size
+
+
+def is_file_empty(uri: Any) -> bool:
+    """Kestra ``isFileEmpty(uri)``; a missing file is an error."""
+    size = _file_size("isFileEmpty", uri)
+    if size is None:
+        fail(f"isFileEmpty({text(uri)!r}): no such file")
+    return size == 0
+
+
 def range_(start: Any, end: Any = None, step: Any = 1) -> list:
     """Pebble range: both bounds inclusive; ``range(3)`` is ``range(0, 3)``."""
     if end is None:
@@ -127,7 +162,7 @@ def from_yaml(value: Any) -> Any:
 
 _HIDDEN = {"range", "now", "secret", "read", "max", "min", "render", "renderOnce", "printContext",
            "fetchContext", "fromJson", "json", "fromYaml", "yaml", "randomInt", "null", "uuid",
-           "id", "currentEachOutput", "errorLogs", "_error_logs", "kv", "_kv", "nanoId"}
+           "id", "currentEachOutput", "errorLogs", "_error_logs", "kv", "_kv", "nanoId", "fileExists", "fileSize", "isFileEmpty"}
 
 
 @pass_context
@@ -193,6 +228,9 @@ GLOBALS: dict[str, Any] = {
     "id": id_,
     "randomInt": random_int,
     "nanoId": nano_id,
+    "fileExists": file_exists,
+    "fileSize": file_size,
+    "isFileEmpty": is_file_empty,
     "null": None,
 }
 from .kestra_functions import FUNCTIONS as _EXECUTION_FUNCTIONS  # noqa: E402 - they need pass_context only

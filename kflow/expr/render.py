@@ -121,6 +121,7 @@ def render(
     *,
     secret: Callable[[str], str] | None = None,
     read: Callable[[str], str] | None = None,
+    size: Callable[[str], int | None] | None = None,
 ) -> str:
     """Render one template string. Strings without ``{{``/``{%`` come back unchanged."""
     if not isinstance(template, str):
@@ -131,7 +132,7 @@ def render(
     if plain is not None:
         return plain
     variables = dict(context)
-    token = limits.push(limits.RenderState(context=variables, secret=secret, read=read))
+    token = limits.push(limits.RenderState(context=variables, secret=secret, read=read, size=size))
     try:
         return _run(template, variables)
     finally:
@@ -202,6 +203,7 @@ def render_value(
     *,
     secret: Callable[[str], str] | None = None,
     read: Callable[[str], str] | None = None,
+    size: Callable[[str], int | None] | None = None,
 ) -> Any:
     """Render every string in ``value`` (recursing into dicts and lists, keys included).
 
@@ -220,7 +222,7 @@ def render_value(
                 return plain
             if variables is None:
                 variables = dict(context)
-            token = limits.push(limits.RenderState(context=variables, secret=secret, read=read))
+            token = limits.push(limits.RenderState(context=variables, secret=secret, read=read, size=size))
             try:
                 return _run(v, variables)
             except ExpressionError as e:

@@ -210,7 +210,7 @@ def _run_if(child: Task, variables: dict[str, Any], ctx: RunContext) -> bool | s
     from kflow.expr import ExpressionError, render
 
     try:
-        rendered = render(condition, variables, secret=ctx.secret, read=ctx.read)
+        rendered = render(condition, variables, secret=ctx.secret, read=ctx.read, size=ctx.file_size)
     except ExpressionError as err:
         return f"task {child.id!r}, property runIf: {err}"
     return rendered.strip().lower() not in ("false", "0", "", "null", "none")
