@@ -211,6 +211,9 @@ def nano_id(length: Any = 21, alphabet: Any = _NANOID_ALPHABET) -> str:
     return "".join(secrets.choice(chars) for _ in range(size))
 
 
+# Registered by render.py on the environment's first use (they need the renderer itself).
+RENDERER_FUNCTIONS = ("render", "renderOnce")
+
 GLOBALS: dict[str, Any] = {
     "now": now,
     "secret": secret,

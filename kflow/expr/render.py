@@ -185,7 +185,9 @@ def _environment():
         def render_once(context, value: Any) -> Any:
             return render_fn(context, value, recursive=False)
 
-        ENV.globals.update({"render": render_fn, "renderOnce": render_once})
+        from .functions import RENDERER_FUNCTIONS
+
+        ENV.globals.update(dict(zip(RENDERER_FUNCTIONS, (render_fn, render_once))))
     return ENV
 
 

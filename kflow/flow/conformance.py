@@ -148,10 +148,9 @@ def _known_filters() -> set[str]:
 
 
 def _known_functions() -> set[str]:
-    from kflow.expr.functions import GLOBALS
-    from kflow.expr.render import _environment
+    from kflow.expr.functions import GLOBALS, RENDERER_FUNCTIONS
 
-    return set(GLOBALS) | set(_environment().globals)  # render/renderOnce are registered by the renderer
+    return set(GLOBALS) | set(RENDERER_FUNCTIONS)
 
 
 def _row(kind: str, name: str, note: str, known: set[str]) -> Row:
