@@ -24,6 +24,7 @@ from kflow.engine.events import (
     StepResult,
     WakeAt,
 )
+from kflow.engine.exit import end_execution
 from kflow.engine.flow_retry import new_execution_due, retry_due, waiting_until
 from kflow.engine.ids import subflow_execution_id, taskrun_id
 from kflow.engine.index import ExecutionIndex
@@ -324,6 +325,11 @@ class Engine:
         """Resolve every flowable whose children changed, until nothing changes."""
         queued = set(dirty)
         while dirty:
+            if run.exit_request is not None:  # an Exit task ended: the execution ends now, nothing else resolves
+                state, exit_id = run.exit_request
+                run.exit_request = None
+                end_execution(run, state, exit_id, result, now)
+                return
             parent_id = dirty.popleft()
             queued.discard(parent_id)
             for follow in self._resolve(run, parent_id, result, now):
@@ -543,6 +549,9 @@ class _Services(NodeServices):
 
     def resume(self, taskrun: TaskRun) -> None:
         self.engine._resume_taskrun(self.run, taskrun, self.result, self.now)
+
+    def exit_execution(self, taskrun: TaskRun, state: State) -> None:
+        self.run.exit_request = (state, taskrun.id)
 
     def kv_store(self) -> KVStore:
         if self.run.kv is None:

@@ -29,7 +29,7 @@ TASKS: dict[str, str] = {
     f"{_C}.output.OutputValues": "",
     f"{_C}.execution.Fail": "",
     f"{_C}.execution.Labels": "",
-    f"{_C}.execution.Exit": "not yet",
+    f"{_C}.execution.Exit": "partly: task runs still running in other branches are stopped (KILLED) whatever the state; Kestra lets them finish unless it is KILLED",
     f"{_C}.execution.Count": "not yet: needs a query over past executions",
     f"{_C}.execution.Resume": "not yet (resume with `kflow resume`, `spec.resume`)",
     f"{_C}.execution.PurgeExecutions": "not yet: Executions are Kubernetes objects, deleted with kubectl",

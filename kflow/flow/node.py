@@ -101,6 +101,9 @@ class NodeServices:
     def kv_store(self) -> KVStore:  # pragma: no cover
         raise NotImplementedError
 
+    def exit_execution(self, taskrun: TaskRun, state: State) -> None:  # pragma: no cover
+        raise NotImplementedError
+
 
 class Node:
     def __init__(self, taskrun: TaskRun | None, branches: dict[str, BranchStats], killing: bool,
@@ -147,6 +150,10 @@ class Node:
     def resume(self) -> None:
         """This PAUSED task run goes on RUNNING (and the execution with it), as a resume does."""
         self._services.resume(self.taskrun)
+
+    def exit_execution(self, state: State) -> None:
+        """End the execution in `state` once this task run ends (Kestra's Exit)."""
+        self._services.exit_execution(self.taskrun, state)
 
     def kv_store(self) -> KVStore:
         """The execution's KV store, given by the shell (ValueError when there is none)."""

@@ -45,6 +45,7 @@ TASK_TYPES: tuple[TaskType, ...] = (
     TaskType(f"{_CORE}.flow.LoopUntil", (), "kflow.tasks.wait_for:LoopUntil"),
     TaskType(f"{_CORE}.flow.Dag", (f"{_OLD}.flows.Dag",), "kflow.tasks.dag:Dag"),
     TaskType(f"{_CORE}.flow.AllowFailure", (f"{_OLD}.flows.AllowFailure",), "kflow.tasks.allow_failure:AllowFailure"),
+    TaskType(f"{_CORE}.execution.Exit", (), "kflow.tasks.exit:Exit"),
     TaskType(f"{_CORE}.execution.Labels", (f"{_OLD}.executions.Labels",), "kflow.tasks.labels:Labels"),
     TaskType(f"{_CORE}.kv.Set", (), "kflow.tasks.kv:Set"),
     TaskType(f"{_CORE}.kv.Get", (), "kflow.tasks.kv:Get"),
