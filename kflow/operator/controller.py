@@ -35,7 +35,7 @@ from kflow.engine import (
     WakeAt,
 )
 from kflow.engine.ids import _base62, subflow_execution_id
-from kflow.operator.flow_retry import retry_manifest, retry_start
+from kflow.operator.flow_retry import first_try_flow, retry_manifest, retry_start
 from kflow.operator.kv_configmaps import ConfigMapKV
 from kflow.execution import State, StateInfo, TaskRun
 from kflow.execution.instants import format_instant
@@ -246,11 +246,13 @@ class ExecutionController:
         try:
             if not ref:
                 raise _StartError("spec.flowRef.name is required: the name of the Flow to run")
-            try:
-                flow_body = await self.api.get_flow(key[0], ref)
-            except NotFound:
-                raise _StartError(f"Flow {ref!r} not found in namespace {key[0]!r}; apply it first (kubectl get flows)") from None
-            flow = flow_from_resource(flow_body)
+            flow = await first_try_flow(self.api, key[0], tracked.spec)  # a flow retry's try: the first try's flow
+            if flow is None:
+                try:
+                    flow_body = await self.api.get_flow(key[0], ref)
+                except NotFound:
+                    raise _StartError(f"Flow {ref!r} not found in namespace {key[0]!r}; apply it first (kubectl get flows)") from None
+                flow = flow_from_resource(flow_body)
             inputs = resolve_inputs(flow.inputs, tracked.spec.get("inputs") or {})
         except (_StartError, FlowError, InputsError) as err:
             await self._fail_to_start(key, tracked, execution_id, ref, str(err), now)

@@ -4,7 +4,8 @@ The engine ends the failed Execution RETRIED and asks for the next try (`RetryEx
 operator creates it at once, named `<first try>-retry<n>`, with the same flowRef, inputs, labels
 (the correlation id included) and trigger, and `spec.flowRetry` saying which try it is and when
 it may start: the engine keeps it CREATED until then. The name is fixed per try, so a repeated
-step adopts the object instead of making a second.
+step adopts the object instead of making a second. Every try runs the flow the first one ran
+(its status snapshot), as Kestra retries the execution's own flow revision.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import Any
 from kflow.engine.events import RetryExecution
 from kflow.execution.instants import format_instant
 from kflow.execution.model import ExecutionMetadata
+from kflow.flow import Flow, parse_flow
+from kflow.operator.kube import NotFound
 from kflow.operator.resources import API_VERSION
 
 _KEPT = ("flowRef", "inputs", "trigger")
@@ -37,6 +40,19 @@ def retry_manifest(meta: dict[str, Any], spec: dict[str, Any], labels: dict[str,
             },
         },
     }
+
+
+async def first_try_flow(api, namespace: str, spec: dict[str, Any]) -> Flow | None:
+    """The flow the first try ran (None for an Execution that is not a retry's try)."""
+    first = (spec.get("flowRetry") or {}).get("firstExecution")
+    if not first:
+        return None
+    try:
+        body = await api.get_execution(namespace, first)
+    except NotFound:
+        return None  # deleted meanwhile: the Flow as it is now
+    snapshot = (body.get("status") or {}).get("flow")
+    return parse_flow(snapshot, source=f"{snapshot.get('namespace')}.{snapshot.get('id')}") if snapshot else None
 
 
 def retry_start(spec: dict[str, Any]) -> dict[str, Any]:

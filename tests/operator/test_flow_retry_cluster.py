@@ -49,9 +49,10 @@ def test_create_new_execution_makes_a_new_execution_per_try(kflow, operator, k8s
     kflow.execute("flow-retry-new-execution", "fr-new")
     ended = lambda e: (e.get("status") or {}).get("current") in ("SUCCESS", "WARNING", "FAILED", "KILLED", "RETRIED")
     first = kflow.wait("fr-new", timeout=300, until=ended)
-    assert first["status"]["current"] == "RETRIED", first["status"]
+    assert first["status"]["current"] == "RETRIED", (first["status"]["current"], first["status"]["flow"].get("retry"))
     second = kflow.wait("fr-new-retry2", timeout=300, until=ended)  # made by the operator
-    assert second["status"]["current"] == "RETRIED", second["status"]
+    assert second["status"]["current"] == "RETRIED", (second["status"]["current"], second["status"]["flow"].get("retry"))
+    assert second["status"]["flow"] == first["status"]["flow"]  # every try runs the first one's flow
     third = kflow.wait("fr-new-retry3", timeout=300, until=ended)
     assert third["status"]["current"] == "SUCCESS", third["status"]
     assert [e["status"].get("metadata", {}).get("attemptNumber", 1) for e in (first, second, third)] == [1, 2, 3]
