@@ -31,6 +31,7 @@ def add_parser(subparsers) -> None:
         "--workers", type=_positive, default=None, metavar="N",
         help="at most N runner processes at once; more wait their turn (default: twice the CPUs, at least 4)",
     )
+    parser.add_argument("--kv-dir", metavar="DIR", help="the KV store's directory (default: KFLOW_KV_DIR, else ~/.local/share/kflow/kv)")
     parser.add_argument("--json", action="store_true", help="print the final execution as JSON on stdout")
     parser.add_argument("--plain", action="store_true", help="plain progress lines instead of the live tree")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress, only the summary")
@@ -78,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"kflow run: {page.url}/executions/local/{execution_id}", file=sys.stderr, flush=True)
     try:
         catalog = FlowCatalog([Path(args.flow).resolve().parent, *map(Path, args.flows)])
-        executor = LocalExecutor(flow, view, storage=storage, catalog=catalog, workers=args.workers)
+        executor = LocalExecutor(flow, view, storage=storage, catalog=catalog, workers=args.workers, kv=_kv_store(args.kv_dir))
         if page is not None:
             view.executor = executor
         _resume_on_signal(executor)
@@ -163,6 +164,12 @@ def _resume_on_signal(executor) -> None:
                 executor.request_resume()
 
         threading.Thread(target=read_lines, name="resume-on-enter", daemon=True).start()
+
+
+def _kv_store(directory: str | None):
+    from kflow.kv.directory import DirectoryKV
+
+    return DirectoryKV(directory)
 
 
 def storage_config():

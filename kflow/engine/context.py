@@ -7,6 +7,7 @@ from typing import Any
 from kflow.engine.index import ExecutionIndex
 from kflow.execution import TaskRun
 from kflow.flow.task import Task
+from kflow.kv import KVStore, snapshot
 
 
 def _referenced(task: Task, cache: dict[str, set[str] | None]) -> set[str] | None:
@@ -34,6 +35,16 @@ def task_states(index: ExecutionIndex) -> list[dict[str, Any]]:
             for tr in index.execution.taskRunList]
 
 
+def _kv_keys(task: Task, cache: dict) -> set[tuple[str | None, str]]:
+    key = ("kv", task.id)
+    if key not in cache:
+        from kflow.expr.analysis import referenced_kv
+
+        children = set(task.task_lists) if task.flowable else set()
+        cache[key] = referenced_kv(task.model_dump(mode="json", by_alias=True, exclude_unset=True, exclude=children))
+    return cache[key]
+
+
 def error_logs(index: ExecutionIndex) -> list[dict[str, Any]]:
     """Kestra's errorLogs(): an ERROR line per failed attempt that says why, oldest first."""
     execution = index.execution
@@ -59,8 +70,12 @@ def nested_labels(labels: dict[str, str]) -> dict[str, Any]:
     return out
 
 
-def expression_context(index: ExecutionIndex, taskrun: TaskRun | None, task: Task | None, cache: dict) -> dict[str, Any]:
-    """Kestra's variables for one task run (or, with no task run, for the execution)."""
+def expression_context(index: ExecutionIndex, taskrun: TaskRun | None, task: Task | None, cache: dict,
+                       kv: KVStore | None = None) -> dict[str, Any]:
+    """Kestra's variables for one task run (or, with no task run, for the execution).
+
+    `kv` is the execution's KV store (the shell's): the values of the keys a task's `kv()`
+    calls name are read from it into `_kv`, so a runner is given them with the rest."""
     execution = index.execution
     flow = index.plan.flow
     context: dict[str, Any] = {
@@ -86,6 +101,9 @@ def expression_context(index: ExecutionIndex, taskrun: TaskRun | None, task: Tas
             context["_error_logs"] = error_logs(index)
         if _calls("tasksWithState", task, cache):
             context["_task_states"] = task_states(index)
+        kv_keys = _kv_keys(task, cache)
+        if kv_keys:
+            context["_kv"] = snapshot(kv, kv_keys, flow.namespace)
     else:
         context["outputs"] = index.outputs
     if taskrun is not None:

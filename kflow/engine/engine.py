@@ -26,6 +26,8 @@ from kflow.engine.events import (
 )
 from kflow.engine.sla import end_now, failed_assertions, next_deadline, overdue, violate
 from kflow.engine.batches import BatchError, batch_ended, label_map, start_batches
+from kflow.engine.exit import end_execution
+from kflow.engine.flow_retry import new_execution_due, retry_due, waiting_until
 from kflow.engine.ids import subflow_execution_id, taskrun_id
 from kflow.engine.index import ExecutionIndex
 from kflow.flow.node import ChildSpec, Node, NodeServices
@@ -35,8 +37,10 @@ from kflow.engine.retry import next_attempt_at
 from kflow.engine.root import FlowRoot
 from kflow.engine.run import ExecutionRun
 from kflow.execution import Attempt, Execution, State, StateInfo, TaskRun
+from kflow.execution.model import ExecutionMetadata
 from kflow.execution.instants import to_json_data
 from kflow.flow.model import Flow, Task
+from kflow.kv import KVStore
 from kflow.runner.invocation import Invocation
 
 ROOT = None  # the key of the flow itself among task run parents
@@ -62,9 +66,14 @@ class Engine:
         now: datetime,
         labels: dict[str, str] | None = None,
         trigger: dict[str, Any] | None = None,
+        schedule_date: datetime | None = None,
+        metadata: ExecutionMetadata | None = None,
     ) -> Execution:
+        """`schedule_date`/`metadata`: a flow retry's new try (it waits until then; which try it is)."""
         flow = self.flow
         return Execution(
+            scheduleDate=schedule_date,
+            metadata=metadata,
             id=execution_id,
             namespace=flow.namespace,
             flowId=flow.id,
@@ -76,11 +85,16 @@ class Engine:
             trigger=trigger,
         )
 
-    def load(self, execution: Execution) -> ExecutionRun:
-        return ExecutionRun(execution, self.plan)
+    def load(self, execution: Execution, kv: KVStore | None = None) -> ExecutionRun:
+        """The execution held for stepping; `kv` is the shell's KV store for it (None: none)."""
+        return ExecutionRun(execution, self.plan, kv)
 
     def start(self, run: ExecutionRun, now: datetime) -> StepResult:
         result = StepResult()
+        schedule = run.execution.scheduleDate
+        if run.execution.state.current == State.CREATED and schedule is not None and schedule > now:
+            result.actions.append(WakeAt(schedule))  # a flow retry's new try waits CREATED for its delay
+            return result
         if run.execution.state.current == State.CREATED:
             run.execution.state.to(State.RUNNING, now)
             result.execution_changed = True
@@ -104,6 +118,12 @@ class Engine:
                 end_now(run, end, result, now)
                 _mask_written(run, result)
                 return result
+        if run.execution.state.current == State.RETRYING:  # the flow's retry: waiting for its delay
+            return self._flow_retry(run, events, result, now)
+        if run.execution.state.current == State.CREATED:  # not started yet: its scheduleDate
+            if any(isinstance(event, KillRequested) for event in events):
+                return self._end_waiting(run, result, now)
+            return self.start(run, now)
         dirty: deque[str | None] = deque()
         for event in events:
             if isinstance(event, AttemptEnded):
@@ -141,7 +161,7 @@ class Engine:
     def context(self, run: ExecutionRun, taskrun_id: str) -> dict[str, Any]:
         """The expression variables of a task run, for the runner that runs it."""
         taskrun = run.taskrun(taskrun_id)
-        return expression_context(run.index, taskrun, self.plan.task(taskrun.taskId), self._references)
+        return expression_context(run.index, taskrun, self.plan.task(taskrun.taskId), self._references, run.kv)
 
     def invocation(self, run: ExecutionRun, action: RunTask) -> Invocation:
         """All a runner needs for one attempt: the task as written and the variables it reads."""
@@ -197,6 +217,24 @@ class Engine:
         else:
             final = State.KILLED
         self._finish(run, taskrun, task, final, result, dirty, now)
+
+    def _flow_retry(self, run: ExecutionRun, events: list[Event], result: StepResult, now: datetime) -> StepResult:
+        """A RETRYING execution: killed at once if asked, else restarted from its failed task runs once due."""
+        if any(isinstance(event, KillRequested) for event in events):
+            return self._end_waiting(run, result, now)
+        due = waiting_until(self.flow, run.execution)
+        if due is not None and due > now:
+            result.actions.append(WakeAt(due))
+            return result
+        self._settle(run, result, restart(self.plan, run, result, now, self._start_attempt), now)
+        return result
+
+    def _end_waiting(self, run: ExecutionRun, result: StepResult, now: datetime) -> StepResult:
+        """Killed while nothing runs (waiting to start, or for the flow's retry): KILLED at once."""
+        run.execution.state.to(State.KILLED, now)
+        result.execution_changed = True
+        result.actions.append(ExecutionEnded(State.KILLED))
+        return result
 
     def _kill(self, run: ExecutionRun, event: KillRequested, result: StepResult, dirty: deque, now: datetime) -> None:
         if run.killing:
@@ -319,6 +357,11 @@ class Engine:
         """Resolve every flowable whose children changed, until nothing changes."""
         queued = set(dirty)
         while dirty:
+            if run.exit_request is not None:  # an Exit task ended: the execution ends now, nothing else resolves
+                state, exit_id = run.exit_request
+                run.exit_request = None
+                end_execution(run, state, exit_id, result, now)
+                return
             parent_id = dirty.popleft()
             queued.discard(parent_id)
             for follow in self._resolve(run, parent_id, result, now):
@@ -362,8 +405,18 @@ class Engine:
         if taskrun is None:
             state = self._flow_outputs(run, state)
             if self.flow.sla and not stopping:  # EXECUTION_ASSERTION: checked as the execution ends
-                context = expression_context(run.index, None, None, self._references)
+                context = expression_context(run.index, None, None, self._references, run.kv)
                 state = violate(run, failed_assertions(self.flow.sla, context), result) or state
+            due = retry_due(self.flow, run.execution, now) if state == State.FAILED and not run.killing else None
+            if due is not None:
+                run.execution.state.to(State.RETRYING, now)
+                result.execution_changed = True
+                result.actions.append(WakeAt(due))
+                return follow
+            again = new_execution_due(self.flow, run.execution, now) if state == State.FAILED and not run.killing else None
+            if again is not None:
+                state = State.RETRIED
+                result.actions.append(again)
             run.execution.state.to(state, now)
             result.execution_changed = True
             result.actions.append(ExecutionEnded(state))
@@ -396,7 +449,7 @@ class Engine:
             return state
         from kflow.expr import ExpressionError, render_value
 
-        context = expression_context(run.index, None, None, self._references)
+        context = expression_context(run.index, None, None, self._references, run.kv)
         values = {}
         for output in outputs:
             try:
@@ -459,7 +512,7 @@ class Engine:
         from kflow.expr import ExpressionError, render
 
         try:
-            rendered = render(condition, expression_context(run.index, taskrun, task, self._references))
+            rendered = render(condition, expression_context(run.index, taskrun, task, self._references, run.kv))
         except ExpressionError as err:
             return f"task {task.id!r}, property runIf: {err}"
         return rendered.strip().lower() not in ("false", "0", "", "null", "none")
@@ -476,7 +529,7 @@ class Engine:
             return []
         from kflow.expr import ExpressionError, render_value
 
-        context = expression_context(run.index, taskrun, task, self._references)
+        context = expression_context(run.index, taskrun, task, self._references, run.kv)
         follow: list[str | None] = []
         try:
             rendered = render_value({"namespace": task.namespace, "flowId": task.flowId, "labels": task.labels or {}}, context)
@@ -520,7 +573,7 @@ class _Services(NodeServices):
         from kflow.expr import render_value
 
         task = self.engine.plan.task(taskrun.taskId) if taskrun else None
-        return render_value(value, expression_context(self.run.index, taskrun, task, self.engine._references))
+        return render_value(value, expression_context(self.run.index, taskrun, task, self.engine._references, self.run.kv))
 
     def set_outputs(self, taskrun: TaskRun, outputs: dict[str, Any]) -> None:
         self.run.index.set_outputs(taskrun, outputs)
@@ -537,6 +590,14 @@ class _Services(NodeServices):
 
     def resume(self, taskrun: TaskRun) -> None:
         self.engine._resume_taskrun(self.run, taskrun, self.result, self.now)
+
+    def exit_execution(self, taskrun: TaskRun, state: State) -> None:
+        self.run.exit_request = (state, taskrun.id)
+
+    def kv_store(self) -> KVStore:
+        if self.run.kv is None:
+            raise ValueError("no KV store here")
+        return self.run.kv
 
     def set_execution_labels(self, labels: dict[str, str]) -> None:
         execution = self.run.execution

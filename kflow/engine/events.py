@@ -99,7 +99,17 @@ class ExecutionEnded:
     state: State
 
 
-Action = RunTask | StartSubflow | KillTask | WakeAt | ExecutionEnded
+@dataclass(frozen=True)
+class RetryExecution:
+    """The flow's retry (CREATE_NEW_EXECUTION): this execution ended RETRIED; create a new one of
+    the same flow, inputs and labels, try `attempt_number`, not started before `at`."""
+
+    at: datetime
+    attempt_number: int
+    original_created: datetime
+
+
+Action = RunTask | StartSubflow | KillTask | WakeAt | ExecutionEnded | RetryExecution
 
 
 @dataclass

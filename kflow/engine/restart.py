@@ -35,15 +35,17 @@ class ReplayError(ValueError):
 
 
 def restart(plan: FlowPlan, run: ExecutionRun, result: StepResult, now: datetime, start_attempt: StartAttempt) -> deque:
-    """Reopen a FAILED or KILLED execution; returns the flowables to resolve."""
+    """Reopen a FAILED or KILLED execution (or a RETRYING one: the flow's retry is due);
+    returns the flowables to resolve."""
     execution, index = run.execution, run.index
     dirty: deque = deque()
-    if execution.state.current not in (State.FAILED, State.KILLED):
+    if execution.state.current not in (State.FAILED, State.KILLED, State.RETRYING):
         return dirty
     for taskrun in [tr for tr in execution.taskRunList if plan.places[tr.taskId].branch == "errors"]:
         if taskrun.id in index.by_id:
             _drop(run, taskrun, result)
-    execution.state.to(State.RESTARTED, now)
+    if execution.state.current != State.RETRYING:
+        execution.state.to(State.RESTARTED, now)
     execution.state.to(State.RUNNING, now)
     execution.error = None
     execution.outputs = None

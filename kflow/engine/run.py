@@ -9,13 +9,16 @@ from kflow.engine.index import ExecutionIndex
 from kflow.engine.plan import FlowPlan
 from kflow.execution import Execution, State, TaskRun
 from kflow.masking import input_masker
+from kflow.kv import KVStore
 
 
 class ExecutionRun:
     """An execution with its indexes, held by a shell across engine steps."""
 
-    def __init__(self, execution: Execution, plan: FlowPlan):
+    def __init__(self, execution: Execution, plan: FlowPlan, kv: KVStore | None = None):
         self.execution = execution
+        self.kv = kv  # the KV store the shell gives this execution (KV tasks, kv()): I/O stays the shell's
+        self.exit_request: tuple[State, str] | None = None  # an Exit task's state and task run, within a step
         self.index = ExecutionIndex(execution, plan)
         self.memo: dict[str | None, dict[str, Any]] = {}  # per flowable task run: values computed once
         # Flowables that asked to be resolved again at a time (WaitFor's interval); None: at the

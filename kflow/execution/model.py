@@ -68,6 +68,13 @@ class TaskRun(_Data):
     outputs: dict[str, Any] | None = None
 
 
+class ExecutionMetadata(_Data):
+    """Kestra's execution metadata: which try of a flow-level CREATE_NEW_EXECUTION retry this is."""
+
+    attemptNumber: int = 1
+    originalCreatedDate: datetime | None = Field(None, description="When the first try was created (retry maxDuration counts from it).")
+
+
 class Execution(_Data):
     id: str
     namespace: str
@@ -83,6 +90,8 @@ class Execution(_Data):
     parentId: str | None = None
     originalId: str | None = None
     error: str | None = Field(None, description="Why the execution failed outside any task run.")
+    scheduleDate: datetime | None = Field(None, description="Not started before this instant (a flow retry's new execution waits its delay).")
+    metadata: ExecutionMetadata | None = None
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)

@@ -45,6 +45,8 @@ class ExecutionStatus(BaseModel):
     labels: dict[str, str] | None = None
     error: str | None = Field(None, description="Why the execution failed before or outside its tasks.")
     originalId: str | None = Field(None, description="For a replay: the id of the execution it replays.")
+    scheduleDate: str | None = Field(None, description="A flow retry's new try: not started before this instant.")
+    metadata: dict[str, Any] | None = Field(None, description="Kestra's execution metadata: attemptNumber (which try of the flow's retry) and originalCreatedDate.")
     waiting: dict[str, str] | None = Field(None, description="Task runs whose attempt waits for a runner pod (the operator's runner.maxPodsInFlight or "
                                            "runner.maxPodsPerExecution cap): task run id -> why. Such a task run shows RUNNING without a pod yet.")
     removed: list[str] | None = Field(None, description="Ids of task runs a restart dropped (its `errors` runs); readers skip them.")
@@ -148,7 +150,7 @@ def execution_from_status(status: dict[str, Any], order: dict[str, int]) -> Exec
     """
     runs = [TaskRun.model_validate(tr) for tr in taskruns_by_id(status).values()]
     runs.sort(key=lambda tr: _creation(tr.state.histories[0].date, tr.taskId, tr.iteration, order))
-    data = {k: status[k] for k in ("id", "namespace", "flowId", "flowRevision", "state", "inputs", "labels", "error", "trigger", "originalId") if status.get(k) is not None}
+    data = {k: status[k] for k in ("id", "namespace", "flowId", "flowRevision", "state", "inputs", "labels", "error", "trigger", "originalId", "scheduleDate", "metadata") if status.get(k) is not None}
     return Execution.model_validate({**data, "taskRunList": []}).model_copy(update={"taskRunList": runs})
 
 

@@ -35,7 +35,7 @@ Semantics chosen where Pebble and jinja differ:
   returns an aware datetime (a string with ``format=``).
 
 Not supported: Pebble ``#{...}`` string interpolation, ``include``/``import``/``extends``
-(no loader), Kestra functions needing the platform (``kv``, ``http``,
+(no loader), Kestra functions needing the platform (``http``,
 ``fileExists``/``fileSize``/``isFileEmpty``, ``currentEachOutput``, ``errorLogs``,
 ``appLink``), ``jq``, ``fromIon``, locale-specific formatting (English only), nanosecond
 precision (Python datetimes stop at microseconds).
@@ -48,9 +48,9 @@ from .render import render, render_value
 
 # Imported on first use: analysis needs jinja2, which `render` imports only for a template
 # that is not plain (`kflow.expr.plain`): a light task's runner never loads it.
-_LAZY = {"referenced_outputs": ".analysis", "referenced_roots": ".analysis", "referenced_secrets": ".analysis"}
+_LAZY = {"referenced_outputs": ".analysis", "referenced_roots": ".analysis", "referenced_secrets": ".analysis", "referenced_kv": ".analysis"}
 
-__all__ = ["render", "render_value", "ExpressionError", "referenced_outputs", "referenced_roots", "referenced_secrets"]
+__all__ = ["render", "render_value", "ExpressionError", "referenced_outputs", "referenced_roots", "referenced_secrets", "referenced_kv"]
 
 
 def __getattr__(name: str):

@@ -10,7 +10,7 @@ from jinja2 import meta, nodes
 from jinja2.exceptions import TemplateSyntaxError
 
 from .environment import ENV
-from .render import has_expression
+from .render import _environment, has_expression
 
 _RENDER_FUNCS = {"render", "renderOnce"}
 _DYNAMIC_FUNCS = {"printContext"}
@@ -51,10 +51,11 @@ def _roots(source: str, depth: int = 0) -> set[str]:
     tree = _parse(source)
     if tree is None:
         return set()
+    known = set(_environment().globals)  # render()/renderOnce() are registered on first use: count them
     try:
-        names = meta.find_undeclared_variables(tree) - set(ENV.globals)
+        names = meta.find_undeclared_variables(tree) - known
     except TemplateSyntaxError:  # e.g. an unknown filter: jinja's code generator refuses it
-        names = {n.name for n in tree.find_all(nodes.Name) if n.ctx == "load"} - set(ENV.globals)
+        names = {n.name for n in tree.find_all(nodes.Name) if n.ctx == "load"} - known
     if depth < 5:
         for nested in _nested_templates(tree):
             if nested is not None and has_expression(nested):
@@ -144,4 +145,39 @@ def referenced_secrets(value: Any) -> set[str]:
     out: set[str] = set()
     for s in _strings(value):
         out |= _secret_names(s)
+    return out
+
+
+def _const(node: nodes.Node | None) -> str | None:
+    return node.value if isinstance(node, nodes.Const) and isinstance(node.value, str) else None
+
+
+def _kv_keys(source: str, depth: int = 0) -> set[tuple[str | None, str]]:
+    tree = _parse(source)
+    if tree is None:
+        return set()
+    found: set[tuple[str | None, str]] = set()
+    for call in tree.find_all(nodes.Call):
+        if not (isinstance(call.node, nodes.Name) and call.node.name == "kv"):
+            continue
+        named = {kw.key: kw.value for kw in call.kwargs}
+        key = _const(call.args[0] if call.args else named.get("key"))
+        ns_node = call.args[1] if len(call.args) > 1 else named.get("namespace")
+        namespace = _const(ns_node)
+        if key is not None and (ns_node is None or namespace is not None):
+            found.add((namespace, key))
+    if depth < 5:
+        for nested in _nested_templates(tree):
+            if nested is not None and has_expression(nested):
+                found |= _kv_keys(nested, depth + 1)
+    return found
+
+
+def referenced_kv(value: Any) -> set[tuple[str | None, str]]:
+    """(namespace or None for the flow's, key) of each `kv('key'[, 'namespace'])` call with
+    constant arguments in value's templates: the values a task is given before it runs."""
+    out: set[tuple[str | None, str]] = set()
+    for s in _strings(value):
+        if "kv" in s:
+            out |= _kv_keys(s)
     return out

@@ -62,6 +62,41 @@ def read(uri: Any) -> str:
     return value
 
 
+def _file_size(function: str, uri: Any) -> int | None:
+    key = text(uri)
+    st = limits.current()
+    sizer = st.size if st else None
+    if sizer is None:
+        fail(f"{function}({key!r}): no internal storage here ({function}() works in task properties)")
+    if not key.startswith("kestra://"):
+        fail(f"{function}({key!r}): only kestra:// files of internal storage (kflow has no namespace files)")
+    try:
+        return sizer(key)
+    except Exception as e:  # the storage's message names the URI and the cause
+        fail(f"{function}({key!r}): {e}")
+
+
+def file_exists(uri: Any) -> bool:
+    """Kestra ``fileExists(uri)``."""
+    return _file_size("fileExists", uri) is not None
+
+
+def file_size(uri: Any) -> int:
+    """Kestra ``fileSize(uri)``: bytes; a missing file is an error."""
+    size = _file_size("fileSize", uri)
+    if size is None:
+        fail(f"fileSize({text(uri)!r}): no such file")
+    return size
+
+
+def is_file_empty(uri: Any) -> bool:
+    """Kestra ``isFileEmpty(uri)``; a missing file is an error."""
+    size = _file_size("isFileEmpty", uri)
+    if size is None:
+        fail(f"isFileEmpty({text(uri)!r}): no such file")
+    return size == 0
+
+
 def range_(start: Any, end: Any = None, step: Any = 1) -> list:
     """Pebble range: both bounds inclusive; ``range(3)`` is ``range(0, 3)``."""
     if end is None:
@@ -128,7 +163,7 @@ def from_yaml(value: Any) -> Any:
 _HIDDEN = {"range", "now", "secret", "read", "max", "min", "render", "renderOnce", "printContext",
            "fetchContext", "fromJson", "json", "fromYaml", "yaml", "randomInt", "null", "uuid",
            "id", "currentEachOutput", "errorLogs", "_error_logs", "tasksWithState", "_task_states",
-           "randomPort"}
+           "randomPort", "kv", "_kv", "nanoId", "fileExists", "fileSize", "isFileEmpty"}
 
 
 @pass_context
@@ -170,6 +205,25 @@ def id_() -> str:
     return "".join(reversed(out)).rjust(22, "0")
 
 
+_NANOID_ALPHABET = "_-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+MAX_NANOID = 10_000
+
+
+def nano_id(length: Any = 21, alphabet: Any = _NANOID_ALPHABET) -> str:
+    """Kestra ``nanoId(length=21, alphabet=...)``: a random id from a secure random source."""
+    import secrets
+
+    size, chars = to_int(length, "length"), text(alphabet)
+    if not 1 <= size <= MAX_NANOID:
+        fail(f"nanoId: length must be between 1 and {MAX_NANOID}, got {size}")
+    if not chars:
+        fail("nanoId: the alphabet must not be empty")
+    return "".join(secrets.choice(chars) for _ in range(size))
+
+
+# Registered by render.py on the environment's first use (they need the renderer itself).
+RENDERER_FUNCTIONS = ("render", "renderOnce")
+
 GLOBALS: dict[str, Any] = {
     "now": now,
     "secret": secret,
@@ -187,6 +241,10 @@ GLOBALS: dict[str, Any] = {
     "id": id_,
     "randomInt": random_int,
     "randomPort": random_port,
+    "nanoId": nano_id,
+    "fileExists": file_exists,
+    "fileSize": file_size,
+    "isFileEmpty": is_file_empty,
     "null": None,
 }
 from .kestra_functions import FUNCTIONS as _EXECUTION_FUNCTIONS  # noqa: E402 - they need pass_context only

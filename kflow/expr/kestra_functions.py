@@ -1,4 +1,4 @@
-"""Kestra functions that read the execution: currentEachOutput(), errorLogs(), tasksWithState().
+"""Kestra functions that read the execution: currentEachOutput(), errorLogs(), tasksWithState() and kv().
 
 They read only the variables the engine gives a task run (`taskrun`, `parents`, and the
 `_error_logs` / `_task_states` lists it adds when a task's templates call those functions).
@@ -43,4 +43,28 @@ def tasks_with_state(context: Context, state: Any) -> list[dict[str, Any]]:
     return [dict(line) for line in context.get("_task_states") or [] if line["state"] == wanted]
 
 
-FUNCTIONS = {"currentEachOutput": current_each_output, "errorLogs": error_logs, "tasksWithState": tasks_with_state}
+def kv(context: Context, key: Any = None, namespace: Any = None, errorOnMissing: Any = True) -> Any:
+    """Kestra's kv(key, namespace, errorOnMissing): a KV value, its JSON type kept.
+
+    Reads the `_kv` variables the engine adds for the constant keys a task's templates name
+    (a runner never reaches the store); a key computed at run time cannot be given ahead.
+    """
+    if not isinstance(key, str) or not key:
+        fail(f"kv(): the key must be a non-empty string, got {key!r}")
+    flow = context.get("flow") or {}
+    ns = namespace if namespace is not None else flow.get("namespace")
+    values = context.get("_kv")
+    slot = (values or {}).get(f"{ns}:{key}")
+    if slot is None:
+        fail(f"kv({key!r}): only keys written as constants, kv('my_key') or kv('my_key', 'a.namespace'), "
+             "can be read here (their values are passed to the task before it runs)")
+    if "error" in slot:
+        fail(f"kv({key!r}) in namespace {ns!r}: {slot['error']}")
+    if slot.get("missing"):
+        if errorOnMissing is False or (isinstance(errorOnMissing, str) and errorOnMissing.lower() == "false"):
+            return None
+        fail(f"kv({key!r}): no such key in namespace {ns!r} (or it expired); errorOnMissing=false gives null")
+    return slot.get("value")
+
+
+FUNCTIONS = {"currentEachOutput": current_each_output, "errorLogs": error_logs, "tasksWithState": tasks_with_state, "kv": kv}

@@ -54,6 +54,7 @@ class RenderState:
     context: dict[str, Any]
     secret: Callable[[str], str] | None = None
     read: Callable[[str], str] | None = None  # read(uri): a file's content (internal storage)
+    size: Callable[[str], int | None] | None = None  # a stored file's size, None when there is none (fileExists, fileSize)
     deadline: float = field(default_factory=lambda: time.monotonic() + TIME_LIMIT)
     iterations: int = 0
     emitted: int = 0

@@ -121,6 +121,7 @@ def render(
     *,
     secret: Callable[[str], str] | None = None,
     read: Callable[[str], str] | None = None,
+    size: Callable[[str], int | None] | None = None,
 ) -> str:
     """Render one template string. Strings without ``{{``/``{%`` come back unchanged."""
     if not isinstance(template, str):
@@ -131,7 +132,7 @@ def render(
     if plain is not None:
         return plain
     variables = dict(context)
-    token = limits.push(limits.RenderState(context=variables, secret=secret, read=read))
+    token = limits.push(limits.RenderState(context=variables, secret=secret, read=read, size=size))
     try:
         return _run(template, variables)
     finally:
@@ -184,7 +185,9 @@ def _environment():
         def render_once(context, value: Any) -> Any:
             return render_fn(context, value, recursive=False)
 
-        ENV.globals.update({"render": render_fn, "renderOnce": render_once})
+        from .functions import RENDERER_FUNCTIONS
+
+        ENV.globals.update(dict(zip(RENDERER_FUNCTIONS, (render_fn, render_once))))
     return ENV
 
 
@@ -202,6 +205,7 @@ def render_value(
     *,
     secret: Callable[[str], str] | None = None,
     read: Callable[[str], str] | None = None,
+    size: Callable[[str], int | None] | None = None,
 ) -> Any:
     """Render every string in ``value`` (recursing into dicts and lists, keys included).
 
@@ -220,7 +224,7 @@ def render_value(
                 return plain
             if variables is None:
                 variables = dict(context)
-            token = limits.push(limits.RenderState(context=variables, secret=secret, read=read))
+            token = limits.push(limits.RenderState(context=variables, secret=secret, read=read, size=size))
             try:
                 return _run(v, variables)
             except ExpressionError as e:

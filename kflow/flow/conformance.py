@@ -29,7 +29,7 @@ TASKS: dict[str, str] = {
     f"{_C}.output.OutputValues": "",
     f"{_C}.execution.Fail": "",
     f"{_C}.execution.Labels": "",
-    f"{_C}.execution.Exit": "not yet",
+    f"{_C}.execution.Exit": "partly: task runs still running in other branches are stopped (KILLED) whatever the state; Kestra lets them finish unless it is KILLED",
     f"{_C}.execution.Count": "not yet: needs a query over past executions",
     f"{_C}.execution.Resume": "not yet (resume with `kflow resume`, `spec.resume`)",
     f"{_C}.execution.PurgeExecutions": "not yet: Executions are Kubernetes objects, deleted with kubectl",
@@ -63,11 +63,11 @@ TASKS: dict[str, str] = {
     f"{_C}.storage.DeduplicateItems": "partly: items are JSON lines (Ion text only where it is JSON)",
     f"{_C}.storage.FilterItems": "partly: items are JSON lines (Ion text only where it is JSON); a null result counts as false, only a failing expression follows `errorOrNullBehavior`",
     f"{_C}.storage.PurgeCurrentExecutionFiles": "partly: attempt logs kept (`kflow logs` reads them)",
-    f"{_C}.kv.Set": "not yet: no KV store",
-    f"{_C}.kv.Get": "not yet: no KV store",
-    f"{_C}.kv.Delete": "not yet: no KV store",
-    f"{_C}.kv.GetKeys": "not yet: no KV store",
-    f"{_C}.kv.PurgeKV": "not yet: no KV store",
+    f"{_C}.kv.Set": "partly: a value is at most 512 KiB of JSON (a ConfigMap per key on a cluster)",
+    f"{_C}.kv.Get": "",
+    f"{_C}.kv.Delete": "",
+    f"{_C}.kv.GetKeys": "",
+    f"{_C}.kv.PurgeKV": "partly: `expiredOnly` (default true) rather than the newer `behavior` object; on a cluster, the keys of the Execution's Kubernetes namespace",
     f"{_C}.namespace.UploadFiles": "not yet: no namespace files",
     f"{_C}.namespace.DownloadFiles": "not yet: no namespace files",
     f"{_C}.namespace.DeleteFiles": "not yet: no namespace files",
@@ -110,17 +110,17 @@ FUNCTIONS: dict[str, str] = {name: "" for name in (
 )} | {
     "currentEachOutput": "",
     "errorLogs": "partly: one ERROR line per failed attempt (its reason), not every ERROR line a task logged",
-    "kv": "not yet: no KV store",
+    "kv": "partly: the key and namespace must be constants (`kv('key')`, `kv('key', 'ns')`): a runner is given their values before it runs",
     "encrypt": "not yet",
     "decrypt": "not yet",
     "fileURI": "not yet: no namespace files",
-    "fileSize": "not yet",
-    "fileExists": "not yet",
-    "isFileEmpty": "not yet",
+    "fileSize": "partly: `kestra://` files of internal storage only (no namespace files)",
+    "fileExists": "partly: `kestra://` files of internal storage only (no namespace files)",
+    "isFileEmpty": "partly: `kestra://` files of internal storage only (no namespace files)",
     "randomPort": "partly: a free port of the machine that renders it (the runner, or the engine for a flowable's properties)",
     "http": "not yet",
     "tasksWithState": "",
-    "nanoId": "not yet",
+    "nanoId": "",
 }
 
 
@@ -151,9 +151,9 @@ def _known_filters() -> set[str]:
 
 
 def _known_functions() -> set[str]:
-    from kflow.expr.functions import GLOBALS
+    from kflow.expr.functions import GLOBALS, RENDERER_FUNCTIONS
 
-    return set(GLOBALS)
+    return set(GLOBALS) | set(RENDERER_FUNCTIONS)
 
 
 def _row(kind: str, name: str, note: str, known: set[str]) -> Row:

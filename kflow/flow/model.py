@@ -65,6 +65,8 @@ class Flow(BaseModel):
     concurrency: dict[str, Any] | None = None
     listeners: list[Listener] = Field(default_factory=list, description="Kestra's older listeners: tasks run after the execution ended, when their conditions hold.")
     sla: list[SLA] = Field(default_factory=list, description="Service levels each execution must meet (MAX_DURATION, EXECUTION_ASSERTION) and what a violation does.")
+    retry: Retry | None = Field(None, description="Kestra's flow-level retry: a failed execution runs its failed task runs again "
+                                "(behavior RETRY_FAILED_TASK, the default) or ends RETRIED and a new execution runs (CREATE_NEW_EXECUTION), after the policy's delay.")
     disabled: bool = False
     deleted: bool = False
 

@@ -16,6 +16,7 @@ from kflow.execution import FAILED_STATES, State, TaskRun, worst
 
 if TYPE_CHECKING:
     from kflow.flow.task import Task
+    from kflow.kv import KVStore
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,12 @@ class NodeServices:
     def resume(self, taskrun: TaskRun) -> None:  # pragma: no cover
         raise NotImplementedError
 
+    def kv_store(self) -> KVStore:  # pragma: no cover
+        raise NotImplementedError
+
+    def exit_execution(self, taskrun: TaskRun, state: State) -> None:  # pragma: no cover
+        raise NotImplementedError
+
 
 class Node:
     def __init__(self, taskrun: TaskRun | None, branches: dict[str, BranchStats], killing: bool,
@@ -143,6 +150,14 @@ class Node:
     def resume(self) -> None:
         """This PAUSED task run goes on RUNNING (and the execution with it), as a resume does."""
         self._services.resume(self.taskrun)
+
+    def exit_execution(self, state: State) -> None:
+        """End the execution in `state` once this task run ends (Kestra's Exit)."""
+        self._services.exit_execution(self.taskrun, state)
+
+    def kv_store(self) -> KVStore:
+        """The execution's KV store, given by the shell (ValueError when there is none)."""
+        return self._services.kv_store()
 
     def set_execution_labels(self, labels: dict[str, str]) -> None:
         """Add or overwrite labels of the execution (Kestra's Labels task)."""

@@ -17,13 +17,17 @@ from kflow.engine import (
     KillRequested,
     KillTask,
     ResumeRequested,
+    RetryExecution,
     RunTask,
     StartSubflow,
     WakeAt,
     new_execution_id,
 )
 from kflow.execution import Execution
+from kflow.execution.model import ExecutionMetadata
 from kflow.flow import Flow
+from kflow.kv import KVStore
+from kflow.kv.directory import DirectoryKV
 from kflow.local.processes import RUN_MARKER, RUNNER_GRACE, LogLine, RunnerProcesses, scratch_dir
 from kflow.runner.reaper import end_marked
 from kflow.local.subflows import FlowCatalog, LocalSubflows, RunOptions
@@ -45,8 +49,9 @@ def _now() -> datetime:
 
 class LocalExecutor:
     def __init__(self, flow: Flow, observer: Observer | None = None, storage: StorageConfig | None = None,
-                 catalog: FlowCatalog | None = None, workers: int | None = None):
+                 catalog: FlowCatalog | None = None, workers: int | None = None, kv: KVStore | None = None):
         self.engine = Engine(flow)
+        self.kv = kv or DirectoryKV()  # the KV store: KFLOW_KV_DIR, else ~/.local/share/kflow/kv
         self.workers = workers or default_workers()  # runner processes at once (kflow run --workers)
         self.catalog = catalog or FlowCatalog([])  # where Subflow tasks find their flows
         self.observer = observer
@@ -63,10 +68,24 @@ class LocalExecutor:
         self._resume.set()
 
     def run(self, options: RunOptions) -> Execution:
-        """Run the flow to its end; Ctrl-C kills it (running tasks are stopped, state KILLED)."""
+        """Run the flow to its end; Ctrl-C kills it (running tasks are stopped, state KILLED).
+
+        Under the flow's retry CREATE_NEW_EXECUTION a failed try ends RETRIED and the next one
+        runs (a new id, same inputs and labels); the last try is returned."""
         engine = self.engine
         execution = engine.new_execution(options.execution_id or new_execution_id(), options.inputs, _now(), options.labels)
-        run = engine.load(execution)
+        while True:
+            execution, retry = self._run_one(execution)
+            if retry is None:
+                return execution
+            metadata = ExecutionMetadata(attemptNumber=retry.attempt_number, originalCreatedDate=retry.original_created)
+            execution = engine.new_execution(new_execution_id(), options.inputs, _now(), execution.labels,
+                                             schedule_date=retry.at, metadata=metadata)
+
+    def _run_one(self, execution: Execution) -> tuple[Execution, RetryExecution | None]:
+        engine = self.engine
+        self._retry: RetryExecution | None = None
+        run = engine.load(execution, self.kv)
         workdir = scratch_dir()
         processes = RunnerProcesses(workdir)
         self._limit = WorkerLimit(processes, self.workers)
@@ -79,7 +98,7 @@ class LocalExecutor:
                 self._notify(run.execution, result.changed)
                 wake = self._apply(run, result.actions, processes, wake)
                 if run.execution.state.current.terminal:
-                    return run.execution
+                    return run.execution, self._retry
                 events = self._wait(processes, wake)
                 if self._kill.is_set() and not run.killing:
                     events.append(KillRequested())
@@ -101,7 +120,7 @@ class LocalExecutor:
 
     def _child(self, flow: Flow) -> LocalExecutor:
         """The executor of a Subflow's child execution: same storage, same flow catalog."""
-        return LocalExecutor(flow, None, storage=self.storage, catalog=self.catalog)
+        return LocalExecutor(flow, None, storage=self.storage, catalog=self.catalog, kv=self.kv)
 
     def _apply(self, run, actions: list[Action], processes: RunnerProcesses, wake: datetime | None) -> datetime | None:
         for action in actions:
@@ -116,6 +135,8 @@ class LocalExecutor:
                 self._subflows.kill(action.taskrun_id)
             elif isinstance(action, WakeAt):
                 wake = action.at if wake is None else min(wake, action.at)
+            elif isinstance(action, RetryExecution):
+                self._retry = action
             elif isinstance(action, ExecutionEnded):
                 pass
         return wake

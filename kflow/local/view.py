@@ -45,12 +45,18 @@ class PlainView:
         self.stream = stream
         self._seen: dict[str, State] = {}
         self._positions: dict[str, int] = {}
+        self._execution_id: str | None = None
 
     def changed(self, execution: Execution, taskrun_ids: set[str]) -> None:
-        runs = execution.taskRunList  # append-only: positions of new runs are learnt once
+        if execution.id != self._execution_id:  # a flow retry's new try: its own task runs
+            self._execution_id, self._positions = execution.id, {}
+        runs = execution.taskRunList  # append-only but for a restart's dropped `errors` runs
+        if any(self._positions.get(i, len(runs)) >= len(runs) or runs[self._positions[i]].id != i
+               for i in taskrun_ids if i in self._positions):
+            self._positions = {}  # runs were dropped (a flow retry): learn the positions again
         for position in range(len(self._positions), len(runs)):
             self._positions[runs[position].id] = position
-        changed = [(self._positions[i], runs[self._positions[i]]) for i in taskrun_ids]
+        changed = [(self._positions[i], runs[self._positions[i]]) for i in taskrun_ids if i in self._positions]
 
         def order(item):  # by time; at one instant, starts in creation order, ends children first
             position, taskrun = item

@@ -28,11 +28,14 @@ from kflow.engine import (
     KillTask,
     RestartRequested,
     ResumeRequested,
+    RetryExecution,
     RunTask,
     StartSubflow,
     StepResult,
     WakeAt,
 )
+from kflow.operator.flow_retry import first_try_flow, retry_manifest, retry_start
+from kflow.operator.kv_configmaps import ConfigMapKV
 from kflow.execution import State, StateInfo, TaskRun
 from kflow.execution.instants import format_instant
 from kflow.flow import FlowError, parse_flow
@@ -249,11 +252,13 @@ class ExecutionController:
         try:
             if not ref:
                 raise _StartError("spec.flowRef.name is required: the name of the Flow to run")
-            try:
-                flow_body = await self.api.get_flow(key[0], ref)
-            except NotFound:
-                raise _StartError(f"Flow {ref!r} not found in namespace {key[0]!r}; apply it first (kubectl get flows)") from None
-            flow = with_task_outputs(flow_from_resource(flow_body), tracked.spec.get("outputs"))  # a parent Subflow's `outputs`
+            flow = await first_try_flow(self.api, key[0], tracked.spec)  # a flow retry's try: the first try's flow
+            if flow is None:
+                try:
+                    flow_body = await self.api.get_flow(key[0], ref)
+                except NotFound:
+                    raise _StartError(f"Flow {ref!r} not found in namespace {key[0]!r}; apply it first (kubectl get flows)") from None
+                flow = with_task_outputs(flow_from_resource(flow_body), tracked.spec.get("outputs"))  # a parent Subflow's `outputs`
             given = tracked.spec.get("inputs") or {}
             values, tracked.secret_refs = await secret_inputs.read_values(self.api, *key, given, secret_inputs.secret_ids(flow))
             inputs = resolve_inputs(flow.inputs, {**given, **values})
@@ -266,12 +271,14 @@ class ExecutionController:
         snapshot = flow.model_dump(mode="json", by_alias=True, exclude_unset=True)
         engine = self._engine(snapshot)
         trigger = tracked.spec.get("trigger") or None
-        execution = engine.new_execution(execution_id, inputs, now, labels=tracked.spec.get("labels") or {}, trigger=trigger)
-        tracked.engine, tracked.run = engine, engine.load(execution)
+        execution = engine.new_execution(execution_id, inputs, now, labels=tracked.spec.get("labels") or {}, trigger=trigger,
+                                         **retry_start(tracked.spec))
+        tracked.engine, tracked.run = engine, engine.load(execution, self._kv(key[0]))
         tracked.archive = StatusArchive(self.settings.status_chunk_size)
         tracked.status, tracked.step = None, 0
         result = await off_loop(engine.start, tracked.run, now)
-        await self._apply(key, tracked, result, extra={"flow": snapshot, "inputs": inputs, "labels": execution.labels, "id": execution.id, "namespace": execution.namespace, "flowId": execution.flowId, "flowRevision": execution.flowRevision, **({"trigger": trigger} if trigger else {})})
+        await self._apply(key, tracked, result, extra={"flow": snapshot, "inputs": inputs, "labels": execution.labels, "id": execution.id, "namespace": execution.namespace, "flowId": execution.flowId, "flowRevision": execution.flowRevision, **({"trigger": trigger} if trigger else {}),
+                                                    **execution.model_dump(mode="json", include={"scheduleDate", "metadata"}, exclude_none=True)})
         await self.api.event(tracked.involved(), "Started", f"execution {execution.id} of flow {flow.namespace}.{flow.id} started")
 
     async def _fail_to_start(self, key: Key, tracked: Tracked, execution_id: str, ref: str | None, message: str, now: datetime,
@@ -304,7 +311,7 @@ class ExecutionController:
             execution.inputs.setdefault(declared.id, None)
         execution.inputs.update(tracked.secret_values or {})  # status.inputs shows them as ******
         tracked.engine = engine
-        tracked.run = engine.load(execution)
+        tracked.run = engine.load(execution, self._kv(tracked.meta["namespace"]))
         if (engine.flow.concurrency or {}).get("limit") and tracked.slot is None:  # a running one holds its slot again
             tracked.slot = (tracked.meta["namespace"], (tracked.spec.get("flowRef") or {}).get("name"))
             self._slots.setdefault(tracked.slot, set()).add((tracked.meta["namespace"], tracked.meta["name"]))
@@ -355,6 +362,8 @@ class ExecutionController:
             extra = {**(extra or {}), "waiting": waiting}
         if starts:
             await asyncio.gather(*(self._create_pod(tracked, run, action) for action in starts))
+        for retry in (a for a in result.actions if isinstance(a, RetryExecution)):  # the flow's retry: the next try
+            await self.api.create_execution(key[0], retry_manifest(tracked.meta, tracked.spec, execution.labels, retry))
         subflows = [a for a in result.actions if isinstance(a, StartSubflow)]
         if subflows:
             await asyncio.gather(*(self._start_subflow(key, tracked, action) for action in subflows))
@@ -551,7 +560,7 @@ class ExecutionController:
         execution.inputs.update(values)  # the original's status shows them as ******
         tracked.secret_values = values
         execution.labels = {**execution.labels, **(tracked.spec.get("labels") or {})}
-        tracked.engine, tracked.run = engine, engine.load(execution)
+        tracked.engine, tracked.run = engine, engine.load(execution, self._kv(key[0]))
         tracked.archive = StatusArchive(self.settings.status_chunk_size)
         tracked.status, tracked.step = None, 0
         result = engine.start(tracked.run, now)
@@ -711,6 +720,10 @@ class ExecutionController:
         """An execution with attempts waiting for a pod may have room now."""
         if key is not None and key != current and key in self.tracked:
             self.kick(key)
+
+    def _kv(self, k8s_namespace: str) -> ConfigMapKV:
+        """The KV store of Executions in this namespace: its ConfigMaps (kv_configmaps.py)."""
+        return ConfigMapKV(self.api.core, k8s_namespace)
 
     def _engine(self, snapshot: dict[str, Any]) -> Engine:
         """One engine per distinct flow snapshot, shared by its executions."""

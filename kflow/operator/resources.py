@@ -36,6 +36,15 @@ class ReplayRef(BaseModel):
     taskRunId: str = Field(description="The task run to replay from: it and what followed run again; what ran before is kept.")
 
 
+class FlowRetry(BaseModel):
+    """Set by the operator on a try the flow's retry (CREATE_NEW_EXECUTION) made."""
+
+    firstExecution: str = Field(description="The name of the first try's Execution.")
+    attemptNumber: int = Field(ge=2, description="Which try this is (the first is 1).")
+    scheduleDate: str | None = Field(None, description="It waits CREATED until this instant (the policy's delay).")
+    originalCreatedDate: str | None = Field(None, description="When the first try started: the policy's maxDuration counts from it.")
+
+
 class ExecutionSpec(BaseModel):
     """What a user asks for: run this flow with these inputs."""
 
@@ -51,6 +60,7 @@ class ExecutionSpec(BaseModel):
     replay: ReplayRef | None = Field(None, description="Make this execution a replay of another one, from one of its task runs (flowRef is then that execution's flow).")
     outputs: dict[str, Any] | None = Field(None, description="Set by a parent's Subflow task with its own `outputs`: rendered at the end as this execution's outputs when its flow declares none.")
     trigger: dict[str, Any] | None = Field(None, description="Set by a trigger: what expressions see as `trigger.*` (Schedule: date, next, previous; Flow: executionId, flowId, outputs ...; Webhook: body, headers, parameters; HTTP Trigger: uri, code, headers, body).")
+    flowRetry: FlowRetry | None = Field(None, description="Set on a new try made by the flow's retry (behavior CREATE_NEW_EXECUTION).")
 
 
 class Condition(BaseModel):

@@ -117,7 +117,7 @@ class RunContext:
     def render(self, value: Any) -> Any:
         from kflow.expr import render_value
 
-        return render_value(value, self.variables, secret=self.secret, read=self.read)
+        return render_value(value, self.variables, secret=self.secret, read=self.read, size=self.file_size)
 
     def warning(self, reason: str) -> None:
         """End the task WARNING (its outputs are kept), saying why in its log."""
@@ -171,6 +171,11 @@ class RunContext:
         if dest is None:
             dest = Path(self.workdir) / ".kflow-fetched" / parse_uri(uri).rsplit("/", 1)[-1]
         return self.storage.get_file(uri, Path(self.workdir) / dest if not Path(dest).is_absolute() else dest)
+
+    def file_size(self, uri: str) -> int | None:
+        """A stored file's size in bytes; None when there is no such file (fileExists, fileSize, isFileEmpty)."""
+        uri = self.check_uri(uri)
+        return self.storage.size(uri) if self.storage.exists(uri) else None
 
     def read(self, uri: str) -> str:
         """Kestra's read(): a stored file's content as text (at most 10 MiB)."""

@@ -116,7 +116,7 @@ def _render(task_def: dict[str, Any], cls, ctx: RunContext) -> dict[str, Any]:
             out[key] = value
             continue
         try:
-            out[key] = render_value(value, ctx.variables, secret=ctx.secret, read=ctx.read)
+            out[key] = render_value(value, ctx.variables, secret=ctx.secret, read=ctx.read, size=ctx.file_size)
         except ExpressionError as err:
             nested = err.property
             err.property = key if not nested else f"{key}{nested}" if nested.startswith("[") else f"{key}.{nested}"

@@ -6,7 +6,8 @@ For the engine it is a runnable task with children: one attempt, one process (on
 cluster). Its runner runs the children here, in order, and reports how each ended
 (`ctx.children`); the engine records one child task run per reported child.
 
-- Each child sees the WorkingDirectory's variables with its own `task` and `taskrun`, the
+- Each child sees the WorkingDirectory's variables with its own `task` and `taskrun` (and the
+  WorkingDirectory's task run as `workerTaskrun`), the
   outputs of the children before it under `outputs.<id>`, the shared `workingDir`, and an
   `outputDir` of its own (so a script's outputDir files are stored once, as its outputs).
 - A child whose `runIf` is false is SKIPPED. A failing child stops the rest (they are not
@@ -168,7 +169,9 @@ class WorkingDirectory(RunnableTask):
     def _child_variables(
         self, ctx: RunContext, child: Task, child_run_id: str, outputs: dict[str, Any], start: datetime, attempt: int
     ) -> dict[str, Any]:
-        """The WorkingDirectory's variables, as the child's own: Kestra's task/taskrun/parents."""
+        """The WorkingDirectory's variables, as the child's own: Kestra's task/taskrun/parents, and
+        `workerTaskrun`, the WorkingDirectory's own task run (whose loop `value` the child's
+        `taskrun.value` carries, as Kestra's worker gives it)."""
         from kflow.execution.instants import format_instant
 
         own = ctx.variables.get("taskrun") or {}
@@ -177,7 +180,8 @@ class WorkingDirectory(RunnableTask):
             **ctx.variables,
             "outputs": dict(outputs),
             "task": {"id": child.id, "type": child.type},
-            "taskrun": {"id": child_run_id, "startDate": format_instant(start), "attemptsCount": attempt, "parentId": own.get("id"), "value": None},
+            "taskrun": {"id": child_run_id, "startDate": format_instant(start), "attemptsCount": attempt, "parentId": own.get("id"), "value": own.get("value")},
+            "workerTaskrun": own,
             "parent": parent,
             "parents": [parent, *(ctx.variables.get("parents") or [])],
             "workingDir": ctx.workdir,
@@ -206,7 +210,7 @@ def _run_if(child: Task, variables: dict[str, Any], ctx: RunContext) -> bool | s
     from kflow.expr import ExpressionError, render
 
     try:
-        rendered = render(condition, variables, secret=ctx.secret, read=ctx.read)
+        rendered = render(condition, variables, secret=ctx.secret, read=ctx.read, size=ctx.file_size)
     except ExpressionError as err:
         return f"task {child.id!r}, property runIf: {err}"
     return rendered.strip().lower() not in ("false", "0", "", "null", "none")

@@ -156,7 +156,7 @@ def test_rbac_is_least_privilege(helm_env):
     assert verbs(docs, "", "pods") == {"get", "list", "watch", "create", "delete", "patch"}
     assert verbs(docs, "", "events") == {"create", "patch"}
     assert verbs(docs, "", "pods/log") == {"get"}  # kept in a ConfigMap before a pod goes
-    assert verbs(docs, "", "configmaps") == {"get", "list", "create"}
+    assert verbs(docs, "", "configmaps") == {"get", "list", "create", "update", "delete"}  # pod logs; the KV store
     assert verbs(docs, "events.k8s.io", "events") == {"create", "patch"}
     assert verbs(docs, "apiextensions.k8s.io", "customresourcedefinitions") == {"get", "list", "watch"}
     assert verbs(docs, "", "namespaces") == {"list", "watch"}
