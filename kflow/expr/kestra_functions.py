@@ -43,6 +43,7 @@ def tasks_with_state(context: Context, state: Any) -> list[dict[str, Any]]:
     return [dict(line) for line in context.get("_task_states") or [] if line["state"] == wanted]
 
 
+@pass_context
 def kv(context: Context, key: Any = None, namespace: Any = None, errorOnMissing: Any = True) -> Any:
     """Kestra's kv(key, namespace, errorOnMissing): a KV value, its JSON type kept.
 
