@@ -82,7 +82,7 @@ def test_both_trigger_kinds_load_under_old_and_new_names():
         ("{id: s, type: io.kestra.plugin.core.trigger.Schedule, cron: '@daily', lateMaximumDelay: soon}", "triggers[0].lateMaximumDelay: expected an ISO-8601 duration"),
         ("{id: s, type: io.kestra.plugin.core.trigger.Schedule}", "triggers[0].cron: required property is missing"),
         ("{id: s, type: io.kestra.plugin.core.trigger.Schedule, cron: '@daily', conditions: [{type: x}]}", "triggers[0].conditions: Schedule conditions are not supported"),
-        ("{id: s, type: io.kestra.plugin.core.trigger.ScheduleOnDates, dates: []}", "triggers[0].type: unknown trigger type 'io.kestra.plugin.core.trigger.ScheduleOnDates'; kflow runs: io.kestra.plugin.core.trigger.Schedule"),
+        ("{id: s, type: io.kestra.plugin.core.trigger.ScheduleOnDates, dates: []}", "triggers[0].dates: List should have at least 1 item"),
         ("{id: s, type: io.kestra.plugin.core.trigger.Flow, states: [DONE]}", "triggers[0].states[0]: Input should be"),
         ("{id: s, type: io.kestra.plugin.core.trigger.Flow, conditions: [{type: io.kestra.plugin.core.condition.ExecutionStatus, in: [SUCESS]}]}", "triggers[0].conditions[0].in[0]: Input should be"),
         ("{id: s, type: io.kestra.plugin.core.trigger.Flow, conditions: [{type: io.kestra.plugin.core.condition.DayWeek}]}", "triggers[0].conditions: unsupported condition type"),
