@@ -99,15 +99,22 @@ def _reap(sock: socket.socket, children: set[int]) -> None:
 def _fork(request: dict, fds: list[int], closing: tuple[int, ...]) -> int:
     sys.stdout.flush()
     sys.stderr.flush()
+    ready_r, ready_w = os.pipe()
     pid = os.fork()
     if pid:
+        # Answer once the child leads its own session: a kill of its group never misses it.
+        os.close(ready_w)
+        os.read(ready_r, 1)
+        os.close(ready_r)
         return pid
     code = 1
     try:
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        for fd in closing:
+        for fd in (*closing, ready_r):
             os.close(fd)
+        os.setsid()  # its own session and process group: killed as one, never by the terminal's ^C
+        os.close(ready_w)
         code = _child(request, fds)
     finally:
         os._exit(code)
@@ -120,7 +127,6 @@ def _child(request: dict, fds: list[int]) -> int:
     import threading
     import traceback
 
-    os.setsid()  # its own session and process group: killed as one, never by the terminal's ^C
     stdin_fd, stdout_fd = fds
     os.dup2(stdin_fd, 0)
     os.dup2(stdout_fd, 1)
