@@ -10,6 +10,7 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from kflow.operator.event_policy import worth_posting
 from kflow.operator.resources import GROUP, VERSION
 
 
@@ -104,6 +105,9 @@ class KubeApi:
 
     async def event(self, involved: dict[str, Any], reason: str, message: str, type_: str = "Normal") -> None:
         from datetime import datetime, timezone
+
+        if not worth_posting(reason, type_):
+            return
 
         meta = involved["metadata"]
         now = datetime.now(timezone.utc)
