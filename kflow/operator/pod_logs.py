@@ -143,13 +143,16 @@ class PodLogArchive:
                 return
             raise
         body = json.loads(response.data)
+        response.release_conn()
         logs = {}
         for container in body["spec"]["containers"]:
             text = self._read(namespace, name, container["name"])
             if text or container["name"] == "task":
                 logs[container["name"]] = text
         try:
-            self.core.create_namespaced_config_map(namespace, config_map(body, logs), _request_timeout=(5, 30), _preload_content=False).release_conn()
+            created = self.core.create_namespaced_config_map(namespace, config_map(body, logs), _request_timeout=(5, 30), _preload_content=False)
+            created.data  # noqa: B018 - read to its end: only then may its connection serve another request
+            created.release_conn()
         except ApiException as err:
             if err.status != 409:
                 raise
