@@ -102,7 +102,7 @@ def main() -> None:
             session.operator.stop()
             baseline = session.start_operator(sources=Path(args.baseline_operator).resolve())
             executions_at_once(session, executions, "one", 1, "warm-baseline")
-            report[f"baseline operator ({args.baseline_operator})"] = measure_batch(session, baseline, pods, executions, events, n, "base")
+            report[f"baseline operator ({args.baseline_operator})"] = measure_batch(session, baseline, pods, executions, events, n, "base", log_maps)
             report["load after baseline"] = load()
             progress(report)
             session.operator.stop()
