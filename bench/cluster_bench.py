@@ -190,6 +190,17 @@ def watch_executions(session: Session) -> Watcher:
     return watcher
 
 
+def watch_log_config_maps(session: Session) -> Watcher:
+    """The ConfigMaps the operator keeps finished pods' logs in (pod_logs.py): a write per pod."""
+
+    def ours(config_map) -> bool:
+        return ((config_map.metadata.labels or {}).get("app.kubernetes.io/managed-by")) == "kflow"
+
+    watcher = Watcher(session.core.list_namespaced_config_map, session.namespace, count=ours)
+    watcher.start()
+    return watcher
+
+
 def watch_operator_events(session: Session) -> Watcher:
     """Kubernetes Events the operator posted (the kubelet's and scheduler's are not counted)."""
 

@@ -8,7 +8,8 @@ Run (as root; the test cluster is started if needed, KFLOW_TEST_IMAGE names the 
 2. N one-task (Return) Executions created at once, with kflow's operator running as a local
    process: the seconds to the last SUCCESS (every one must be SUCCESS), the ratio to (1), the
    operator's CPU per execution (/proc/<pid>/stat), and the API writes it made per task run
-   (Execution status patches, pods created and deleted, Events posted), counted by watches.
+   (Execution status and label patches, pods created and deleted, Events posted, pod-log
+   ConfigMaps created), counted by watches.
 3. L Executions of a one-Pause flow created at once: the seconds until all are PAUSED, and the
    operator's resident memory then.
 Prints JSON, then a one-line summary. The machine is shared: the load average is printed too.
@@ -33,6 +34,7 @@ from cluster_bench import (
     process_cpu,
     process_rss_mib,
     watch_executions,
+    watch_log_config_maps,
     watch_operator_events,
     watch_pods,
 )
@@ -43,20 +45,21 @@ def progress(report: dict[str, object]) -> None:
     print(json.dumps(report), file=sys.stderr, flush=True)
 
 
-def measure_batch(session, operator, pods, executions, events, n: int, prefix: str) -> dict[str, object]:
+def measure_batch(session, operator, pods, executions, events, n: int, prefix: str, log_maps=None) -> dict[str, object]:
     """N one-task Executions at once: wall time, end states, the operator's CPU and API writes."""
     time.sleep(2)  # let earlier writes land before counting
-    before = (executions.snapshot(), pods.snapshot(), events.snapshot())
+    before = (executions.snapshot(), pods.snapshot(), events.snapshot(), log_maps.snapshot() if log_maps else {"ADDED": 0})
     cpu_before = process_cpu(operator.proc.pid)
     wall, states = executions_at_once(session, executions, "one", n, prefix)
     time.sleep(2)  # pods are collected, Events posted, just after the end
     cpu = process_cpu(operator.proc.pid) - cpu_before
-    after = (executions.snapshot(), pods.snapshot(), events.snapshot())
+    after = (executions.snapshot(), pods.snapshot(), events.snapshot(), log_maps.snapshot() if log_maps else {"ADDED": 0})
     writes = {
-        "Execution status patches": after[0]["MODIFIED"] - before[0]["MODIFIED"],
+        "Execution status and label patches": after[0]["MODIFIED"] - before[0]["MODIFIED"],
         "pods created": after[1]["ADDED"] - before[1]["ADDED"],
         "pods deleted": after[1]["DELETED"] - before[1]["DELETED"],
         "Events posted": after[2]["ADDED"] + after[2]["MODIFIED"] - before[2]["ADDED"] - before[2]["MODIFIED"],
+        "pod-log ConfigMaps created": after[3]["ADDED"] - before[3]["ADDED"],
     }
     return {
         f"{n} one-task executions at once (s)": round(wall, 1),
@@ -79,6 +82,7 @@ def main() -> None:
     report: dict[str, object] = {"namespace": session.namespace, "load before": load()}
     try:
         pods, executions, events = watch_pods(session), watch_executions(session), watch_operator_events(session)
+        log_maps = watch_log_config_maps(session)
         operator = session.start_operator()
         session.kflow.apply_flow(ONE_TASK)
         session.kflow.apply_flow(ONE_PAUSE)
@@ -90,7 +94,7 @@ def main() -> None:
         bare = bare_pods_at_once(session, pods, n, "bare")
         report["load after bare pods"] = load()
         report[f"{n} bare pods at once (s)"] = round(bare, 1)
-        report.update(measure_batch(session, operator, pods, executions, events, n, "one"))
+        report.update(measure_batch(session, operator, pods, executions, events, n, "one", log_maps))
         report["ratio executions / bare pods"] = round(report[f"{n} one-task executions at once (s)"] / bare, 2)  # type: ignore[operator]
         report["load after executions"] = load()
         progress(report)
@@ -98,7 +102,7 @@ def main() -> None:
             session.operator.stop()
             baseline = session.start_operator(sources=Path(args.baseline_operator).resolve())
             executions_at_once(session, executions, "one", 1, "warm-baseline")
-            report[f"baseline operator ({args.baseline_operator})"] = measure_batch(session, baseline, pods, executions, events, n, "base")
+            report[f"baseline operator ({args.baseline_operator})"] = measure_batch(session, baseline, pods, executions, events, n, "base", log_maps)
             report["load after baseline"] = load()
             progress(report)
             session.operator.stop()

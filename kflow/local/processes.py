@@ -6,7 +6,6 @@ import json
 import os
 import queue
 import subprocess
-import sys
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from pathlib import Path
 
 from kflow.engine import AttemptEnded
 from kflow.execution import State
+from kflow.local.forked import ForkedRunner, ForkServer
 from kflow.runner.invocation import Envelope, Invocation, TaskResult
 from kflow.runner.reaper import descendants, end_group
 from kflow.runner.secrets import STORAGE_CREDENTIAL_VARS, resolve_for, storage_credentials
@@ -35,7 +35,9 @@ class RunnerProcesses:
     def __init__(self, workdir: Path):
         self.workdir = workdir
         self.events: queue.Queue = queue.Queue()
-        self._procs: dict[tuple[str, int], subprocess.Popen] = {}
+        self._procs: dict[tuple[str, int], subprocess.Popen | ForkedRunner] = {}
+        self._forks = ForkServer(runner_environment(workdir), workdir)
+        self._forks.warm()  # it imports the runner while the engine starts
         self._why_killed: dict[tuple[str, int], str] = {}
         self._lock = threading.Lock()
 
@@ -46,16 +48,7 @@ class RunnerProcesses:
         # The invocation, the task's own secrets and the storage credentials go on stdin: not
         # in the runner's environment (which its scripts could read), nor in a file.
         envelope = Envelope(invocation=invocation, secrets=resolve_for(invocation.task), storageCredentials=storage_credentials())
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "kflow.runner", "--envelope", "--result", str(result_path)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.PIPE,
-            text=True,
-            bufsize=1,
-            start_new_session=True,
-            env=runner_environment(self.workdir),
-        )
+        proc = self._forks.start(["--envelope", "--result", str(result_path)], runner_environment(self.workdir))
         with self._lock:
             self._procs[key] = proc
         task_id = invocation.task.get("id", "?")
@@ -67,7 +60,7 @@ class RunnerProcesses:
             timer.start()
 
     @staticmethod
-    def _feed(proc: subprocess.Popen, payload: str) -> None:
+    def _feed(proc: subprocess.Popen | ForkedRunner, payload: str) -> None:
         try:
             assert proc.stdin is not None
             proc.stdin.write(payload)
@@ -102,8 +95,9 @@ class RunnerProcesses:
                 proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        self._forks.close()
 
-    def _watch(self, key: tuple[str, int], task_id: str, proc: subprocess.Popen, result_path: Path) -> None:
+    def _watch(self, key: tuple[str, int], task_id: str, proc: subprocess.Popen | ForkedRunner, result_path: Path) -> None:
         assert proc.stdout is not None
         for line in proc.stdout:
             self.events.put(LogLine(key[0], task_id, line.rstrip("\n")))

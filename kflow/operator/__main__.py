@@ -22,7 +22,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from kflow.operator import metrics
+    from kflow.operator.memory import limit_malloc_arenas
 
+    limit_malloc_arenas()  # before kopf and the API pools start their threads
     try:
         metrics_port = metrics.port_from(args.metrics_port, args.liveness)
     except metrics.MetricsPortError as err:

@@ -13,6 +13,7 @@ from typing import Any
 import kopf
 
 from kflow.execution.instants import format_instant
+from kflow.operator import kopf_tuning
 from kflow.operator.controller import ExecutionController
 from kflow.operator.flows import flow_status
 from kflow.operator.kube import KubeApi, api_client
@@ -36,6 +37,7 @@ async def _startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.watching.inactivity_timeout = 600
     settings.networking.request_timeout = 60
     settings.scanning.disabled = True
+    kopf_tuning.tune(settings, kopf.get_default_registry())  # no deep copy of every object per watch event
     config = OperatorSettings.from_env()
     _state["pods"] = None
     _state["controller"] = ExecutionController(_api(), config, pods_of=_pods_of)

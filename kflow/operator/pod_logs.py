@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import gzip
+import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterable
@@ -130,28 +131,28 @@ class PodLogArchive:
             log.warning("could not keep the log of pod %s/%s: %s", namespace, name, err)
 
     def _keep(self, namespace: str, name: str) -> None:
+        """Read the pod and its logs, then create the ConfigMap; one kept already (by us before a
+        restart, or another replica) answers 409. Answers are read as JSON, not as the client's
+        model objects (whose timestamp parsing cost more CPU than the rest of the copy)."""
         from kubernetes.client.exceptions import ApiException
 
         try:
-            self.core.read_namespaced_config_map(name, namespace, _request_timeout=(5, 30))
-            return  # kept already (by us before a restart, or another replica)
-        except ApiException as err:
-            if err.status != 404:
-                raise
-        try:
-            pod = self.core.read_namespaced_pod(name, namespace, _request_timeout=(5, 30))
+            response = self.core.read_namespaced_pod(name, namespace, _request_timeout=(5, 30), _preload_content=False)
         except ApiException as err:
             if err.status == 404:
                 return
             raise
-        body = self.core.api_client.sanitize_for_serialization(pod)
+        body = json.loads(response.data)
+        response.release_conn()
         logs = {}
         for container in body["spec"]["containers"]:
             text = self._read(namespace, name, container["name"])
             if text or container["name"] == "task":
                 logs[container["name"]] = text
         try:
-            self.core.create_namespaced_config_map(namespace, config_map(body, logs), _request_timeout=(5, 30))
+            created = self.core.create_namespaced_config_map(namespace, config_map(body, logs), _request_timeout=(5, 30), _preload_content=False)
+            created.data  # noqa: B018 - read to its end: only then may its connection serve another request
+            created.release_conn()
         except ApiException as err:
             if err.status != 409:
                 raise
