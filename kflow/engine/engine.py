@@ -145,8 +145,7 @@ class Engine:
             state = State.KILLED
         if event.children:
             self._record_children(run, taskrun, event.children, result, now)
-        if state == State.FAILED and task.starts_execution and not task.transmitFailed:
-            state = State.SUCCESS  # a Subflow told not to pass its child's failure on
+        state = task.attempt_state(state)  # Subflow: a child's failure not passed on
         attempt.state.to(state, now)
         attempt.reason = event.reason
         result.changed.add(taskrun.id)
@@ -399,20 +398,19 @@ class Engine:
             else:
                 index.set_state(taskrun, State.SKIPPED, now)
             return [parent_id]
-        if task.pauses:
-            index.set_state(taskrun, State.PAUSED, now)
+        state = task.created_state()
+        if state is None:
+            attempt = Attempt(state=StateInfo.new(State.CREATED, now))
+            taskrun.attempts.append(attempt)
+            return self._start_attempt(run, taskrun, attempt, result, now)
+        index.set_state(taskrun, state, now)
+        if state == State.PAUSED:  # a task run created PAUSED pauses the execution until its end
             if run.execution.state.current == State.RUNNING:
                 run.execution.state.to(State.PAUSED, now)
                 result.execution_changed = True
-            return [new_id]
-        if task.flowable:
-            index.set_state(taskrun, State.RUNNING, now)
-            if task.timeout_seconds() is not None:
-                result.actions.append(WakeAt(now + timedelta(seconds=task.timeout_seconds())))
-            return [new_id]
-        attempt = Attempt(state=StateInfo.new(State.CREATED, now))
-        taskrun.attempts.append(attempt)
-        return self._start_attempt(run, taskrun, attempt, result, now)
+        elif task.timeout_seconds() is not None:
+            result.actions.append(WakeAt(now + timedelta(seconds=task.timeout_seconds())))
+        return [new_id]
 
     def _run_if(self, run: ExecutionRun, taskrun: TaskRun, task: Task) -> bool | str:
         """True to run, False to skip, or why the condition could not be evaluated."""
@@ -436,14 +434,15 @@ class Engine:
         result.changed.add(taskrun.id)
         task = self.plan.task(taskrun.taskId)
         number = len(taskrun.attempts) - 1
-        if not task.starts_execution:
+        child = task.child_execution()
+        if child is None:
             result.actions.append(RunTask(taskrun.id, number, task.id, task.timeout_seconds()))
             return []
         from kflow.expr import ExpressionError, render_value
 
         try:
             rendered = render_value(
-                {"namespace": task.namespace, "flowId": task.flowId, "inputs": task.inputs or {}, "labels": task.labels or {}},
+                {"namespace": child.namespace, "flowId": child.flowId, "inputs": child.inputs, "labels": child.labels},
                 expression_context(run.index, taskrun, task, self._references),
             )
         except ExpressionError as err:
@@ -453,7 +452,7 @@ class Engine:
         child_id = subflow_execution_id(run.execution.id, taskrun.id, number)
         labels = {str(k): str(v) for k, v in (rendered["labels"] or {}).items()}
         labels[CORRELATION_ID] = run.execution.labels.get(CORRELATION_ID, run.execution.id)  # the child inherits it
-        result.actions.append(StartSubflow(taskrun.id, number, task.id, child_id, rendered["namespace"], rendered["flowId"], rendered["inputs"], labels, task.wait))
+        result.actions.append(StartSubflow(taskrun.id, number, task.id, child_id, rendered["namespace"], rendered["flowId"], rendered["inputs"], labels, child.wait))
         return []
 
     def _finish(self, run: ExecutionRun, taskrun: TaskRun, task: Task, state: State, result: StepResult, dirty, now: datetime) -> None:
@@ -464,7 +463,7 @@ class Engine:
             state = State.SUCCESS
         run.index.set_state(taskrun, state, now)
         result.changed.add(taskrun.id)
-        if task.pauses:
+        if task.created_state() == State.PAUSED:  # its end releases the execution it paused
             self._unpause(run, result, now)
         dirty.append(taskrun.parentTaskRunId)
 

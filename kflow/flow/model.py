@@ -8,7 +8,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from kflow.flow.inputs import Input
-from kflow.flow.task import FlowableTask, Retry, RunnableTask, Task, TaskList
+from kflow.flow.flowable import FlowableTask
+from kflow.flow.task import Retry, RunnableTask, Task, TaskList
 from kflow.triggers.models import Trigger
 
 __all__ = ["Flow", "FlowableTask", "Output", "Retry", "RunnableTask", "Task", "TaskList"]
