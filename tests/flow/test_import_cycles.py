@@ -16,7 +16,6 @@ FIXED = [
     {"kflow.engine.node", "kflow.flow.task"},  # Node, what a flowable sees, is flow's now
     {"kflow.engine.engine", "kflow.engine.restart"},  # restart takes the plan and a start_attempt; ExecutionRun in engine.run
     {"kflow.local.executor", "kflow.local.subflows"},  # the executor hands LocalSubflows a factory of children
-]
     {"kflow.flow.node", "kflow.flow.task"},  # FlowableTask, whose hooks take a Node, is kflow.flow.flowable
 ]
 # Cycles still to remove; a new cycle fails the test.
