@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from kflow.flow.inputs import Input
 from kflow.flow.flowable import FlowableTask
 from kflow.flow.task import Retry, RunnableTask, Task, TaskList
-from kflow.triggers.models import Trigger
+from kflow.flow.triggers import Trigger
 
 __all__ = ["Flow", "FlowableTask", "Output", "Retry", "RunnableTask", "Task", "TaskList"]
 

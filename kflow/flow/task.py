@@ -6,15 +6,12 @@ Kept apart from the Flow model so the runner imports only what one task needs.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Literal, NamedTuple
+from typing import Any, Callable, ClassVar, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, field_validator, model_validator
 
 from kflow.execution.states import State
 from kflow.flow.durations import parse_duration
-
-if TYPE_CHECKING:
-    from kflow.runner.context import RunContext
 
 TASK_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$")
 
@@ -205,7 +202,9 @@ class Task(BaseModel):
 class RunnableTask(Task):
     """A task that does work in the runner: a process locally, a pod in a cluster."""
 
-    def run(self, ctx: RunContext) -> dict[str, Any] | None:  # pragma: no cover - abstract
+    def run(self, ctx: Any) -> dict[str, Any] | None:  # pragma: no cover - abstract
+        """Do the work; `ctx` is the runner's RunContext (kflow.runner.context, a layer above
+        this one: each task type names it in its own signature). Returns the outputs."""
         raise NotImplementedError
 
 

@@ -27,7 +27,7 @@ from kflow.operator.kube import KubeApi, NotFound
 from kflow.operator.names import label_value
 from kflow.operator.resources import API_VERSION
 from kflow.triggers.flow_trigger import flow_trigger_inputs, flow_variables, matches, render_inputs
-from kflow.triggers.models import FlowTrigger, Schedule
+from kflow.flow.triggers import FlowTrigger, Schedule
 from kflow.triggers.names import flow_execution_name, schedule_execution_name
 from kflow.triggers.schedule import schedule_variables, tick
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from kflow.triggers.models import (
+from kflow.flow.triggers import (
     ExecutionFlowCondition,
     ExecutionNamespaceCondition,
     ExecutionStatusCondition,

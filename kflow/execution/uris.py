@@ -1,4 +1,5 @@
-"""`kestra://` URIs and Kestra's layout of internal storage.
+"""`kestra://` URIs and Kestra's layout of internal storage: the names of an execution's files
+(here, below storage, so a FILE input's URI is checked by the flow language).
 
     kestra:///<namespace, dots as slashes>/<flow>/executions/<execution>/tasks/<task>/<taskrun>/<file>
     kestra:///<namespace, dots as slashes>/<flow>/executions/<execution>/inputs/<input>/<file>
