@@ -9,7 +9,7 @@ import sys
 from typing import Any, TextIO
 
 from kflow.cli.completion import EXECUTIONS, KINDS
-from kflow.cli.kube import add_cluster_args
+from kflow.client.kube import add_cluster_args
 
 OUTPUT_LIMIT = 400  # characters of one output value shown; the rest is in `get -o yaml`
 
@@ -24,7 +24,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kflow.cli.kube import connect
+    from kflow.client.kube import connect
 
     cluster = connect(args)
     if args.kind in ("flow", "flows", "kfl"):
@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def describe_execution(body: dict[str, Any], out: TextIO) -> None:
-    from kflow.cli.executions import human_duration, label, span, tree
+    from kflow.client.executions import human_duration, label, span, tree
 
     meta, spec, status = body["metadata"], body.get("spec") or {}, body.get("status") or {}
     flow_ref = (spec.get("flowRef") or {}).get("name")

@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from kflow.cli import completion
-from kflow.cli.kube import add_cluster_args
+from kflow.client.kube import add_cluster_args
 
 KINDS = {"executions": "executions", "execution": "executions", "kex": "executions",
          "flows": "flows", "flow": "flows", "kfl": "flows"}
@@ -25,7 +25,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kflow.cli.kube import connect
+    from kflow.client.kube import connect
 
     plural = KINDS[args.kind]
     cluster = connect(args)
@@ -64,7 +64,7 @@ def dump(items: list[dict[str, Any]], fmt: str) -> None:
 
 
 def execution_rows(items: list[dict[str, Any]], wide: bool = False) -> list[list[str]]:
-    from kflow.cli.executions import human_duration, parse_instant, span
+    from kflow.client.executions import human_duration, parse_instant, span
 
     items.sort(key=lambda i: i["metadata"].get("creationTimestamp") or "")
     header = ["NAME", "FLOW", "STATE", "PROGRESS", "START", "DURATION"]

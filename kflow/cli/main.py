@@ -20,8 +20,8 @@ from kflow.cli import gantt as gantt_command
 from kflow.cli import get as get_command
 from kflow.cli import logs as logs_command
 from kflow.cli import run as run_command
-from kflow.cli.inputs import UsageError
-from kflow.cli.kube import ClusterError, NotFound
+from kflow.client.inputs import UsageError
+from kflow.client.kube import ClusterError, NotFound
 from kflow.ui import command as ui_command
 
 
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:
         if "kubernetes" not in sys.modules:
             raise
-        from kflow.cli.kube import connection_message, is_connection_error
+        from kflow.client.kube import connection_message, is_connection_error
 
         if not is_connection_error(err):
             raise

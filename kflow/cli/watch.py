@@ -22,8 +22,8 @@ def watch_execution(client, namespace: str, name: str, console=None) -> dict[str
     """
     from rich.console import Console
 
-    from kflow.cli.executions import watch_execution as bodies
-    from kflow.cli.kube import Cluster
+    from kflow.client.executions import watch_execution as bodies
+    from kflow.client.kube import Cluster
 
     stream = console.file if console is not None else sys.stdout
     console = console or Console(stderr=True)
@@ -151,7 +151,7 @@ def _execution(body: dict[str, Any]) -> Execution | None:
 def _execution_and_order(body: dict[str, Any], order: dict[str, int]) -> tuple[Execution | None, dict[str, int]]:
     """The Execution of a status (None until the operator started it); the flow order is kept
     from the first body that has it: the flow snapshot never changes."""
-    from kflow.cli.gantt import execution_from_body
+    from kflow.client.gantt import execution_from_body
 
     status = body.get("status") or {}
     if not status.get("id") or not status.get("state"):

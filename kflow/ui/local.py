@@ -11,8 +11,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from kflow.cli.inputs import UsageError
-from kflow.cli.kube import Cluster, NotFound
+from kflow.client.inputs import UsageError
+from kflow.client.kube import Cluster, NotFound
 from kflow.execution.status import is_terminal
 from kflow.ui.hub import WatchHub
 

@@ -3,8 +3,8 @@
 Flow and Execution resources are the only store. Lists of executions come from the watch hub's
 cache (one watch per process); one execution, flows, logs and every action go to the API
 server with the request's credentials (kflow/ui/access.py), through the same functions as the
-CLI: `kflow.cli.control` (kill, restart, resume, replay), `kflow.cli.execute` (inputs checked as
-`kflow execute` checks them, then the Execution created), `kflow.cli.logs.LogReader` (a pod's
+CLI (kflow/client): `control` (kill, restart, resume, replay), `create` (inputs checked as
+`kflow execute` checks them, then the Execution created), `logs.LogReader` (a pod's
 log, else the copy kept in internal storage). The kubernetes client is synchronous: its calls
 run in threads, off the event loop.
 """
@@ -21,8 +21,8 @@ from typing import Any, Callable
 
 from aiohttp import web
 
-from kflow.cli.inputs import UsageError
-from kflow.cli.kube import ClusterError, NotFound
+from kflow.client.inputs import UsageError
+from kflow.client.kube import ClusterError, NotFound
 from kflow.ui import views
 from kflow.ui.access import COOKIE, SESSION_SECONDS, Access, NamespaceRefused, SignInRequired
 from kflow.ui.hub import Subscriber, WatchHub
@@ -127,7 +127,7 @@ async def _errors(request: web.Request, handler: Callable):
     except TimeoutError as err:
         return _problem(503, str(err))
     except Exception as err:  # the API server unreachable, or a bug: say so in one line
-        from kflow.cli.kube import connection_message, is_connection_error
+        from kflow.client.kube import connection_message, is_connection_error
 
         if is_connection_error(err):
             return _problem(502, connection_message(err))
@@ -354,7 +354,7 @@ def _filter(items: list[views.ExecutionSummary], namespaces: set[str] | None, qu
 
 
 async def _execution(request: web.Request) -> web.Response:
-    from kflow.cli.logs import runnable_tasks
+    from kflow.client.logs import runnable_tasks
 
     namespace, name = request.match_info["namespace"], request.match_info["name"]
     cluster = _cluster(request, namespace)
@@ -373,7 +373,7 @@ async def _execution(request: web.Request) -> web.Response:
 
 async def _gantt(request: web.Request) -> web.Response:
     """The execution's Gantt chart: kflow/gantt's SVG, as `kflow gantt -o run.svg` writes it."""
-    from kflow.cli.gantt import chart_from_body
+    from kflow.client.gantt import chart_from_body
     from kflow.gantt import render_svg
 
     namespace, name = request.match_info["namespace"], request.match_info["name"]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from kflow.cli.executions import human_duration, span, tree
-from kflow.cli.kube import resource_name
-from kflow.cli.logs import attempts
+from kflow.client.executions import human_duration, span, tree
+from kflow.client.kube import resource_name
+from kflow.client.logs import attempts
 
 
 def test_resource_names_are_dns_1123_and_stable_for_dns_ids():

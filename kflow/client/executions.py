@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator
 
-from kflow.cli.kube import CONNECT_TIMEOUT, GROUP, VERSION, Cluster
+from kflow.client.kube import CONNECT_TIMEOUT, GROUP, VERSION, Cluster
 from kflow.execution.states import TERMINAL_STATES
 
 _WATCH_SECONDS = 60  # each watch request's length; the next one resumes from the last version seen
@@ -118,7 +118,7 @@ def watch_execution(cluster: Cluster, name: str) -> Iterator[dict[str, Any]]:
     from kubernetes.client.exceptions import ApiException
     from urllib3.exceptions import HTTPError
 
-    from kflow.cli.kube import NotFound, api_error
+    from kflow.client.kube import NotFound, api_error
 
     what = f"execution {name!r} in namespace {cluster.namespace!r}"
     while True:
