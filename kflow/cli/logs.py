@@ -35,10 +35,11 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from kflow.client.inputs import UsageError
     from kflow.client.kube import connect
+    from kflow.execution.status import ExecutionStatus
 
     cluster = connect(args)
     body = cluster.get("executions", args.execution)
-    status = body.get("status") or {}
+    status = ExecutionStatus.read(body.get("status"))
     if args.task and args.task not in task_ids(status):
         known = ", ".join(sorted(task_ids(status))) or "none yet"
         raise UsageError(f"execution {args.execution!r} has no task run of task {args.task!r} (task ids: {known})")

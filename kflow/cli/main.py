@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from kflow.execution.status import StatusError
     from kflow.flow import FlowError
     from kflow.flow.inputs import InputsError
 
@@ -58,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, NotFound) as err:
         print(f"kflow: {err}", file=sys.stderr)
     except ClusterError as err:
+        print(f"kflow: {err}", file=sys.stderr)
+        return 1
+    except StatusError as err:  # an Execution whose status was edited past reading
         print(f"kflow: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

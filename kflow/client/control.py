@@ -8,7 +8,7 @@ records the value last acted on.
 from __future__ import annotations
 
 from kflow.client.inputs import UsageError
-from kflow.execution.states import TERMINAL_STATES
+from kflow.execution.status import ExecutionStatus
 
 
 def request_action(cluster, name: str, action: str, inputs: list[str] = ()) -> None:
@@ -33,7 +33,7 @@ def request_action(cluster, name: str, action: str, inputs: list[str] = ()) -> N
 def replay_execution(cluster, name: str, taskrun_id: str) -> dict:
     """A new Execution replaying `name` from one of its task runs (`spec.replay`): what ran before is kept."""
     from kflow.client.kube import GROUP, VERSION, call
-    from kflow.execution.status import ExecutionStatus, taskruns_by_id
+    from kflow.execution.status import taskruns_by_id
 
     body = cluster.get("executions", name)
     status = ExecutionStatus.read(body.get("status"))
@@ -54,9 +54,10 @@ def replay_execution(cluster, name: str, taskrun_id: str) -> dict:
 
 def _spec_patch(action: str, name: str, body: dict, inputs: list[str] = ()) -> dict:
     spec = body.get("spec") or {}
-    state = (body.get("status") or {}).get("current")
+    status = ExecutionStatus.read(body.get("status"))
+    state = status.current
     if action == "kill":
-        if state in TERMINAL_STATES:
+        if status.ended:
             raise UsageError(f"execution {name!r} already ended {state}: nothing to kill")
         return {"kill": True}
     if action == "restart":

@@ -20,14 +20,14 @@ def execution_from_body(body: dict[str, Any]):
     """(Execution, each task's place in the flow) from an Execution resource's status."""
     from pydantic import ValidationError
 
-    from kflow.execution.status import execution_from_status, flow_order
+    from kflow.execution.status import ExecutionStatus, flow_order
 
     name = (body.get("metadata") or {}).get("name", "?")
-    status = body.get("status") or {}
-    if not status.get("id") or not status.get("state"):
+    status = ExecutionStatus.read(body.get("status"))
+    if not status.id or not status.state:
         raise UsageError(f"execution {name} has not started yet (no status.state): is the operator running?")
-    order = flow_order(status.get("flow"))  # {} when it does not load: still a chart, siblings by start time
+    order = flow_order(status.flow)  # {} when it does not load: still a chart, siblings by start time
     try:
-        return execution_from_status(status, order), order
+        return status.execution(order), order
     except ValidationError as err:
         raise UsageError(f"execution {name}: unexpected status: {err.errors()[0]['loc']}: {err.errors()[0]['msg']}") from None

@@ -11,24 +11,27 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any, Iterator
 
-from kflow.execution.states import TERMINAL_STATES
+from kflow.execution import Attempt, State, TaskRun
+from kflow.execution.status import ExecutionStatus
 
 CONTAINER = "task"
+_LAST = datetime.max.replace(tzinfo=timezone.utc)  # task runs not started yet sort last
 
 
 @dataclass(frozen=True)
 class AttemptRef:
     """One task attempt that may have a log: where its pod and its stored copy are."""
 
-    taskrun: dict[str, Any]
+    taskrun: TaskRun
     attempt: int
     prefix: str
 
     @property
     def key(self) -> tuple[str, int]:
-        return (self.taskrun["id"], self.attempt)
+        return (self.taskrun.id, self.attempt)
 
 
 class LogReader:
@@ -42,7 +45,7 @@ class LogReader:
         self._archives: dict[tuple[str, int], dict[str, Any]] | None = None  # kept logs, listed once
 
     # -- everything so far -------------------------------------------------------------------------
-    def print_all(self, status: dict[str, Any], task: str | None) -> None:
+    def print_all(self, status: ExecutionStatus, task: str | None) -> None:
         for ref, lines in self.read_all(status, attempts(status, task)):
             if lines is None:
                 self._missing(ref, status)
@@ -50,7 +53,7 @@ class LogReader:
                 self._emit(ref, lines)
         self._report_missing()
 
-    def read_all(self, status: dict[str, Any], refs) -> Iterator[tuple[AttemptRef, list[str] | None]]:
+    def read_all(self, status: ExecutionStatus, refs) -> Iterator[tuple[AttemptRef, list[str] | None]]:
         """Each attempt's lines: from its pod while it exists, else its kept copy (ConfigMap, then storage); None when none has them."""
         pods = self._pods()
         for ref in refs:
@@ -65,15 +68,15 @@ class LogReader:
         from kflow.client.executions import watch_execution
 
         followers: dict[tuple[str, int], threading.Thread] = {}
-        status = body.get("status") or {}
+        status = ExecutionStatus.read(body.get("status"))
         for body in watch_execution(self.cluster, self.execution):
-            status = body.get("status") or {}
+            status = ExecutionStatus.read(body.get("status"))
             for ref in attempts(status, task):
                 if ref.key not in followers and _attempt_started(ref):
                     thread = threading.Thread(target=self._follow_attempt, args=(status, ref), daemon=True)
                     followers[ref.key] = thread
                     thread.start()
-            if status.get("current") in TERMINAL_STATES:
+            if status.ended:
                 break
         for thread in followers.values():
             thread.join()
@@ -84,12 +87,12 @@ class LogReader:
                 if lines is not None:
                     self._emit(ref, lines)
         self._report_missing()
-        return 0 if status.get("current") in ("SUCCESS", "WARNING") else 1
+        return 0 if status.current in ("SUCCESS", "WARNING") else 1
 
-    def _follow_attempt(self, status: dict[str, Any], ref: AttemptRef) -> None:
+    def _follow_attempt(self, status: ExecutionStatus, ref: AttemptRef) -> None:
         from kflow.execution.names import pod_name
 
-        name = pod_name(self.execution, ref.taskrun["taskId"], ref.taskrun["id"], ref.attempt)
+        name = pod_name(self.execution, ref.taskrun.taskId, ref.taskrun.id, ref.attempt)
         if not self._wait_started(name):
             lines = self._kept_lines(status, ref)
             if lines is None:
@@ -160,7 +163,7 @@ class LogReader:
             return None  # never started (image pull failure, ...) or just collected
         return response.data.decode("utf-8", "replace").splitlines()
 
-    def _kept_lines(self, status: dict[str, Any], ref: AttemptRef) -> list[str] | None:
+    def _kept_lines(self, status: ExecutionStatus, ref: AttemptRef) -> list[str] | None:
         """A collected pod's log: the operator's ConfigMap copy, else the runner's copy in storage."""
         lines = self._archived_lines(ref)
         return lines if lines is not None else self._stored_lines(status, ref)
@@ -175,7 +178,7 @@ class LogReader:
             self._archives = self._list_archives()
         body = self._archives.get(ref.key)
         if body is None:  # kept since the listing (-f), or not listable
-            name = pod_name(self.execution, ref.taskrun["taskId"], ref.taskrun["id"], ref.attempt)
+            name = pod_name(self.execution, ref.taskrun.taskId, ref.taskrun.id, ref.attempt)
             try:
                 response = self.cluster.core.read_namespaced_config_map(name, self.cluster.namespace, _request_timeout=(5, 30), _preload_content=False)
                 body = json.loads(response.data)
@@ -209,13 +212,13 @@ class LogReader:
                 out[(taskrun, int(attempt))] = item
         return out
 
-    def _stored_lines(self, status: dict[str, Any], ref: AttemptRef) -> list[str] | None:
-        if self.storage is None or not status.get("id"):
+    def _stored_lines(self, status: ExecutionStatus, ref: AttemptRef) -> list[str] | None:
+        if self.storage is None or not status.id:
             return None
         from kflow.runner.context import TaskLocation
         from kflow.storage.base import StorageError
 
-        location = TaskLocation(status.get("namespace") or "", status.get("flowId") or "", status["id"], ref.taskrun["taskId"], ref.taskrun["id"])
+        location = TaskLocation(status.namespace or "", status.flowId or "", status.id, ref.taskrun.taskId, ref.taskrun.id)
         try:
             return self.storage.read_bytes(location.log_uri(ref.attempt)).decode("utf-8", "replace").splitlines()
         except (StorageError, OSError):
@@ -228,10 +231,10 @@ class LogReader:
                 sys.stdout.write(f"{ref.prefix} {line}\n" if self.prefix else f"{line}\n")
             sys.stdout.flush()
 
-    def _missing(self, ref: AttemptRef, status: dict[str, Any]) -> None:
-        attempt = (ref.taskrun.get("attempts") or [])[ref.attempt]
-        reason = attempt.get("reason")
-        if reason and not _ran_in_pod(attempt):
+    def _missing(self, ref: AttemptRef, status: ExecutionStatus) -> None:
+        attempt = ref.taskrun.attempts[ref.attempt]
+        reason = attempt.reason
+        if reason and not ran_in_pod(attempt):
             self._emit(ref, [f"(no pod ran: {reason})"])
             return
         with self.lock:
@@ -244,24 +247,23 @@ class LogReader:
         print(f"kflow: no log found for {', '.join(self.missing)} (pod collected, no copy kept in a ConfigMap{hint})", file=sys.stderr)
 
 
-def attempts(status: dict[str, Any], task: str | None = None) -> Iterator[AttemptRef]:
+def attempts(status: ExecutionStatus, task: str | None = None) -> Iterator[AttemptRef]:
     """Attempts of runnable task runs, task runs in the order they started."""
     from kflow.client.executions import label, tree
 
-    runnable = runnable_tasks(status.get("flow"))
-    runs = [run for _, run in tree(status) if (task is None or run.get("taskId") == task) and run.get("taskId") in runnable]
-    runs.sort(key=lambda run: _started(run) or "~")
+    runnable = runnable_tasks(status.flow)
+    runs = [run for _, run in tree(status) if (task is None or run.taskId == task) and run.taskId in runnable]
+    runs.sort(key=lambda run: _started(run) or _LAST)
     for run in runs:
         name = label(run)
-        for number, _ in enumerate(run.get("attempts") or []):
+        for number in range(len(run.attempts)):
             prefix = f"[{name}]" if number == 0 else f"[{name} #{number}]"
             yield AttemptRef(run, number, prefix)
 
 
-def _started(run: dict[str, Any]) -> str | None:
-    histories = (run.get("state") or {}).get("histories") or []
-    running = next((h for h in histories if h.get("state") == "RUNNING"), histories[0] if histories else {})
-    return running.get("date")
+def _started(run: TaskRun) -> datetime | None:
+    histories = run.state.histories
+    return next((h.date for h in histories if h.state == State.RUNNING), histories[0].date if histories else None)
 
 
 def runnable_tasks(flow: dict[str, Any] | None) -> set[str]:
@@ -289,19 +291,16 @@ def runnable_tasks(flow: dict[str, Any] | None) -> set[str]:
     return out
 
 
-def task_ids(status: dict[str, Any]) -> set[str]:
-    from kflow.client.executions import taskruns
-
-    return {run.get("taskId") for run in taskruns(status).values()}
+def task_ids(status: ExecutionStatus) -> set[str]:
+    return {run.taskId for run in status.task_runs()}
 
 
 def _attempt_started(ref: AttemptRef) -> bool:
-    attempt = (ref.taskrun.get("attempts") or [])[ref.attempt]
-    return (attempt.get("state") or {}).get("current") not in (None, "CREATED")
+    return ref.taskrun.attempts[ref.attempt].state.current != State.CREATED
 
 
-def _ran_in_pod(attempt: dict[str, Any]) -> bool:
-    return any(h.get("state") == "RUNNING" for h in (attempt.get("state") or {}).get("histories") or [])
+def ran_in_pod(attempt: Attempt) -> bool:
+    return any(h.state == State.RUNNING for h in attempt.state.histories)
 
 
 def open_log_storage(flag: str | None):

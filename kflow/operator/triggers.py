@@ -19,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from kflow.execution.instants import format_instant
-from kflow.execution.status import ExecutionStatus, taskruns_by_id
+from kflow.execution.status import ExecutionStatus
 from kflow.flow import FlowError
 from kflow.flow.model import Flow
 from kflow.operator.flows import flow_from_resource
@@ -194,8 +194,8 @@ class Triggers:
         if event_type == "DELETED":
             self._handled.discard((body["metadata"]["namespace"], body["metadata"].get("uid")))
             return
-        status = body.get("status") or {}
-        if not ExecutionStatus.read(status).ended:
+        status = ExecutionStatus.read(body.get("status"))
+        if not status.ended:
             return
         meta = body["metadata"]
         namespace = meta["namespace"]
@@ -203,8 +203,9 @@ class Triggers:
         if seen in self._handled:
             return
         await self._ensure_listed(namespace)
-        ended = _date(((status.get("state") or {}).get("histories") or [{}])[-1].get("date"))
-        upstream = {**status, "taskRuns": taskruns_by_id(status)}  # finished runs may be in status.archive
+        info = status.state_info
+        ended = info.histories[-1].date if info and info.histories else None
+        upstream = status
         for (ns, _), flow_body in list(self.flows.items()):
             if ns != namespace:
                 continue
@@ -227,15 +228,15 @@ class Triggers:
             self.flows.setdefault((namespace, body["metadata"]["name"]), body)
         self._listed.add(namespace)
 
-    async def _create_flow_triggered(self, body: dict[str, Any], trigger: FlowTrigger, upstream: dict[str, Any]) -> None:
+    async def _create_flow_triggered(self, body: dict[str, Any], trigger: FlowTrigger, upstream: ExecutionStatus) -> None:
         meta = body["metadata"]
         variables = flow_variables(upstream)
         try:
             inputs = flow_trigger_inputs(trigger, upstream, variables)
         except Exception as err:
-            await self._warn(body, f"trigger {trigger.id}: inputs from execution {upstream.get('id')} not rendered, no execution: {err}")
+            await self._warn(body, f"trigger {trigger.id}: inputs from execution {upstream.id} not rendered, no execution: {err}")
             return
-        name = flow_execution_name(meta["name"], trigger.id, str(upstream.get("id")))
-        annotations = {ANNOTATION_UPSTREAM: str(upstream.get("id"))}
+        name = flow_execution_name(meta["name"], trigger.id, str(upstream.id))
+        annotations = {ANNOTATION_UPSTREAM: str(upstream.id)}
         created = await self.api.create_execution(meta["namespace"], self._execution(meta, trigger.id, name, inputs, variables, annotations))
-        log.info("%s/%s: trigger %s on execution %s (%s) -> execution %s%s", meta["namespace"], meta["name"], trigger.id, upstream.get("id"), upstream.get("current"), name, "" if created else " (existed)")
+        log.info("%s/%s: trigger %s on execution %s (%s) -> execution %s%s", meta["namespace"], meta["name"], trigger.id, upstream.id, upstream.current, name, "" if created else " (existed)")

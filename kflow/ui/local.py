@@ -122,7 +122,7 @@ class LocalRun:
 
     def log_lines(self, cluster, name, status, taskrun, attempt, storage) -> list[str] | None:
         with self.lock:
-            return list(self.lines.get((taskrun["id"], attempt), []))
+            return list(self.lines.get((taskrun.id, attempt), []))
 
     def _flow_body(self) -> dict[str, Any]:
         return {"apiVersion": "kflow.io/v1alpha1", "kind": "Flow", "metadata": {"name": self.flow.id, "namespace": NAMESPACE},

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from kflow.execution import TaskRun
+from kflow.execution.status import ExecutionStatus
+
 
 class Source(Protocol):
     can_execute: bool
@@ -27,7 +30,7 @@ class Source(Protocol):
 
     def replay(self, cluster, name: str, taskrun_id: str) -> str: ...
 
-    def log_lines(self, cluster, name: str, status: dict[str, Any], taskrun: dict[str, Any], attempt: int, storage: str | None) -> list[str] | None: ...
+    def log_lines(self, cluster, name: str, status: ExecutionStatus, taskrun: TaskRun, attempt: int, storage: str | None) -> list[str] | None: ...
 
     def storage(self, option: str | None): ...
 
@@ -74,5 +77,5 @@ class ClusterSource:
         from kflow.client.logs import AttemptRef, LogReader, open_log_storage
 
         reader = LogReader(cluster, name, open_log_storage(storage))
-        [(_, lines)] = list(reader.read_all(status, [AttemptRef(taskrun, attempt, taskrun.get("taskId") or "")]))
+        [(_, lines)] = list(reader.read_all(status, [AttemptRef(taskrun, attempt, taskrun.taskId)]))
         return lines

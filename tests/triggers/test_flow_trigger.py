@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from kflow.triggers.flow_trigger import flow_trigger_inputs, flow_variables, matches, task_outputs
+from kflow.execution.status import ExecutionStatus, encode_chunk
 from kflow.flow.triggers import FlowTrigger
+from kflow.triggers.flow_trigger import flow_trigger_inputs, flow_variables, matches, task_outputs
 
-UPSTREAM = {
+
+def _run(run_id: str, task_id: str, value: str | None = None, outputs: dict | None = None) -> dict:
+    state = {"current": "SUCCESS", "histories": [{"state": "CREATED", "date": "2024-05-15T00:00:00Z"}, {"state": "SUCCESS", "date": "2024-05-15T00:00:01Z"}]}
+    return {"id": run_id, "taskId": task_id, "value": value, "state": state, "outputs": outputs}
+
+
+STORED = {
     "id": "5Hq3ZpXkVr9TnLmA2bCdEf",
     "namespace": "company.team",
     "flowId": "extract",
@@ -13,12 +20,20 @@ UPSTREAM = {
     "current": "SUCCESS",
     "inputs": {"day": "2024-05-15"},
     "taskRuns": {
-        "r1": {"taskId": "fetch", "outputs": {"value": "rows.csv"}},
-        "r2": {"taskId": "each", "value": "a", "outputs": {"value": "A"}},
-        "r3": {"taskId": "log"},
+        "r2": _run("r2", "each", "a", {"value": "A"}),
+        "r3": _run("r3", "log"),
     },
+    "archive": {"0": encode_chunk([_run("r1", "fetch", outputs={"value": "rows.csv"})])},  # an older, sealed task run
     "flow": {"id": "extract", "outputs": [{"id": "file", "type": "STRING", "value": "{{ outputs.fetch.value }}"}]},
 }
+
+
+def upstream(**changes) -> ExecutionStatus:
+    """The upstream Execution's status as the operator reads it, typed."""
+    return ExecutionStatus.read({**STORED, **changes})
+
+
+UPSTREAM = upstream()
 
 
 def trigger(**fields) -> FlowTrigger:
@@ -27,7 +42,7 @@ def trigger(**fields) -> FlowTrigger:
 
 def test_default_states_are_the_terminal_ones():
     assert matches(trigger(), "company.team", "transform", UPSTREAM)
-    assert not matches(trigger(), "company.team", "transform", {**UPSTREAM, "current": "RUNNING"})
+    assert not matches(trigger(), "company.team", "transform", upstream(current="RUNNING"))
     assert not matches(trigger(states=["FAILED"]), "company.team", "transform", UPSTREAM)
 
 
@@ -46,7 +61,7 @@ def test_conditions_flow_status_namespace():
 def test_preconditions_flows_with_their_states():
     pre = {"id": "p", "flows": [{"namespace": "company.team", "flowId": "extract"}]}
     assert matches(trigger(preconditions=pre), "company.team", "transform", UPSTREAM)
-    assert not matches(trigger(preconditions=pre), "company.team", "transform", {**UPSTREAM, "current": "FAILED"})
+    assert not matches(trigger(preconditions=pre), "company.team", "transform", upstream(current="FAILED"))
     other = {"id": "p", "flows": [{"namespace": "company.team", "flowId": "load", "states": ["SUCCESS"]}]}
     assert not matches(trigger(preconditions=other), "company.team", "transform", UPSTREAM)
 
@@ -68,4 +83,4 @@ def test_variables_and_inputs_from_the_upstream_execution():
 
 
 def test_recorded_flow_outputs_win_over_rendering_them_again():
-    assert flow_variables({**UPSTREAM, "outputs": {"file": "recorded.csv"}})["outputs"] == {"file": "recorded.csv"}
+    assert flow_variables(upstream(outputs={"file": "recorded.csv"}))["outputs"] == {"file": "recorded.csv"}
