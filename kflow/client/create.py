@@ -56,13 +56,9 @@ def create_execution(cluster, flow_name: str, inputs: dict[str, Any], labels: di
 
 def _check_file(input_id: str, value: Any) -> str:
     """The first pass: a FILE input's `@path` must be a readable file; nothing is stored."""
-    from pathlib import Path
+    from kflow.client.uploads import local_file
 
-    if not isinstance(value, str) or not value.startswith("@"):
-        raise ValueError("give a file as @path (or a kestra:// URI of a stored file)")
-    path = Path(value[1:]).expanduser()
-    if not path.is_file():
-        raise ValueError(f"{path} is not a readable file")
+    local_file(value)
     return f"kestra:///check/{input_id}"
 
 
