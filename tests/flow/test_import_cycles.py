@@ -116,7 +116,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("kflow.expr", "kflow.storage"),
     ("kflow.engine", "kflow.triggers"),
     ("kflow.tasks", "kflow.gantt"),
-    ("kflow.runner", "kflow.local", "kflow.operator", "kflow.client"),  # the shells, and the cluster client
+    ("kflow.runner", "kflow.local", "kflow.operator"),  # the shells
+    ("kflow.client",),  # what the CLI and the web UI both do against a cluster
     ("kflow.cli", "kflow.ui", "kflow.conformance", "kflow.__main__"),
 )
 # Still reaching up (not yet moved): the engine builds the runner's wire format (Invocation),
