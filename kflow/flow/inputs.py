@@ -919,7 +919,7 @@ class FileInput(BaseInput):
 
     def coerce(self, value: Any, files: FileInputHandler | None = None) -> str:
         if isinstance(value, str) and value.strip().startswith("kestra://"):
-            from kflow.execution.uris import BadUri, parse_uri
+            from kflow.uris import BadUri, parse_uri
 
             try:
                 parse_uri(value.strip())  # refuses '..' (path traversal), empty and '.' segments

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import BinaryIO, Iterator
 
 from kflow.storage.base import Storage, StorageError, StorageFileNotFound
-from kflow.execution.uris import parse_uri
+from kflow.uris import parse_uri
 
 
 class DirectoryStorage(Storage):

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import Any, BinaryIO, Iterator
 
 from kflow.storage.base import Storage, StorageError, StorageFileNotFound
-from kflow.execution.uris import parse_uri
+from kflow.uris import parse_uri
 
 _MISSING = {"NoSuchKey", "404", "NotFound"}
 
