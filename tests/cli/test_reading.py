@@ -58,3 +58,24 @@ def test_a_task_run_edited_past_reading_is_named():
     bad["state"]["histories"][0]["date"] = "yesterday"
     with pytest.raises(StatusError, match=r"task run '1', state.histories.0.date"):
         tree(ExecutionStatus.read({"taskRuns": {"1": bad}}))
+
+
+def test_get_and_describe_read_the_typed_status():
+    import io
+
+    from kflow.cli.describe import describe_execution
+    from kflow.cli.get import execution_rows
+
+    run = _run("1", "a", "2024-01-01T00:00:01Z", state="FAILED", attempts=2)
+    run["attempts"][1]["reason"] = "exited with code 3"
+    stored = {"id": "E1", "namespace": "company.team", "flowId": "f", "current": "FAILED", "progress": "1/1",
+              "startDate": "2024-01-01T00:00:00Z", "state": run["state"], "error": "one\nline", "taskRuns": {"1": run}}
+    body = {"metadata": {"name": "f-x", "namespace": "ns"}, "spec": {"flowRef": {"name": "f"}}, "status": stored}
+    assert ExecutionStatus.summary(stored).taskRuns is None and ExecutionStatus.summary(stored).current == "FAILED"
+    [header, row] = execution_rows([body], wide=True)
+    assert row[:4] == ["f-x", "f", "FAILED", "1/1"] and row[-1] == "one line" and row[header.index("EXECUTION ID")] == "E1"
+    out = io.StringIO()
+    describe_execution(body, out)
+    text = out.getvalue()
+    assert "Flow:         f (company.team.f, revision -)" in text and "  a  FAILED  8.0s  (task run 1)" in text
+    assert "attempt 1: FAILED 8.0s: exited with code 3" in text, text
