@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from kflow.cli.kube import add_cluster_args
+from kflow.client.kube import add_cluster_args
 
 FIELD_MANAGER = "kflow"
 
@@ -30,7 +30,7 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from kflow.cli.convert import load_manifests
-    from kflow.cli.kube import GROUP, VERSION, call, connect
+    from kflow.client.kube import GROUP, VERSION, call, connect
 
     manifests = load_manifests(args.paths)
     cluster = connect(args)

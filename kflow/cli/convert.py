@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kflow.cli.inputs import UsageError
+from kflow.client.inputs import UsageError
 
 API_VERSION = "kflow.io/v1alpha1"
 
@@ -89,7 +89,7 @@ def load_manifests(paths: list[str], namespace: str | None = None) -> list[FlowM
 
 def to_manifest(document: Any, source: str, namespace: str | None = None) -> FlowManifest:
     """A Flow manifest from a Kestra flow (spec unchanged) or a Flow manifest (checked)."""
-    from kflow.cli.kube import resource_name
+    from kflow.client.kube import resource_name
     from kflow.flow import FlowError, Problem, parse_flow
 
     if not isinstance(document, dict):

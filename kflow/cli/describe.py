@@ -9,7 +9,7 @@ import sys
 from typing import Any, TextIO
 
 from kflow.cli.completion import EXECUTIONS, KINDS
-from kflow.cli.kube import add_cluster_args
+from kflow.client.kube import add_cluster_args
 
 OUTPUT_LIMIT = 400  # characters of one output value shown; the rest is in `get -o yaml`
 
@@ -24,7 +24,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kflow.cli.kube import connect
+    from kflow.client.kube import connect
 
     cluster = connect(args)
     if args.kind in ("flow", "flows", "kfl"):
@@ -35,50 +35,48 @@ def run(args: argparse.Namespace) -> int:
 
 
 def describe_execution(body: dict[str, Any], out: TextIO) -> None:
-    from kflow.cli.executions import human_duration, label, span, tree
+    from kflow.client.executions import human_duration, label, span, tree
+    from kflow.execution.status import ExecutionStatus
 
-    meta, spec, status = body["metadata"], body.get("spec") or {}, body.get("status") or {}
+    meta, spec, status = body["metadata"], body.get("spec") or {}, ExecutionStatus.read(body.get("status"))
     flow_ref = (spec.get("flowRef") or {}).get("name")
-    kestra_flow = f"{status.get('namespace')}.{status.get('flowId')}" if status.get("flowId") and status.get("namespace") else "-"
+    kestra_flow = f"{status.namespace}.{status.flowId}" if status.flowId and status.namespace else "-"
     fields = [
         ("Name", meta["name"]),
         ("Namespace", meta.get("namespace", "")),
-        ("Flow", f"{flow_ref} ({kestra_flow}, revision {status.get('flowRevision') or '-'})"),
-        ("Execution id", status.get("id") or "-"),
-        ("State", status.get("current") or "PENDING (not picked up by the operator yet)"),
-        ("Progress", status.get("progress") or "-"),
-        ("Started", status.get("startDate") or "-"),
-        ("Duration", human_duration(span(status.get("state"))) if status.get("state") else "-"),
+        ("Flow", f"{flow_ref} ({kestra_flow}, revision {status.flowRevision or '-'})"),
+        ("Execution id", status.id or "-"),
+        ("State", status.current or "PENDING (not picked up by the operator yet)"),
+        ("Progress", status.progress or "-"),
+        ("Started", status.startDate or "-"),
+        ("Duration", human_duration(span(status.state_info)) if status.state else "-"),
     ]
     if spec.get("kill"):
         fields.append(("Kill", "requested"))
     if spec.get("restart"):
-        fields.append(("Restarts", f"{spec['restart']} asked, {status.get('restarted') or 0} done"))
+        fields.append(("Restarts", f"{spec['restart']} asked, {status.restarted or 0} done"))
     if spec.get("resume"):
-        fields.append(("Resumes", f"{spec['resume']} asked, {status.get('resumed') or 0} done"))
+        fields.append(("Resumes", f"{spec['resume']} asked, {status.resumed or 0} done"))
     width = max(len(k) for k, _ in fields) + 2
     for key, value in fields:
         out.write(f"{key + ':':<{width}}{value}\n")
-    _mapping(out, "Labels", status.get("labels") or spec.get("labels") or {})
-    _mapping(out, "Inputs", status.get("inputs") if status.get("inputs") is not None else spec.get("inputs") or {})
-    if status.get("error"):
-        out.write(f"Error:\n  {_indent(status['error'], 2)}\n")
+    _mapping(out, "Labels", status.labels or spec.get("labels") or {})
+    _mapping(out, "Inputs", status.inputs if status.inputs is not None else spec.get("inputs") or {})
+    if status.error:
+        out.write(f"Error:\n  {_indent(status.error, 2)}\n")
     runs = tree(status)
     out.write(f"Task runs: {len(runs)}\n" if runs else "Task runs: none yet\n")
     for depth, run in runs:
         pad = "  " * (depth + 1)
-        state = (run.get("state") or {}).get("current", "?")
-        out.write(f"{pad}{label(run)}  {state}  {human_duration(span(run.get('state')))}  (task run {run.get('id')})\n")
-        attempts = run.get("attempts") or []
-        for number, attempt in enumerate(attempts):
-            if len(attempts) == 1 and not attempt.get("reason"):
+        out.write(f"{pad}{label(run)}  {run.state.current.value}  {human_duration(span(run.state))}  (task run {run.id})\n")
+        for number, attempt in enumerate(run.attempts):
+            if len(run.attempts) == 1 and not attempt.reason:
                 break  # one plain attempt says nothing the line above does not
-            a_state = (attempt.get("state") or {}).get("current", "?")
-            line = f"{pad}  attempt {number}: {a_state} {human_duration(span(attempt.get('state')))}"
-            if attempt.get("reason"):
-                line += f": {_indent(attempt['reason'], len(pad) + 4)}"
+            line = f"{pad}  attempt {number}: {attempt.state.current.value} {human_duration(span(attempt.state))}"
+            if attempt.reason:
+                line += f": {_indent(attempt.reason, len(pad) + 4)}"
             out.write(line + "\n")
-        for key, value in (run.get("outputs") or {}).items():
+        for key, value in (run.outputs or {}).items():
             shown = value if isinstance(value, str) else json.dumps(value, default=str)
             if len(shown) > OUTPUT_LIMIT:
                 shown = shown[:OUTPUT_LIMIT] + f"… ({len(shown)} characters)"

@@ -12,11 +12,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, Iterable
+from typing import Any
 
 from kflow.cli.completion import FLOWS
-from kflow.cli.inputs import UsageError, parse_pairs
-from kflow.cli.kube import add_cluster_args
+from kflow.client.create import checked_inputs, create_execution, find_flow, secret_ids
+from kflow.client.inputs import parse_pairs
+from kflow.client.kube import add_cluster_args
 
 SUCCESSFUL = ("SUCCESS", "WARNING")
 
@@ -41,7 +42,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kflow.cli.kube import connect
+    from kflow.client.kube import connect
     from kflow.operator.flows import flow_from_resource
 
     given = parse_pairs(args.input)
@@ -64,64 +65,13 @@ def run(args: argparse.Namespace) -> int:
     return 0 if state in SUCCESSFUL else 1
 
 
-def checked_inputs(flow, given: dict[str, Any], storage: str | None) -> dict[str, Any]:
-    """The given inputs checked against the flow's declarations (InputsError naming each bad one),
-    typed, FILE inputs given as `@path` uploaded to internal storage: what an Execution's spec gets."""
-    from kflow.flow.inputs import resolve_inputs
-
-    # First pass: every input checked, nothing uploaded; second: files uploaded, values final.
-    resolve_inputs(flow.inputs, given, files=_check_file)
-    if any(isinstance(v, str) and v.startswith("@") for v in given.values()):
-        resolved = resolve_inputs(flow.inputs, given, files=_uploader(storage, flow.namespace, flow.id))
-    else:
-        resolved = resolve_inputs(flow.inputs, given)
-    return {key: resolved[key] for key in given if key in resolved}
-
-
-def secret_ids(flow) -> list[str]:
-    return [i.id for i in flow.inputs if i.type == "SECRET"]
-
-
-def find_flow(cluster, flow: str) -> dict[str, Any]:
-    """The Flow by resource name, else by the name `kflow apply` derives from a flow id."""
-    from kflow.cli.kube import NotFound, resource_name
-
-    try:
-        return cluster.get("flows", flow)
-    except NotFound:
-        derived = resource_name(flow)
-        if derived and derived != flow:
-            try:
-                return cluster.get("flows", derived)
-            except NotFound:
-                pass
-        raise NotFound(f"flow {flow!r} not found in namespace {cluster.namespace!r}; `kflow apply FILE` creates it, `kflow get flows` lists them") from None
-
-
-def create_execution(cluster, flow_name: str, inputs: dict[str, Any], labels: dict[str, str], secret_ids: Iterable[str] = ()) -> dict[str, Any]:
-    """The Execution; the values of its SECRET inputs (`secret_ids`) go into a Secret it owns,
-    `spec.inputs` references them (kflow/cli/secret_inputs.py)."""
-    from kflow.cli.kube import GROUP, VERSION, call
-    from kflow.cli.secret_inputs import create_with_secret_inputs
-
-    body = {
-        "apiVersion": f"{GROUP}/{VERSION}",
-        "kind": "Execution",
-        "metadata": {"generateName": f"{flow_name[:57]}-"},
-        "spec": {"flowRef": {"name": flow_name}, "inputs": inputs, "labels": labels},
-    }
-    return create_with_secret_inputs(cluster, body, secret_ids, lambda body: call(
-        cluster.custom.create_namespaced_custom_object, GROUP, VERSION, cluster.namespace, "executions", body,
-        what=f"creating an Execution of flow {flow_name!r} in namespace {cluster.namespace!r}"))
-
-
 def follow(cluster, name: str, watch: bool) -> dict[str, Any]:
     """Wait for the end: the live view of kflow/cli/watch.py when asked for."""
     if watch:
         from kflow.cli.watch import watch_execution
 
         return watch_execution(cluster.api, cluster.namespace, name)
-    from kflow.cli.executions import wait_for_end
+    from kflow.client.executions import wait_for_end
 
     body = wait_for_end(cluster, name)
     print_summary(body)
@@ -146,31 +96,3 @@ def print_summary(body: dict[str, Any], stream=None) -> None:
         stream.write(f"error: {status['error']}\n")
 
 
-def _check_file(input_id: str, value: Any) -> str:
-    """The first pass: a FILE input's `@path` must be a readable file; nothing is stored."""
-    from pathlib import Path
-
-    if not isinstance(value, str) or not value.startswith("@"):
-        raise ValueError("give a file as @path (or a kestra:// URI of a stored file)")
-    path = Path(value[1:]).expanduser()
-    if not path.is_file():
-        raise ValueError(f"{path} is not a readable file")
-    return f"kestra:///check/{input_id}"
-
-
-def _uploader(storage: str | None, namespace: str, flow_id: str):
-    import os
-
-    from kflow.cli.uploads import FileUploader
-    from kflow.engine import new_execution_id
-    from kflow.storage import StorageConfig
-
-    text = storage or os.environ.get("KFLOW_STORAGE")
-    if not text:
-        raise UsageError("a FILE input given as @path is uploaded to the operator's internal storage: "
-                         "pass --storage s3://bucket?endpoint=... or set KFLOW_STORAGE")
-    try:
-        config = StorageConfig.parse(text) if storage else StorageConfig.from_env()
-    except ValueError as err:
-        raise UsageError(f"--storage/KFLOW_STORAGE: {err}") from None
-    return FileUploader(config.resolved(), namespace, flow_id, new_execution_id())

@@ -9,11 +9,11 @@ import argparse
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 from kflow.cli.completion import EXECUTIONS
-from kflow.cli.inputs import UsageError
-from kflow.cli.kube import add_cluster_args
+from kflow.client.gantt import chart_from_body
+from kflow.client.inputs import UsageError
+from kflow.client.kube import add_cluster_args
 
 FORMATS = (".svg", ".html", ".htm")
 
@@ -33,7 +33,7 @@ def add_parser(subparsers) -> None:
 def gantt(args: argparse.Namespace) -> int:
     from kflow.gantt import GanttView
 
-    from kflow.cli.kube import connect
+    from kflow.client.kube import connect
 
     if args.output:
         check_output(args.output)
@@ -70,26 +70,3 @@ def write_chart(chart, path: str) -> None:
         raise UsageError(f"cannot write the Gantt chart to {path}: {err.strerror}") from None
 
 
-def chart_from_body(body: dict[str, Any], now: datetime | None = None):
-    """The chart of an Execution resource, its task runs ordered by its flow snapshot."""
-    from kflow.gantt import build_chart
-
-    execution, order = execution_from_body(body)
-    return build_chart(execution, now=now, order=order)
-
-
-def execution_from_body(body: dict[str, Any]):
-    """(Execution, each task's place in the flow) from an Execution resource's status."""
-    from pydantic import ValidationError
-
-    from kflow.execution.status import execution_from_status, flow_order
-
-    name = (body.get("metadata") or {}).get("name", "?")
-    status = body.get("status") or {}
-    if not status.get("id") or not status.get("state"):
-        raise UsageError(f"execution {name} has not started yet (no status.state): is the operator running?")
-    order = flow_order(status.get("flow"))  # {} when it does not load: still a chart, siblings by start time
-    try:
-        return execution_from_status(status, order), order
-    except ValidationError as err:
-        raise UsageError(f"execution {name}: unexpected status: {err.errors()[0]['loc']}: {err.errors()[0]['msg']}") from None

@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from kflow.cli import completion
-from kflow.cli.kube import add_cluster_args
+from kflow.client.kube import add_cluster_args
 
 KINDS = {"executions": "executions", "execution": "executions", "kex": "executions",
          "flows": "flows", "flow": "flows", "kfl": "flows"}
@@ -25,7 +25,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kflow.cli.kube import connect
+    from kflow.client.kube import connect
 
     plural = KINDS[args.kind]
     cluster = connect(args)
@@ -64,7 +64,8 @@ def dump(items: list[dict[str, Any]], fmt: str) -> None:
 
 
 def execution_rows(items: list[dict[str, Any]], wide: bool = False) -> list[list[str]]:
-    from kflow.cli.executions import human_duration, parse_instant, span
+    from kflow.client.executions import human_duration, parse_instant, span
+    from kflow.execution.status import ExecutionStatus
 
     items.sort(key=lambda i: i["metadata"].get("creationTimestamp") or "")
     header = ["NAME", "FLOW", "STATE", "PROGRESS", "START", "DURATION"]
@@ -72,21 +73,21 @@ def execution_rows(items: list[dict[str, Any]], wide: bool = False) -> list[list
         header += ["EXECUTION ID", "NAMESPACE (KESTRA)", "LABELS", "ERROR"]
     rows = [header]
     for item in items:
-        status = item.get("status") or {}
-        start = parse_instant(status.get("startDate"))
-        seconds = span(status.get("state")) if status.get("state") else None
+        spec = item.get("spec") or {}
+        status = ExecutionStatus.summary(item.get("status"))
+        start = parse_instant(status.startDate)
         row = [
             item["metadata"]["name"],
-            status.get("flowId") or ((item.get("spec") or {}).get("flowRef") or {}).get("name", ""),
-            status.get("current") or "PENDING",
-            status.get("progress") or "-",
+            status.flowId or (spec.get("flowRef") or {}).get("name", ""),
+            status.current or "PENDING",
+            status.progress or "-",
             start.strftime("%Y-%m-%d %H:%M:%S") if start else "-",
-            human_duration(seconds),
+            human_duration(span(status.state_info)),
         ]
         if wide:
-            labels = status.get("labels") or (item.get("spec") or {}).get("labels") or {}
-            row += [status.get("id") or "-", status.get("namespace") or "-",
-                    ",".join(f"{k}={v}" for k, v in labels.items()) or "-", _one_line(status.get("error")) or "-"]
+            labels = status.labels or spec.get("labels") or {}
+            row += [status.id or "-", status.namespace or "-",
+                    ",".join(f"{k}={v}" for k, v in labels.items()) or "-", _one_line(status.error) or "-"]
         rows.append(row)
     return rows
 

@@ -20,8 +20,8 @@ from kflow.cli import gantt as gantt_command
 from kflow.cli import get as get_command
 from kflow.cli import logs as logs_command
 from kflow.cli import run as run_command
-from kflow.cli.inputs import UsageError
-from kflow.cli.kube import ClusterError, NotFound
+from kflow.client.inputs import UsageError
+from kflow.client.kube import ClusterError, NotFound
 from kflow.ui import command as ui_command
 
 
@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from kflow.execution.status import StatusError
     from kflow.flow import FlowError
     from kflow.flow.inputs import InputsError
 
@@ -60,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     except ClusterError as err:
         print(f"kflow: {err}", file=sys.stderr)
         return 1
+    except StatusError as err:  # an Execution whose status was edited past reading
+        print(f"kflow: {err}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("kflow: interrupted", file=sys.stderr)
         return 130
@@ -69,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:
         if "kubernetes" not in sys.modules:
             raise
-        from kflow.cli.kube import connection_message, is_connection_error
+        from kflow.client.kube import connection_message, is_connection_error
 
         if not is_connection_error(err):
             raise

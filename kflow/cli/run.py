@@ -6,8 +6,8 @@ import argparse
 import json
 import sys
 
-from kflow.cli.inputs import UsageError, parse_pairs
-from kflow.cli.uploads import FileUploader
+from kflow.client.inputs import UsageError, parse_pairs
+from kflow.client.uploads import FileUploader
 from kflow.execution import State
 
 

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from kflow.execution import TERMINAL_STATES, Execution, TaskRun
+from kflow.execution.status import ExecutionStatus
 
 
 def watch_execution(client, namespace: str, name: str, console=None) -> dict[str, Any]:
@@ -22,8 +23,8 @@ def watch_execution(client, namespace: str, name: str, console=None) -> dict[str
     """
     from rich.console import Console
 
-    from kflow.cli.executions import watch_execution as bodies
-    from kflow.cli.kube import Cluster
+    from kflow.client.executions import watch_execution as bodies
+    from kflow.client.kube import Cluster
 
     stream = console.file if console is not None else sys.stdout
     console = console or Console(stderr=True)
@@ -45,7 +46,7 @@ def watch_execution(client, namespace: str, name: str, console=None) -> dict[str
 
 
 def ended(body: dict[str, Any]) -> bool:
-    return (body.get("status") or {}).get("current") in TERMINAL_STATES
+    return ExecutionStatus.read(body.get("status")).ended
 
 
 class LiveDisplay:
@@ -92,9 +93,9 @@ class PlainDisplay:
     def update(self, body: dict[str, Any]) -> None:
         from kflow.local.view import duration
 
-        status = body.get("status") or {}
+        status = ExecutionStatus.read(body.get("status"))
         name = (body.get("metadata") or {}).get("name", "?")
-        runs = [tr for tr in (status.get("taskRuns") or {}).values() if tr]
+        runs = [tr for tr in (status.taskRuns or {}).values() if tr]
         changed = []
         for taskrun in runs:
             state = (taskrun.get("state") or {}).get("current", "CREATED")
@@ -102,7 +103,7 @@ class PlainDisplay:
             if self.seen.get(taskrun["id"]) != key:
                 self.seen[taskrun["id"]] = key
                 changed.append(TaskRun.model_validate(taskrun))
-        current = status.get("current")
+        current = status.current
         announce = bool(current) and current != self.state
         if announce and current not in TERMINAL_STATES:
             self._execution_line(name, status)
@@ -116,10 +117,10 @@ class PlainDisplay:
         if announce and current in TERMINAL_STATES:  # after the task runs that ended it
             self._execution_line(name, status)
 
-    def _execution_line(self, name: str, status: dict[str, Any]) -> None:
-        self.state = current = status["current"]
-        error = f": {status['error']}" if status.get("error") and current in ("FAILED", "KILLED") else ""
-        took = f" in {status['duration']}" if status.get("duration") and current in TERMINAL_STATES else ""
+    def _execution_line(self, name: str, status: ExecutionStatus) -> None:
+        self.state = current = status.current
+        error = f": {status.error}" if status.error and current in ("FAILED", "KILLED") else ""
+        took = f" in {status.duration}" if status.duration and status.ended else ""
         self._line(f"execution {name} {current}{took}{error}")
 
     def _line(self, text: str) -> None:
@@ -151,13 +152,11 @@ def _execution(body: dict[str, Any]) -> Execution | None:
 def _execution_and_order(body: dict[str, Any], order: dict[str, int]) -> tuple[Execution | None, dict[str, int]]:
     """The Execution of a status (None until the operator started it); the flow order is kept
     from the first body that has it: the flow snapshot never changes."""
-    from kflow.cli.gantt import execution_from_body
+    from kflow.client.gantt import execution_from_body
 
-    status = body.get("status") or {}
-    if not status.get("id") or not status.get("state"):
+    status = ExecutionStatus.read(body.get("status"))
+    if not status.id or not status.state:
         return None, order
     if order:
-        from kflow.execution.status import execution_from_status
-
-        return execution_from_status(status, order), order
+        return status.execution(order), order
     return execution_from_body(body)

@@ -19,6 +19,14 @@ from kflow.flow.task import Task
 _WAITING = State.RUNNING.value
 
 
+MAX_BATCHES = 1000  # child executions one ForEachItem may start: each is an Execution object on a cluster
+
+
+def batch_name(iteration: int, extension: str) -> str:
+    """Where batch N is stored among the split task run's files (the split task names it too)."""
+    return f"batches/{iteration}{extension}"
+
+
 class BatchError(ValueError):
     """The batches cannot start (the split task's outputs are missing or too many)."""
 
@@ -39,8 +47,7 @@ def start_batches(index: ExecutionIndex, taskrun: TaskRun, task: Task, attempt: 
                   namespace: str, flow_id: str, labels: dict[str, str]) -> list[StartSubflow]:
     """The StartSubflow actions of every batch; sets the task run's outputs to all RUNNING."""
     from kflow.expr import render_value
-    from kflow.storage.uris import task_uri
-    from kflow.tasks.foreach_item import MAX_BATCHES, batch_name
+    from kflow.uris import task_uri
 
     execution = index.execution
     split = index.by_id.get(taskrun_id(execution.id, taskrun.parentTaskRunId, task.split, None))

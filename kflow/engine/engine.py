@@ -197,8 +197,7 @@ class Engine:
             state = State.KILLED
         if event.children:
             self._record_children(run, taskrun, event.children, result, now)
-        if state == State.FAILED and task.starts_execution and not task.transmitFailed:
-            state = State.SUCCESS  # a Subflow told not to pass its child's failure on
+        state = task.attempt_state(state)  # Subflow: a child's failure not passed on
         attempt.state.to(state, now)
         attempt.reason = event.reason
         result.changed.add(taskrun.id)
@@ -487,20 +486,19 @@ class Engine:
             else:
                 index.set_state(taskrun, State.SKIPPED, now)
             return [parent_id]
-        if task.pauses:
-            index.set_state(taskrun, State.PAUSED, now)
+        state = task.created_state()
+        if state is None:
+            attempt = Attempt(state=StateInfo.new(State.CREATED, now))
+            taskrun.attempts.append(attempt)
+            return self._start_attempt(run, taskrun, attempt, result, now)
+        index.set_state(taskrun, state, now)
+        if state == State.PAUSED:  # a task run created PAUSED pauses the execution until its end
             if run.execution.state.current == State.RUNNING:
                 run.execution.state.to(State.PAUSED, now)
                 result.execution_changed = True
-            return [new_id]
-        if task.flowable:
-            index.set_state(taskrun, State.RUNNING, now)
-            if task.timeout_seconds() is not None:
-                result.actions.append(WakeAt(now + timedelta(seconds=task.timeout_seconds())))
-            return [new_id]
-        attempt = Attempt(state=StateInfo.new(State.CREATED, now))
-        taskrun.attempts.append(attempt)
-        return self._start_attempt(run, taskrun, attempt, result, now)
+        elif task.timeout_seconds() is not None:
+            result.actions.append(WakeAt(now + timedelta(seconds=task.timeout_seconds())))
+        return [new_id]
 
     def _run_if(self, run: ExecutionRun, taskrun: TaskRun, task: Task) -> bool | str:
         """True to run, False to skip, or why the condition could not be evaluated."""
@@ -524,7 +522,8 @@ class Engine:
         result.changed.add(taskrun.id)
         task = self.plan.task(taskrun.taskId)
         number = len(taskrun.attempts) - 1
-        if not task.starts_execution:
+        child = task.child_execution()
+        if child is None:
             result.actions.append(RunTask(taskrun.id, number, task.id, task.timeout_seconds()))
             return []
         from kflow.expr import ExpressionError, render_value
@@ -532,8 +531,8 @@ class Engine:
         context = expression_context(run.index, taskrun, task, self._references, run.kv)
         follow: list[str | None] = []
         try:
-            rendered = render_value({"namespace": task.namespace, "flowId": task.flowId, "labels": task.labels or {}}, context)
-            labels = {**(run.execution.labels if task.inheritLabels else {}), **label_map(rendered["labels"])}
+            rendered = render_value({"namespace": child.namespace, "flowId": child.flowId, "labels": child.labels or {}}, context)
+            labels = {**(run.execution.labels if getattr(task, "inheritLabels", False) else {}), **label_map(rendered["labels"])}
             labels[CORRELATION_ID] = run.execution.labels.get(CORRELATION_ID, run.execution.id)  # the child inherits it
             if getattr(task, "starts_batches", False):  # ForEachItem's items: a child per batch, its inputs rendered per batch
                 batches = start_batches(run.index, taskrun, task, number, context, rendered["namespace"], rendered["flowId"], labels)
@@ -541,12 +540,12 @@ class Engine:
                 if not batches:  # an empty file: nothing to wait for
                     self._attempt_ended(run, AttemptEnded(taskrun.id, number, State.SUCCESS, taskrun.outputs), result, follow, now)
                 return follow
-            rendered["inputs"] = render_value(task.inputs or {}, context)
+            rendered["inputs"] = render_value(child.inputs or {}, context)
         except (ExpressionError, BatchError) as err:
             self._attempt_ended(run, AttemptEnded(taskrun.id, number, State.FAILED, reason=f"task {task.id!r}: {err}"), result, follow, now)
             return follow
         child_id = subflow_execution_id(run.execution.id, taskrun.id, number)
-        result.actions.append(StartSubflow(taskrun.id, number, task.id, child_id, rendered["namespace"], rendered["flowId"], rendered["inputs"], labels, task.wait,
+        result.actions.append(StartSubflow(taskrun.id, number, task.id, child_id, rendered["namespace"], rendered["flowId"], rendered["inputs"], labels, child.wait,
                                            getattr(task, "outputs", None)))
         return []
 
@@ -558,7 +557,7 @@ class Engine:
             state = State.SUCCESS
         run.index.set_state(taskrun, state, now)
         result.changed.add(taskrun.id)
-        if task.pauses:
+        if task.created_state() == State.PAUSED:  # its end releases the execution it paused
             self._unpause(run, result, now)
         dirty.append(taskrun.parentTaskRunId)
 

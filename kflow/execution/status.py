@@ -15,13 +15,20 @@ import json
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from kflow.execution.model import Execution, TaskRun
+from kflow.execution.model import Execution, StateInfo, TaskRun
 from kflow.execution.states import TERMINAL_STATES, State
 
 
-class ArchiveError(ValueError):
+_BULKY = frozenset({"taskRuns", "archive", "flow"})  # what grows with the execution
+
+
+class StatusError(ValueError):
+    """A stored status that cannot be read back (edited by hand, or truncated): names the field."""
+
+
+class ArchiveError(StatusError):
     """A chunk of status.archive that cannot be read back (edited by hand, or truncated)."""
 
 
@@ -71,6 +78,12 @@ class ExecutionStatus(BaseModel):
         known = cls.model_fields
         return cls.model_validate({k: v for k, v in (status or {}).items() if k in known})
 
+    @classmethod
+    def summary(cls, status: Mapping[str, Any] | None) -> ExecutionStatus:
+        """The execution's own fields only (no task runs, archive or flow snapshot): cheap enough
+        for readers of many executions at once (metrics, `kflow get`)."""
+        return cls.read({k: v for k, v in (status or {}).items() if k not in _BULKY})
+
     @property
     def state_now(self) -> State | None:
         """The current state, None before the operator picked the Execution up."""
@@ -83,13 +96,31 @@ class ExecutionStatus(BaseModel):
     def ended(self) -> bool:
         return self.current in TERMINAL_STATES
 
+    @property
+    def state_info(self) -> StateInfo | None:
+        """The execution's state with its histories, typed; None before the operator wrote it
+        (or when edited past reading)."""
+        try:
+            return StateInfo.model_validate(self.state) if self.state else None
+        except ValueError:
+            return None
+
     def stored(self) -> dict[str, Any]:
         """The status as the API server holds it (what the functions below take)."""
         return self.model_dump(exclude_none=True)
 
     def task_runs(self, order: dict[str, int] | None = None) -> list[TaskRun]:
-        """Every task run, typed, in creation order: `taskRuns` and the archived chunks."""
-        return [TaskRun.model_validate(tr) for tr in taskruns_from_status(self.stored(), order)]
+        """Every task run, typed, in creation order: `taskRuns` and the archived chunks.
+        StatusError names a task run that is not one."""
+        runs = []
+        for taskrun in taskruns_from_status(self.stored(), order):
+            try:
+                runs.append(TaskRun.model_validate(taskrun))
+            except ValidationError as err:
+                problem = err.errors()[0]
+                where = ".".join(str(part) for part in problem["loc"])
+                raise StatusError(f"status task run {taskrun.get('id')!r}, {where}: {problem['msg']}") from None
+        return runs
 
     def execution(self, order: dict[str, int] | None = None) -> Execution:
         """The Kestra Execution this status records (engine model), task runs included."""

@@ -9,7 +9,7 @@ _EXPORTS = {
     "Flow": "kflow.flow.model",
     "FlowError": "kflow.flow.errors",
     "Problem": "kflow.flow.errors",
-    "FlowableTask": "kflow.flow.task",
+    "FlowableTask": "kflow.flow.flowable",
     "Retry": "kflow.flow.task",
     "RunnableTask": "kflow.flow.task",
     "Task": "kflow.flow.task",

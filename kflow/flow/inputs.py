@@ -571,7 +571,7 @@ class BaseInput(BaseModel):
 
 
 def _matches(pattern: str, text: str) -> bool:
-    from kflow.expr.regexes import RegexError, fullmatch  # kflow.expr brings jinja2: only when a validator is used
+    from kflow.flow.regexes import RegexError, fullmatch  # regex loads only when a validator is used
 
     try:
         return fullmatch(pattern, text)
@@ -586,7 +586,7 @@ class _ValidatedText(BaseInput):
     @classmethod
     def _compiles(cls, value: str | None) -> str | None:
         if value is not None:
-            from kflow.expr.regexes import RegexError, compile_pattern
+            from kflow.flow.regexes import RegexError, compile_pattern
 
             try:
                 compile_pattern(value)
@@ -919,7 +919,7 @@ class FileInput(BaseInput):
 
     def coerce(self, value: Any, files: FileInputHandler | None = None) -> str:
         if isinstance(value, str) and value.strip().startswith("kestra://"):
-            from kflow.storage.uris import BadUri, parse_uri
+            from kflow.uris import BadUri, parse_uri
 
             try:
                 parse_uri(value.strip())  # refuses '..' (path traversal), empty and '.' segments

@@ -128,7 +128,7 @@ class _Parser:
         return [task for task in tasks if task is not None]
 
     def trigger_list(self, raw: Any) -> Any:
-        from kflow.triggers.parse import parse_triggers
+        from kflow.flow.triggers import parse_triggers
 
         return parse_triggers(raw, self.problems, self.add_validation)
 

@@ -8,9 +8,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from kflow.flow.inputs import Input
+from kflow.flow.flowable import FlowableTask
 from kflow.flow.sla import SLA
-from kflow.flow.task import FlowableTask, Retry, RunnableTask, Task, TaskList
-from kflow.triggers.models import Condition, Trigger
+from kflow.flow.task import Retry, RunnableTask, Task, TaskList
+from kflow.flow.triggers import Condition, Trigger
 
 __all__ = ["Flow", "FlowableTask", "Output", "Retry", "RunnableTask", "Task", "TaskList"]
 

@@ -6,18 +6,25 @@ Kept apart from the Flow model so the runner imports only what one task needs.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Literal
+from typing import Any, Callable, ClassVar, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, field_validator, model_validator
 
+from kflow.execution.states import State
 from kflow.flow.durations import parse_duration
 
-if TYPE_CHECKING:
-    from kflow.execution import State
-    from kflow.flow.node import ChildSpec, Node
-    from kflow.runner.context import RunContext
-
 TASK_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$")
+
+
+class ChildExecution(NamedTuple):
+    """What an attempt of a subflow-like task starts instead of a runner: an execution of
+    another flow. The engine renders every field but `wait` with the task run's variables."""
+
+    namespace: str
+    flowId: str
+    inputs: dict[str, Any]
+    labels: dict[str, Any]
+    wait: bool  # the attempt ends with the child (True) or as soon as it exists
 
 
 class Retry(BaseModel):
@@ -93,9 +100,6 @@ class Task(BaseModel):
     task_lists: ClassVar[tuple[str, ...]] = ()
     # Set when items of the task lists wrap a task under this key (Dag: {task, dependsOn}).
     wrapped_task_key: ClassVar[str | None] = None
-    # Resolved by the engine without a runner: it waits PAUSED (Pause) / starts an execution (Subflow).
-    pauses: ClassVar[bool] = False
-    starts_execution: ClassVar[bool] = False
     # Properties the runner must not render (the engine reads them, or they hold templates
     # rendered later on purpose).
     unrendered: ClassVar[frozenset[str]] = frozenset(
@@ -161,13 +165,35 @@ class Task(BaseModel):
                 updates[name] = change(name, value)
         return self.model_copy(update=updates) if updates else self
 
+    # -- hooks: how the engine treats a task type, owned by the type (defaults: a runnable) ----
+    def created_state(self) -> State | None:
+        """The state a new task run takes without a runner; None: an attempt starts at once.
+
+        A flowable is RUNNING (its children decide); Pause is PAUSED, which pauses the
+        execution until its end."""
+        return None
+
+    def child_execution(self) -> ChildExecution | None:
+        """The execution an attempt starts instead of a runner (Subflow); None for most tasks."""
+        return None
+
+    def attempt_state(self, reported: State) -> State:
+        """The state an ended attempt counts as, from the one its shell reported."""
+        return reported
+
     def resume_outputs(self, inputs: dict[str, Any]) -> dict[str, Any]:
         """Outputs of a paused task run once resumed with `inputs`; ValueError refuses them."""
         return {}
 
+    @property
+    def starts_execution(self) -> bool:
+        """An attempt of this task is a child execution: the shells watch it, no runner runs it."""
+        return self.child_execution() is not None
+
     def subflow_id(self) -> tuple[str, str] | None:
         """(namespace, flow id) of the flow this task starts, as written; None for most tasks."""
-        return None
+        child = self.child_execution()
+        return (child.namespace, child.flowId) if child else None
 
     def timeout_seconds(self) -> float | None:
         return parse_duration(self.timeout) if self.timeout else None
@@ -176,28 +202,10 @@ class Task(BaseModel):
 class RunnableTask(Task):
     """A task that does work in the runner: a process locally, a pod in a cluster."""
 
-    def run(self, ctx: RunContext) -> dict[str, Any] | None:  # pragma: no cover - abstract
+    def run(self, ctx: Any) -> dict[str, Any] | None:  # pragma: no cover - abstract
+        """Do the work; `ctx` is the runner's RunContext (kflow.runner.context, a layer above
+        this one: each task type names it in its own signature). Returns the outputs."""
         raise NotImplementedError
 
 
 TaskList = list[SerializeAsAny[Task]]
-
-
-class FlowableTask(Task):
-    """A task resolved by the engine: it decides which children run next and its own state.
-
-    `next_children` and `resolve_state` are called with a `Node`, an O(1) view of the task
-    run's children kept up to date by the engine; neither may do I/O.
-    """
-
-    errors: TaskList | None = Field(None, description="Tasks run, one after another, when a child fails.")
-
-    @property
-    def flowable(self) -> bool:
-        return True
-
-    def next_children(self, node: Node) -> list[ChildSpec]:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def resolve_state(self, node: Node) -> State | None:  # pragma: no cover - abstract
-        raise NotImplementedError

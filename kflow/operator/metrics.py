@@ -29,6 +29,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from kflow.execution import State
+from kflow.execution.status import ExecutionStatus
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -151,11 +152,11 @@ def _running_flow(tracked: Any) -> str | None:
         return None
     if tracked.run is not None:
         return tracked.run.execution.flowId
-    status = tracked.status or {}
-    current = State(status.get("current") or "CREATED")
-    if not status.get("id") or current.terminal or current in (State.CREATED, State.QUEUED):
+    status = ExecutionStatus.summary(tracked.status)
+    current = status.state_now or State.CREATED
+    if not status.id or current.terminal or current in (State.CREATED, State.QUEUED):
         return None  # not started yet, queued behind the flow's concurrency limit, or ended
-    return status.get("flowId") or ""
+    return status.flowId or ""
 
 
 _default: OperatorMetrics | None = None

@@ -30,7 +30,7 @@ from kflow.operator.resources import API_VERSION
 from kflow.triggers.flow_trigger import flow_trigger_inputs, flow_variables, matches, passes_filters, render_inputs
 from kflow.triggers.preconditions import Stateful, evaluate, stateful
 from kflow.triggers import http_poll
-from kflow.triggers.models import FlowTrigger, HttpTrigger, Schedule
+from kflow.flow.triggers import FlowTrigger, HttpTrigger, Schedule
 from kflow.operator.secret_inputs import adopt, secret_ids, store_values
 from kflow.triggers.names import flow_execution_name, schedule_execution_name
 from kflow.triggers.schedule import BATCH, backfill_dates, backfill_key, schedule_variables, tick

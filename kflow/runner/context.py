@@ -81,7 +81,7 @@ class TaskLocation:
     def log_uri(self, attempt: int) -> str:
         """Where attempt N's log is kept, next to the task run's files: `kflow logs` reads it
         once the pod is gone."""
-        from kflow.storage.uris import task_uri
+        from kflow.uris import task_uri
 
         return task_uri(self.namespace, self.flowId, self.executionId, self.taskId, self.taskRunId, f"logs/attempt-{attempt}.log")
 
@@ -152,7 +152,7 @@ class RunContext:
 
     def check_uri(self, uri: str) -> str:
         """The URI if this task may read it: files of its own namespace only, as in Kestra."""
-        from kflow.storage.uris import namespace_path, parse_uri
+        from kflow.uris import namespace_path, parse_uri
 
         path = parse_uri(uri)
         if self.location is not None and not path.startswith(namespace_path(self.location.namespace) + "/"):
@@ -165,7 +165,7 @@ class RunContext:
 
     def fetch(self, uri: str, dest: str | Path | None = None) -> Path:
         """Copy a `kestra://` file into the working directory (or to `dest`); returns its local path."""
-        from kflow.storage.uris import parse_uri
+        from kflow.uris import parse_uri
 
         self.check_uri(uri)
         if dest is None:

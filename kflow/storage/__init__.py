@@ -10,7 +10,7 @@ bucket (`s3`, for clusters). Writes are atomic: a file is either fully there or 
 """
 
 from kflow.storage.base import Storage, StorageError, StorageFileNotFound
-from kflow.storage.uris import execution_prefix, input_uri, parse_uri, task_prefix, task_uri
+from kflow.uris import execution_prefix, input_uri, parse_uri, task_prefix, task_uri
 
 
 def __getattr__(name: str):

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
-from kflow.storage.uris import parse_uri
+from kflow.uris import parse_uri
 
 CHUNK = 1024 * 1024
 

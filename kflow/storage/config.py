@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from kflow.storage.base import Storage, StorageError
+from kflow.storage.base import Storage
 
 DEFAULT_DIR = "~/.kflow/storage"
 _CREDENTIALS: dict[str, str] = {}  # given to a runner on its stdin, kept out of its environment
@@ -105,18 +105,15 @@ def open_storage(config: StorageConfig | None = None, environ: dict[str, str] | 
 
         return DirectoryStorage(config.path or DEFAULT_DIR)
     env = {**os.environ, **_CREDENTIALS} if environ is None else environ
-    try:
-        from kflow.storage.s3 import S3Storage
+    from kflow.storage.s3 import S3Storage
 
-        return S3Storage(
-            config.bucket or "",
-            config.prefix,
-            endpoint=config.endpoint,
-            region=config.region,
-            access_key=env.get("KFLOW_STORAGE_ACCESS_KEY_ID"),
-            secret_key=env.get("KFLOW_STORAGE_SECRET_ACCESS_KEY"),
-            session_token=env.get("KFLOW_STORAGE_SESSION_TOKEN"),
-            path_style=config.pathStyle,
-        )
-    except ImportError as err:  # pragma: no cover - boto3 is a dependency
-        raise StorageError(f"s3 storage needs boto3: {err}") from None
+    return S3Storage(
+        config.bucket or "",
+        config.prefix,
+        endpoint=config.endpoint,
+        region=config.region,
+        access_key=env.get("KFLOW_STORAGE_ACCESS_KEY_ID"),
+        secret_key=env.get("KFLOW_STORAGE_SECRET_ACCESS_KEY"),
+        session_token=env.get("KFLOW_STORAGE_SESSION_TOKEN"),
+        path_style=config.pathStyle,
+    )

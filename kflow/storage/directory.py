@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import BinaryIO, Iterator
 
 from kflow.storage.base import Storage, StorageError, StorageFileNotFound
-from kflow.storage.uris import parse_uri
+from kflow.uris import parse_uri
 
 
 class DirectoryStorage(Storage):
@@ -66,7 +66,7 @@ class DirectoryStorage(Storage):
             return False
 
     def list_prefix(self, uri: str) -> Iterator[str]:
-        from kflow.storage.uris import to_uri
+        from kflow.uris import to_uri
 
         folder = self.path(uri)
         for path in sorted(folder.rglob("*")) if folder.is_dir() else []:

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import Any, BinaryIO, Iterator
 
 from kflow.storage.base import Storage, StorageError, StorageFileNotFound
-from kflow.storage.uris import parse_uri
+from kflow.uris import parse_uri
 
 _MISSING = {"NoSuchKey", "404", "NotFound"}
 
@@ -173,7 +173,7 @@ class S3Storage(Storage):
         return True
 
     def list_prefix(self, uri: str) -> Iterator[str]:
-        from kflow.storage.uris import to_uri
+        from kflow.uris import to_uri
 
         folder = self.key(uri).rstrip("/") + "/"
         skip = len(self.prefix) + 1 if self.prefix else 0

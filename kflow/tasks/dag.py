@@ -6,7 +6,8 @@ from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, model_validat
 
 from kflow.flow.node import ChildSpec, Node, errors_next, resolve_with_errors
 from kflow.execution import State
-from kflow.flow.task import FlowableTask, Task
+from kflow.flow.flowable import FlowableTask
+from kflow.flow.task import Task
 
 _DONE = {State.SUCCESS, State.WARNING, State.SKIPPED}
 

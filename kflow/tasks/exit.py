@@ -14,7 +14,7 @@ from pydantic import Field
 
 from kflow.execution import State
 from kflow.flow.node import ChildSpec, Node
-from kflow.flow.task import FlowableTask
+from kflow.flow.flowable import FlowableTask
 
 _STATES = {"SUCCESS": State.SUCCESS, "WARNING": State.WARNING, "KILLED": State.KILLED, "FAILED": State.FAILED,
            "CANCELED": State.CANCELLED, "CANCELLED": State.CANCELLED}

@@ -9,7 +9,8 @@ from pydantic import Field
 from kflow.engine.loops import loop_next, loop_values, resolve_loop
 from kflow.flow.node import ChildSpec, Node
 from kflow.execution import State
-from kflow.flow.task import FlowableTask, TaskList
+from kflow.flow.flowable import FlowableTask
+from kflow.flow.task import TaskList
 
 
 class _Loop(FlowableTask):

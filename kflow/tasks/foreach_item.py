@@ -16,14 +16,15 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from kflow.engine.batches import MAX_BATCHES, batch_name
 from kflow.execution import State
 from kflow.flow.node import ChildSpec, Node, resolve_with_errors, sequence_next
-from kflow.flow.task import FlowableTask, RunnableTask, TaskList
+from kflow.flow.flowable import FlowableTask
+from kflow.flow.task import ChildExecution, RunnableTask, TaskList
 
 if TYPE_CHECKING:
     from kflow.runner.context import RunContext
 
-MAX_BATCHES = 1000  # child executions one ForEachItem may start: each is an Execution object on a cluster
 _INTERNAL = "io.kestra.plugin.core.flow.ForEachItem$"
 _BYTES = re.compile(r"^\s*(\d+)\s*([KMGT]?B?)\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "B": 1, "K": 1024, "KB": 1024, "M": 1024**2, "MB": 1024**2, "G": 1024**3, "GB": 1024**3, "T": 1024**4, "TB": 1024**4}
@@ -86,10 +87,6 @@ def split_lines(lines: list[str], batch: Batch) -> list[list[str]]:
     return [lines[i : i + rows] for i in range(0, len(lines), rows)]
 
 
-def batch_name(iteration: int, extension: str) -> str:
-    """Where batch N is stored among the split task run's files (the engine names it too)."""
-    return f"batches/{iteration}{extension}"
-
 
 class ForEachItemSplit(RunnableTask):
     """`<id>_split`: read the items file, store each batch, list them in `splits`."""
@@ -121,7 +118,6 @@ class ForEachItemExecutable(RunnableTask):
     """`<id>_items`: one child execution per batch, started by the engine (kflow.engine.batches)."""
 
     type_name: ClassVar[str] = f"{_INTERNAL}ForEachItemExecutable"
-    starts_execution: ClassVar[bool] = True
     starts_batches: ClassVar[bool] = True
     unrendered = RunnableTask.unrendered | {"namespace", "flowId", "inputs", "labels", "split"}
 
@@ -134,8 +130,11 @@ class ForEachItemExecutable(RunnableTask):
     transmitFailed: bool = True
     inheritLabels: bool = False
 
-    def subflow_id(self) -> tuple[str, str]:
-        return self.namespace, self.flowId
+    def child_execution(self) -> ChildExecution:
+        return ChildExecution(self.namespace, self.flowId, self.inputs or {}, self.labels or {}, self.wait)
+
+    def attempt_state(self, reported: State) -> State:
+        return State.SUCCESS if reported == State.FAILED and not self.transmitFailed else reported
 
     def run(self, ctx):  # pragma: no cover - the engine starts the children, never a runner
         raise RuntimeError("ForEachItem batches are started by the engine, not run by a runner")

@@ -16,7 +16,7 @@ from pydantic import Field, field_validator
 from kflow.execution import State
 from kflow.flow.durations import parse_duration
 from kflow.flow.node import ChildSpec, Node
-from kflow.flow.task import FlowableTask
+from kflow.flow.flowable import FlowableTask
 from kflow.kv.store import KVEntry, KVError, KVType
 
 

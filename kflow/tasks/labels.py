@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kflow.flow.node import ChildSpec, Node
 from kflow.execution import State
-from kflow.flow.task import FlowableTask
+from kflow.flow.flowable import FlowableTask
 
 
 class Label(BaseModel):

@@ -10,7 +10,8 @@ from pydantic import Field
 
 from kflow.flow.node import ChildSpec, Node, errors_next, resolve_with_errors
 from kflow.execution import State
-from kflow.flow.task import FlowableTask, TaskList
+from kflow.flow.flowable import FlowableTask
+from kflow.flow.task import TaskList
 
 
 class Parallel(FlowableTask):

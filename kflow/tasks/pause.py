@@ -13,7 +13,7 @@ output `onResume` (`outputs.<pause>.onResume.<id>`). Invalid ones fail the Pause
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -21,13 +21,13 @@ from kflow.flow.node import ChildSpec, Node, errors_next, resolve_with_errors, s
 from kflow.execution import State
 from kflow.flow.durations import parse_duration
 from kflow.flow.inputs import Input
-from kflow.flow.task import FlowableTask, TaskList
+from kflow.flow.flowable import FlowableTask
+from kflow.flow.task import TaskList
 
 _AT_END = {"RESUME": State.SUCCESS, "WARN": State.WARNING, "FAIL": State.FAILED, "CANCEL": State.CANCELLED}
 
 
 class Pause(FlowableTask):
-    pauses: ClassVar[bool] = True
     task_lists = ("tasks", "errors")
     unrendered = FlowableTask.unrendered | {"pauseDuration", "delay", "behavior", "onResume"}
 
@@ -42,6 +42,9 @@ class Pause(FlowableTask):
         if isinstance(data, dict) and "pauseDuration" in data:
             data = {k: v for k, v in data.items() if k != "pauseDuration"} | {"delay": data["pauseDuration"]}
         return data
+
+    def created_state(self) -> State:
+        return State.PAUSED  # the execution waits PAUSED with it; no pod or process does
 
     def resume_outputs(self, inputs: dict[str, Any]) -> dict[str, Any]:
         if not self.onResume:

@@ -181,7 +181,7 @@ class PurgeCurrentExecutionFiles(RunnableTask):
     and task outputs; attempt logs are kept for `kflow logs`); output `uris`, the deleted ones."""
 
     def run(self, ctx: RunContext) -> dict[str, Any]:
-        from kflow.storage.uris import execution_prefix, to_uri
+        from kflow.uris import execution_prefix, to_uri
 
         where = ctx.location
         if where is None:

@@ -1,8 +1,9 @@
 """Subflow (old name Flow): run another flow as a child execution and take back its outputs.
 
-The engine renders `namespace`, `flowId`, `inputs` and `labels` and asks its shell to start
-the child (StartSubflow); the shell reports the child's end as the attempt's end, with
-outputs {executionId, state, outputs}.
+Its hooks say it all: an attempt starts `child_execution` (the engine renders `namespace`,
+`flowId`, `inputs` and `labels` and asks its shell to start the child, StartSubflow); the shell
+reports the child's end as the attempt's end, with outputs {executionId, state, outputs}, and
+`attempt_state` keeps a child's failure from failing it when `transmitFailed` is false.
 
 The task's own `outputs` map (Kestra's deprecated form) is rendered in the child's context, as
 Kestra does, and only when the child flow declares no `outputs`: the shell starts the child
@@ -11,18 +12,18 @@ with them as its flow outputs (`with_task_outputs`), so `outputs` comes back the
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from kflow.flow.task import RunnableTask
+from kflow.execution import State
+from kflow.flow.task import ChildExecution, RunnableTask
 
 if TYPE_CHECKING:
     from kflow.flow.model import Flow
 
 
 class Subflow(RunnableTask):
-    starts_execution: ClassVar[bool] = True
     unrendered = RunnableTask.unrendered | {"namespace", "flowId", "inputs", "labels", "outputs"}
 
     namespace: str = Field(description="The child flow's namespace.")
@@ -38,8 +39,11 @@ class Subflow(RunnableTask):
     revision: int | None = Field(None, description="Accepted for Kestra compatibility; the current flow runs.")
     scheduleDate: str | None = None
 
-    def subflow_id(self) -> tuple[str, str]:
-        return self.namespace, self.flowId
+    def child_execution(self) -> ChildExecution:
+        return ChildExecution(self.namespace, self.flowId, self.inputs or {}, self.labels or {}, self.wait)
+
+    def attempt_state(self, reported: State) -> State:
+        return State.SUCCESS if reported == State.FAILED and not self.transmitFailed else reported
 
     def run(self, ctx):  # pragma: no cover - the engine starts subflows, never a runner
         raise RuntimeError("a Subflow is started by the engine, not run by a runner")

@@ -6,7 +6,8 @@ from pydantic import Field, model_validator
 
 from kflow.flow.node import ChildSpec, Node, errors_next, resolve_with_errors, sequence_next
 from kflow.execution import State
-from kflow.flow.task import FlowableTask, TaskList
+from kflow.flow.flowable import FlowableTask
+from kflow.flow.task import TaskList
 
 
 class Switch(FlowableTask):

@@ -17,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from kflow.flow.node import ChildSpec, Node, errors_next, resolve_expected
 from kflow.execution import State
 from kflow.flow.durations import parse_duration
-from kflow.flow.task import FlowableTask, TaskList
+from kflow.flow.flowable import FlowableTask
+from kflow.flow.task import TaskList
 from kflow.tasks.condition import truthy
 
 

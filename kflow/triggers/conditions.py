@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kflow.triggers.models import ExecutionFlowCondition, ExecutionNamespaceCondition, ExecutionStatusCondition
+from kflow.flow.triggers import ExecutionFlowCondition, ExecutionNamespaceCondition, ExecutionStatusCondition
 
 
 def condition_holds(condition: Any, upstream: dict[str, Any]) -> bool:

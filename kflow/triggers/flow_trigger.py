@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 from kflow.triggers.conditions import condition_holds
-from kflow.triggers.models import FlowTrigger
+from kflow.flow.triggers import FlowTrigger
 
 log = logging.getLogger("kflow.triggers")
 
@@ -35,7 +35,7 @@ def passes_filters(trigger: FlowTrigger, flow_namespace: str, flow_id: str, upst
 
     A flow never triggers itself (a trigger with no condition would otherwise loop forever).
     """
-    from kflow.triggers.models import MultipleCondition
+    from kflow.flow.triggers import MultipleCondition
 
     if trigger.disabled:
         return False

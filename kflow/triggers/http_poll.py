@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from kflow.triggers.models import HttpTrigger
+from kflow.flow.triggers import HttpTrigger
 
 
 class PollError(ValueError):

@@ -22,7 +22,7 @@ from datetime import datetime, time, timedelta, timezone
 from typing import Any, Callable
 
 from kflow.flow.durations import parse_duration
-from kflow.triggers.models import ExecutionFilter, FlowTrigger, MultipleCondition, Preconditions, TimeWindow
+from kflow.flow.triggers import ExecutionFilter, FlowTrigger, MultipleCondition, Preconditions, TimeWindow
 
 Predicate = Callable[[dict[str, Any]], bool]
 Variables = Callable[[dict[str, Any]], dict[str, Any]]

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from kflow.execution.instants import format_instant
-from kflow.triggers.models import RecoverMissedSchedules, Schedule
+from kflow.flow.triggers import RecoverMissedSchedules, Schedule
 
 # A date is "current" rather than "missed" when now is at most this far past it: the
 # scheduler wakes at each date, plus the time an event loop or an API call may take.

@@ -15,7 +15,7 @@ import string
 from typing import Any, Iterable
 
 from kflow.flow.model import Flow
-from kflow.triggers.models import Webhook
+from kflow.flow.triggers import Webhook
 from kflow.triggers.names import _join, _slug
 
 WEBHOOK_TYPE = "io.kestra.plugin.core.trigger.Webhook"

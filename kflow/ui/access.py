@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from kflow.cli.kube import Cluster
+from kflow.client.kube import Cluster
 
 COOKIE = "kflow_session"
 SESSION_SECONDS = 8 * 3600
@@ -81,7 +81,7 @@ class Access:
         """(session id, user name) for a token the API server accepts; ClusterError otherwise."""
         from kubernetes import client
 
-        from kflow.cli.kube import ClusterError, call
+        from kflow.client.kube import ClusterError, call
 
         token = token.strip()
         if not token or any(c.isspace() for c in token):
@@ -119,7 +119,7 @@ def token_client(base_api, token: str):
     """An ApiClient for the same API server (address, CA) as `base_api`, authenticated by `token` only."""
     from kubernetes import client
 
-    from kflow.cli.kube import limit_retries
+    from kflow.client.kube import limit_retries
 
     base = base_api.configuration
     config = client.Configuration()

@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import sys
 
-from kflow.cli.kube import add_cluster_args
+from kflow.client.kube import add_cluster_args
 
 DEFAULT_PORT = 8090
 
@@ -31,8 +30,8 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kflow.cli.inputs import UsageError
-    from kflow.cli.kube import connect
+    from kflow.client.inputs import UsageError
+    from kflow.client.kube import connect
 
     if not 0 < args.port < 65536:
         raise UsageError(f"--port {args.port}: expected a port number from 1 to 65535")
@@ -47,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
 async def serve(cluster, args: argparse.Namespace) -> None:
     from aiohttp import web
 
-    from kflow.cli.inputs import UsageError
+    from kflow.client.inputs import UsageError
     from kflow.ui.access import Access
     from kflow.ui.hub import WatchHub
     from kflow.ui.server import LOOPBACK_HOSTS, make_app
@@ -87,7 +86,7 @@ class BackgroundServer:
         threading.Thread(target=self._serve, name="kflow-ui-server", daemon=True).start()
         self._ready.wait(30)
         if self._error is not None:
-            from kflow.cli.inputs import UsageError
+            from kflow.client.inputs import UsageError
 
             raise UsageError(f"cannot listen on {address}:{port}: {getattr(self._error, 'strerror', None) or self._error} (pick another port)")
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from kflow.cli.inputs import UsageError
-from kflow.cli.kube import Cluster, NotFound
+from kflow.client.inputs import UsageError
+from kflow.client.kube import Cluster, NotFound
 from kflow.masking import shown_execution
 from kflow.execution.status import is_terminal
 from kflow.ui.hub import WatchHub
@@ -124,7 +124,7 @@ class LocalRun:
 
     def log_lines(self, cluster, name, status, taskrun, attempt, storage) -> list[str] | None:
         with self.lock:
-            return list(self.lines.get((taskrun["id"], attempt), []))
+            return list(self.lines.get((taskrun.id, attempt), []))
 
     def _flow_body(self) -> dict[str, Any]:
         return {"apiVersion": "kflow.io/v1alpha1", "kind": "Flow", "metadata": {"name": self.flow.id, "namespace": NAMESPACE},

@@ -3,8 +3,8 @@
 Flow and Execution resources are the only store. Lists of executions come from the watch hub's
 cache (one watch per process); one execution, flows, logs and every action go to the API
 server with the request's credentials (kflow/ui/access.py), through the same functions as the
-CLI: `kflow.cli.control` (kill, restart, resume, replay), `kflow.cli.execute` (inputs checked as
-`kflow execute` checks them, then the Execution created), `kflow.cli.logs.LogReader` (a pod's
+CLI (kflow/client): `control` (kill, restart, resume, replay), `create` (inputs checked as
+`kflow execute` checks them, then the Execution created), `logs.LogReader` (a pod's
 log, else the copy kept in internal storage). The kubernetes client is synchronous: its calls
 run in threads, off the event loop.
 """
@@ -21,8 +21,10 @@ from typing import Any, Callable
 
 from aiohttp import web
 
-from kflow.cli.inputs import UsageError
-from kflow.cli.kube import ClusterError, NotFound
+from kflow.client.inputs import UsageError
+from kflow.client.kube import ClusterError, NotFound
+from kflow.client.logs import ran_in_pod
+from kflow.execution.status import ExecutionStatus
 from kflow.ui import views
 from kflow.ui.access import COOKIE, SESSION_SECONDS, Access, NamespaceRefused, SignInRequired
 from kflow.ui.hub import Subscriber, WatchHub
@@ -127,7 +129,7 @@ async def _errors(request: web.Request, handler: Callable):
     except TimeoutError as err:
         return _problem(503, str(err))
     except Exception as err:  # the API server unreachable, or a bug: say so in one line
-        from kflow.cli.kube import connection_message, is_connection_error
+        from kflow.client.kube import connection_message, is_connection_error
 
         if is_connection_error(err):
             return _problem(502, connection_message(err))
@@ -354,12 +356,12 @@ def _filter(items: list[views.ExecutionSummary], namespaces: set[str] | None, qu
 
 
 async def _execution(request: web.Request) -> web.Response:
-    from kflow.cli.logs import runnable_tasks
+    from kflow.client.logs import runnable_tasks
 
     namespace, name = request.match_info["namespace"], request.match_info["name"]
     cluster = _cluster(request, namespace)
     body = await _blocking(request.app[SOURCE].get_execution, cluster, name)
-    flow_snapshot = (body.get("status") or {}).get("flow")
+    flow_snapshot = ExecutionStatus.read(body.get("status")).flow
     detail = await _blocking(views.execution_detail, body, runnable_tasks(flow_snapshot), _now())
     hub = request.app[HUB]
     detail["children"] = [{"name": s.name, "state": s.state, "flow": s.flow} for s in hub.snapshot()
@@ -373,7 +375,7 @@ async def _execution(request: web.Request) -> web.Response:
 
 async def _gantt(request: web.Request) -> web.Response:
     """The execution's Gantt chart: kflow/gantt's SVG, as `kflow gantt -o run.svg` writes it."""
-    from kflow.cli.gantt import chart_from_body
+    from kflow.client.gantt import chart_from_body
     from kflow.gantt import render_svg
 
     namespace, name = request.match_info["namespace"], request.match_info["name"]
@@ -395,36 +397,33 @@ async def _logs(request: web.Request) -> web.Response:
         raise UsageError("attempt is a number (0 for the first)") from None
     cluster = _cluster(request, namespace)
     body = await _blocking(request.app[SOURCE].get_execution, cluster, name)
-    status = body.get("status") or {}
-    from kflow.execution.status import taskruns_by_id
-
-    taskrun = taskruns_by_id(status).get(taskrun_id)
+    status = ExecutionStatus.read(body.get("status"))
+    taskrun = next((run for run in status.task_runs() if run.id == taskrun_id), None)
     if taskrun is None:
         raise NotFound(f"execution {name!r} has no task run {taskrun_id!r}")
-    attempts = taskrun.get("attempts") or []
+    attempts = taskrun.attempts
     if not 0 <= attempt < len(attempts):
-        return web.json_response({"lines": [], "message": "no attempt started yet", "state": (taskrun.get("state") or {}).get("current")})
+        return web.json_response({"lines": [], "message": "no attempt started yet", "state": taskrun.state.current.value})
     storage = request.app[OPTIONS]["storage"]
     lines = await _blocking(request.app[SOURCE].log_lines, cluster, name, status, taskrun, attempt, storage)
     message = None
     if lines is None:
-        reason = attempts[attempt].get("reason")
-        message = f"no pod ran: {reason}" if reason and not _ran_in_pod(attempts[attempt]) else (
+        reason = attempts[attempt].reason
+        message = f"no pod ran: {reason}" if reason and not ran_in_pod(attempts[attempt]) else (
             "no log found: the pod was collected" + ("" if storage else "; start the UI with --storage (or KFLOW_STORAGE) to read the logs runners kept"))
-    return web.json_response({"lines": lines or [], "message": message, "state": (attempts[attempt].get("state") or {}).get("current")})
+    return web.json_response({"lines": lines or [], "message": message, "state": attempts[attempt].state.current.value})
 
 
 async def _file(request: web.Request) -> web.StreamResponse:
     """A file of the execution (an input or an output URI it records), from internal storage."""
-    from kflow.execution.status import taskruns_by_id
     from kflow.storage.base import StorageError
 
     namespace, name = request.match_info["namespace"], request.match_info["name"]
     uri = request.query.get("uri") or ""
     source = request.app[SOURCE]
     body = await _blocking(source.get_execution, _cluster(request, namespace), name)
-    status = body.get("status") or {}
-    recorded = [status.get("inputs"), status.get("outputs"), *(run.get("outputs") for run in taskruns_by_id(status).values())]
+    status = ExecutionStatus.read(body.get("status"))
+    recorded = [status.inputs, status.outputs, *(run.outputs for run in status.task_runs())]
     if not uri.startswith("kestra://") or uri not in _strings(recorded):
         raise NotFound(f"execution {name!r} records no file {uri!r}")
     storage = await _blocking(source.storage, request.app[OPTIONS]["storage"])
@@ -457,10 +456,6 @@ def _strings(value: Any) -> set[str]:
         elif isinstance(item, list):
             stack.extend(item)
     return out
-
-
-def _ran_in_pod(attempt: dict[str, Any]) -> bool:
-    return any(h.get("state") == "RUNNING" for h in (attempt.get("state") or {}).get("histories") or [])
 
 
 async def _action(request: web.Request) -> web.Response:

@@ -1,11 +1,12 @@
-"""The CLI reads Executions through kflow.execution, never through the operator's internals."""
+"""The CLI (and kflow/client below it) reads Executions through kflow.execution, never through
+the operator's internals."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
-CLI = Path(__file__).parents[2] / "kflow" / "cli"
+KFLOW = Path(__file__).parents[2] / "kflow"
 OPERATOR_INTERNALS = ("kflow.operator.resources", "kflow.operator.names")
 
 
@@ -23,7 +24,7 @@ def _imports(path: Path) -> set[str]:
 def test_cli_does_not_import_operator_internals():
     offenders = {
         f"{path.name}: {name}"
-        for path in sorted(CLI.glob("*.py"))
+        for path in sorted([*(KFLOW / "cli").glob("*.py"), *(KFLOW / "client").glob("*.py")])
         for name in _imports(path)
         if any(name == internal or name.startswith(internal + ".") for internal in OPERATOR_INTERNALS)
     }

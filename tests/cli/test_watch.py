@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from kflow.cli.kube import NotFound
+from kflow.client.kube import NotFound
 from kflow.cli.watch import LiveDisplay, PlainDisplay, watch_execution
 from kflow.execution import Execution
 from tests.gantt.synthetic import execution, mixed_states, ran, taskrun

@@ -16,13 +16,10 @@ FIXED = [
     {"kflow.engine.node", "kflow.flow.task"},  # Node, what a flowable sees, is flow's now
     {"kflow.engine.engine", "kflow.engine.restart"},  # restart takes the plan and a start_attempt; ExecutionRun in engine.run
     {"kflow.local.executor", "kflow.local.subflows"},  # the executor hands LocalSubflows a factory of children
+    {"kflow.flow.node", "kflow.flow.task"},  # FlowableTask, whose hooks take a Node, is kflow.flow.flowable
 ]
-# Cycles still to remove (issue 13); a new cycle, or one growing, fails the test.
-KNOWN = [
-    # Type-only (TYPE_CHECKING), inside the flow layer: FlowableTask's hooks take a Node, and a
-    # Node's ChildSpec names a Task. Settled when the hooks of issue 13 item 4 find their home.
-    {"kflow.flow.node", "kflow.flow.task"},
-]
+# Cycles still to remove; a new cycle fails the test.
+KNOWN: list[set[str]] = []
 
 
 def modules(root: Path = ROOT) -> dict[str, Path]:
@@ -112,23 +109,69 @@ def test_no_new_cycles():
         assert component in KNOWN, f"import cycle between {sorted(component)}"
 
 
-BOTTOM = ("kflow.javatime", "kflow.execution", "kflow.flow", "kflow.kv")  # kflow.kv: the KV store's contract, pydantic only
-# Still reaching up from the bottom layer (issue 13 item 5): a runnable task's run() takes the
-# runner's RunContext (type only), and a flow's triggers are kflow.triggers' models.
-BOTTOM_REACHES_UP = {
-    "kflow.runner.context", "kflow.triggers.models", "kflow.triggers.parse",
-    # Known, not yet moved down: input validators run user regexes with the render's deadline
-    # (expr.regexes), a FILE input's URI is checked with storage.uris, and the conformance table
-    # reads the expression registries.
-    "kflow.expr.regexes", "kflow.storage.uris", "kflow.expr.filters", "kflow.expr.functions",
+# Issue 13 item 5: each layer imports only those below it and beside it (the cycle test keeps
+# packages of one layer from importing each other both ways; the UI's own test keeps it off the CLI).
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("kflow", "kflow.javatime", "kflow.execution", "kflow.flow", "kflow.masking", "kflow.uris", "kflow.kv"),  # kflow.kv: the KV store's contract, pydantic only  # the data and the flow language
+    ("kflow.expr", "kflow.storage"),
+    ("kflow.engine", "kflow.triggers"),
+    ("kflow.tasks", "kflow.gantt"),
+    ("kflow.runner", "kflow.local", "kflow.operator"),  # the shells
+    ("kflow.client",),  # what the CLI and the web UI both do against a cluster
+    ("kflow.cli", "kflow.ui", "kflow.conformance", "kflow.__main__"),
+)
+# Still reaching up (not yet moved): the engine builds the runner's wire format (Invocation),
+# and a task's run() takes the runner's RunContext; WorkingDirectory runs its tasks in-process.
+REACHES_UP = {
+    ("kflow.engine", "kflow.runner.invocation"),
+    ("kflow.tasks", "kflow.runner.context"),
+    ("kflow.tasks", "kflow.runner.invocation"),
+    ("kflow.tasks", "kflow.runner.reaper"),
+    ("kflow.tasks", "kflow.runner.run"),
 }
+
+
+def package(name: str) -> str:
+    """The top-level package (or module) of `name` that LAYERS lists."""
+    parts = name.split(".")
+    return next(".".join(parts[:n]) for n in range(len(parts), 0, -1) if any(".".join(parts[:n]) in layer for layer in LAYERS))
+
+
+def layer(name: str) -> int:
+    return next(i for i, members in enumerate(LAYERS) if package(name) in members)
+
+
+def upward_imports() -> set[tuple[str, str]]:
+    """(package, module imported) for each import of a module above the importer's layer."""
+    known = modules()
+    found = set()
+    for name, path in known.items():
+        for target in imports(name, path, known):
+            here = package(name)
+            if layer(target) > layer(name):
+                found.add((here, target))
+    return found
+
+
+def test_every_module_has_a_layer():
+    """A new package (or top-level module) is placed in LAYERS, not left to fall under `kflow`."""
+    assert [name for name in modules() if package(name) == "kflow" and name != "kflow"] == []
+
+
+def test_each_layer_imports_only_those_below_it():
+    found = upward_imports()
+    assert found <= REACHES_UP, sorted(found - REACHES_UP)
+    assert not any(layer(target) == 0 for _, target in found)
 
 
 def test_the_bottom_layer_imports_nothing_above_it():
     known = modules()
-    above = set()
     for name, path in known.items():
-        if name.startswith(BOTTOM):
-            above |= {target for target in imports(name, path, known) if not target.startswith(BOTTOM)}
-    assert above <= BOTTOM_REACHES_UP, sorted(above - BOTTOM_REACHES_UP)
-    assert not any(target.startswith("kflow.engine") for target in above)
+        if layer(name) == 0:
+            assert {target for target in imports(name, path, known) if layer(target) > 0} == set(), name
+
+
+def test_the_ui_does_not_import_the_cli():
+    known = modules()
+    found = {target for name, path in known.items() if name.startswith("kflow.ui") for target in imports(name, path, known)}
+    assert {target for target in found if target == "kflow.cli" or target.startswith("kflow.cli.")} == set()

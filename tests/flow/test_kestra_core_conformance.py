@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kflow.flow import conformance
+from kflow import conformance
 from kflow.flow.registry import TASK_TYPES
 
 ROOT = Path(__file__).parents[2]
@@ -15,7 +15,7 @@ ROOT = Path(__file__).parents[2]
 def test_readme_table_is_what_the_registries_say_now():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert conformance.replace_table(readme, conformance.markdown()) == readme, \
-        "stale: run python -m kflow.flow.conformance --write README.md"
+        "stale: run python -m kflow.conformance --write README.md"
 
 
 def test_every_core_task_type_kflow_registers_is_in_the_table():
@@ -37,6 +37,6 @@ def test_status_follows_the_registry():
 
 
 def test_the_command_prints_the_table():
-    proc = subprocess.run([sys.executable, "-m", "kflow.flow.conformance"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    proc = subprocess.run([sys.executable, "-m", "kflow.conformance"], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert proc.returncode == 0
     assert "| task | `io.kestra.plugin.core.flow.WaitFor` | supported |  |" in proc.stdout

@@ -1,6 +1,16 @@
-"""Helpers for reading a `kflow run --json` execution."""
+"""Helpers for writing the flows of task tests and reading a `kflow run --json` execution."""
 
 from __future__ import annotations
+
+
+def flow(flow_id: str, tasks: str, namespace: str = "company.team") -> str:
+    """A flow's YAML: its id and namespace, then `tasks` (YAML list items, indented by two)."""
+    return f"\nid: {flow_id}\nnamespace: {namespace}\ntasks:\n{tasks}"
+
+
+def storage_env(url: str, access_key: str, secret_key: str) -> dict[str, str]:
+    """The environment that puts `kflow run`'s internal storage at `url` (an S3 bucket)."""
+    return {"KFLOW_STORAGE": url, "KFLOW_STORAGE_ACCESS_KEY_ID": access_key, "KFLOW_STORAGE_SECRET_ACCESS_KEY": secret_key}
 
 
 def runs(execution: dict) -> dict[str, dict]:

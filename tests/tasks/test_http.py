@@ -11,17 +11,14 @@ from pathlib import Path
 
 from tests.servers.fixtures import ROOT
 from tests.servers.http_server import expected_digest, reddit_json
+from tests.tasks.support import flow as flow_yaml
 from tests.tasks.support import reason, run_measured, runs, task_files
 
-FLOW = """
-id: http
-namespace: company.team
-tasks:
-  - id: fetch
+FLOW = flow_yaml("http", """  - id: fetch
     type: {type}
     uri: "{uri}"
 {extra}
-"""
+""")
 
 
 GIB = 1024 * 1024 * 1024
@@ -63,11 +60,7 @@ def test_request_outputs_and_body(run_flow, http_server):
 
 def test_old_request_name_and_read_function(run_flow, http_server):
     """`fs.http.Request` is the old name; read() gives a stored file's content to a later task."""
-    text = f"""
-id: read-it
-namespace: company.team
-tasks:
-  - id: get
+    text = flow_yaml("read-it", f"""  - id: get
     type: io.kestra.plugin.fs.http.Download
     uri: "{http_server.url('/r/rust.json')}"
   - id: count
@@ -77,7 +70,7 @@ tasks:
     type: io.kestra.plugin.fs.http.Request
     uri: "{http_server.url('/status/418')}"
     allowFailed: true
-"""
+""")
     execution, _ = run_flow(text)
     assert runs(execution)["count"]["outputs"]["value"] == "50"
     assert runs(execution)["status"]["outputs"]["code"] == 418

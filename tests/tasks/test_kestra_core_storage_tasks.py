@@ -11,7 +11,7 @@ import pytest
 from kflow.runner.context import TaskLocation, TaskLogger
 from kflow.runner.run import run_task
 from kflow.storage.directory import DirectoryStorage
-from kflow.storage.uris import task_uri
+from kflow.uris import task_uri
 
 CORE = "io.kestra.plugin.core"
 WHERE = TaskLocation("company.team", "flow", "exec-1", "t", "run-1")

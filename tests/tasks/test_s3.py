@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.servers.fixtures import GUIDE_ACCESS_KEY, GUIDE_BUCKET, GUIDE_REGION, GUIDE_SECRET_KEY
 from tests.servers.http_server import reddit_json
-from tests.tasks.support import reason, runs, task_files
+from tests.tasks.support import flow, reason, runs, storage_env, task_files
 
 CONNECTION = f"""    accessKeyId: {GUIDE_ACCESS_KEY}
     secretKeyId: {{secret}}
@@ -17,37 +17,25 @@ def connection(secret: str = GUIDE_SECRET_KEY) -> str:
     return CONNECTION.replace("{secret}", secret)
 
 
+def s3_task(task_id: str, kind: str, bucket: str = GUIDE_BUCKET, secret: str = GUIDE_SECRET_KEY) -> str:
+    """An S3 task item up to its bucket (more properties may follow): id, type, connection."""
+    return f"  - id: {task_id}\n    type: io.kestra.plugin.aws.s3.{kind}\n{connection(secret)}    bucket: {bucket}\n"
+
+
 def s3_flow(url: str, bucket: str = GUIDE_BUCKET, key: str = "roundtrip/news.json", secret: str = GUIDE_SECRET_KEY) -> str:
-    c = connection(secret)
-    return f"""
-id: s3-roundtrip
-namespace: company.team
-tasks:
-  - id: get
+    return flow("s3-roundtrip", f"""  - id: get
     type: io.kestra.plugin.core.http.Download
     uri: "{url}"
-  - id: upload
-    type: io.kestra.plugin.aws.s3.Upload
-{c}    bucket: {bucket}
-    key: {key}
+{s3_task('upload', 'Upload', bucket, secret)}    key: {key}
     from: "{{{{ outputs.get.uri }}}}"
     contentType: application/json
-  - id: list
-    type: io.kestra.plugin.aws.s3.List
-{c}    bucket: {bucket}
-    prefix: roundtrip/
-  - id: download
-    type: io.kestra.plugin.aws.s3.Download
-{c}    bucket: {bucket}
-    key: {key}
+{s3_task('list', 'List', bucket, secret)}    prefix: roundtrip/
+{s3_task('download', 'Download', bucket, secret)}    key: {key}
   - id: same
     type: io.kestra.plugin.core.debug.Return
     format: "{{{{ read(outputs.download.uri) == read(outputs.get.uri) }}}}"
-  - id: delete
-    type: io.kestra.plugin.aws.s3.Delete
-{c}    bucket: {bucket}
-    key: {key}
-"""
+{s3_task('delete', 'Delete', bucket, secret)}    key: {key}
+""")
 
 
 def test_upload_list_download_delete(run_flow, http_server, s3_server, storage_dir):
@@ -69,23 +57,15 @@ def test_upload_list_download_delete(run_flow, http_server, s3_server, storage_d
 
 
 def test_upload_of_several_files_goes_under_the_key(run_flow, http_server, s3_server):
-    c = connection()
-    text = f"""
-id: s3-many
-namespace: company.team
-tasks:
-  - id: a
+    text = flow("s3-many", f"""  - id: a
     type: io.kestra.plugin.core.http.Download
     uri: "{http_server.url('/r/a.json')}"
   - id: b
     type: io.kestra.plugin.core.http.Download
     uri: "{http_server.url('/r/b.json')}"
-  - id: upload
-    type: io.kestra.plugin.aws.s3.Upload
-{c}    bucket: {GUIDE_BUCKET}
-    key: many
+{s3_task('upload', 'Upload')}    key: many
     from: ["{{{{ outputs.a.uri }}}}", "{{{{ outputs.b.uri }}}}"]
-"""
+""")
     execution, _ = run_flow(text)
     assert runs(execution)["upload"]["outputs"]["keys"] == ["many/a.json", "many/b.json"]
     client = s3_server.client()
@@ -108,16 +88,8 @@ def test_missing_bucket_fails_naming_it(run_flow, http_server, s3_server):
 
 
 def test_missing_key_fails_naming_it_and_stores_nothing(run_flow, s3_server, storage_dir):
-    c = connection()
-    text = f"""
-id: s3-missing
-namespace: company.team
-tasks:
-  - id: download
-    type: io.kestra.plugin.aws.s3.Download
-{c}    bucket: {GUIDE_BUCKET}
-    key: does/not/exist.json
-"""
+    text = flow("s3-missing", f"""{s3_task('download', 'Download')}    key: does/not/exist.json
+""")
     execution, _ = run_flow(text, expect=1)
     message = reason(runs(execution)["download"])
     assert f"bucket '{GUIDE_BUCKET}'" in message and "key 'does/not/exist.json'" in message
@@ -126,18 +98,10 @@ tasks:
 
 
 def test_upload_of_a_missing_kestra_uri_fails_naming_it(run_flow, s3_server):
-    c = connection()
     missing = "kestra:///company/team/s3-gone/executions/nope/tasks/x/y/file.json"
-    text = f"""
-id: s3-gone
-namespace: company.team
-tasks:
-  - id: upload
-    type: io.kestra.plugin.aws.s3.Upload
-{c}    bucket: {GUIDE_BUCKET}
-    key: gone.json
+    text = flow("s3-gone", f"""{s3_task('upload', 'Upload')}    key: gone.json
     from: "{missing}"
-"""
+""")
     execution, _ = run_flow(text, expect=1)
     message = reason(runs(execution)["upload"])
     assert missing in message and "does not exist" in message and "key 'gone.json'" in message, message
@@ -148,11 +112,7 @@ tasks:
 def test_internal_storage_in_a_bucket(run_flow, http_server, s3_server):
     """The cluster's storage backend: the runner writes task files to a bucket, and reads them back."""
     s3_server.ensure_bucket("kflow-internal")
-    env = {
-        "KFLOW_STORAGE": f"s3://kflow-internal/storage?endpoint={s3_server.endpoint}&region={GUIDE_REGION}",
-        "KFLOW_STORAGE_ACCESS_KEY_ID": GUIDE_ACCESS_KEY,
-        "KFLOW_STORAGE_SECRET_ACCESS_KEY": GUIDE_SECRET_KEY,
-    }
+    env = storage_env(f"s3://kflow-internal/storage?endpoint={s3_server.endpoint}&region={GUIDE_REGION}", GUIDE_ACCESS_KEY, GUIDE_SECRET_KEY)
     execution, _ = run_flow(s3_flow(http_server.url("/r/news.json"), key="roundtrip/internal.json"), env=env)
     by_task = runs(execution)
     assert by_task["same"]["outputs"]["value"] == "true"
@@ -162,19 +122,11 @@ def test_internal_storage_in_a_bucket(run_flow, http_server, s3_server):
 
 
 def test_internal_storage_bucket_missing_fails_the_task(run_flow, http_server, s3_server):
-    env = {
-        "KFLOW_STORAGE": f"s3://no-internal-bucket?endpoint={s3_server.endpoint}&region={GUIDE_REGION}",
-        "KFLOW_STORAGE_ACCESS_KEY_ID": GUIDE_ACCESS_KEY,
-        "KFLOW_STORAGE_SECRET_ACCESS_KEY": GUIDE_SECRET_KEY,
-    }
-    text = f"""
-id: no-storage
-namespace: company.team
-tasks:
-  - id: get
+    env = storage_env(f"s3://no-internal-bucket?endpoint={s3_server.endpoint}&region={GUIDE_REGION}", GUIDE_ACCESS_KEY, GUIDE_SECRET_KEY)
+    text = flow("no-storage", f"""  - id: get
     type: io.kestra.plugin.core.http.Download
     uri: "{http_server.url('/r/news.json')}"
-"""
+""")
     execution, _ = run_flow(text, env=env, expect=1)
     message = reason(runs(execution)["get"])
     assert "no-internal-bucket" in message and "NoSuchBucket" in message, message
@@ -195,25 +147,14 @@ def test_one_gib_through_s3_in_constant_memory(http_server, s3_server, kflow_env
     from tests.tasks.support import run_measured
     from tests.tasks.test_http import sha256_file
 
-    c = connection()
     path = tmp_path / "big-s3.yaml"
-    path.write_text(f"""
-id: big-s3
-namespace: company.team
-tasks:
-  - id: get
+    path.write_text(flow("big-s3", f"""  - id: get
     type: io.kestra.plugin.core.http.Download
     uri: "{http_server.url(f'/bytes/{GIB}')}"
-  - id: upload
-    type: io.kestra.plugin.aws.s3.Upload
-{c}    bucket: {GUIDE_BUCKET}
-    key: big/one-gib.bin
+{s3_task('upload', 'Upload')}    key: big/one-gib.bin
     from: "{{{{ outputs.get.uri }}}}"
-  - id: download
-    type: io.kestra.plugin.aws.s3.Download
-{c}    bucket: {GUIDE_BUCKET}
-    key: big/one-gib.bin
-""")
+{s3_task('download', 'Download')}    key: big/one-gib.bin
+"""))
     started = time.monotonic()
     proc, peak_mib = run_measured([sys.executable, "-m", "kflow", "run", str(path), "--json"], env=kflow_env, cwd=ROOT)
     elapsed = time.monotonic() - started

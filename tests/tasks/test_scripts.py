@@ -5,17 +5,13 @@ from __future__ import annotations
 import base64
 import json
 
-from tests.tasks.support import reason, runs
+from tests.tasks.support import flow, reason, runs
 
 SECRET = "s3cr3t-Value-42"
 
 
 def test_python_script_outputs_and_output_files(run_flow, storage_dir):
-    text = """
-id: scripts
-namespace: company.team
-tasks:
-  - id: py
+    text = flow("scripts", """  - id: py
     type: io.kestra.plugin.scripts.python.Script
     containerImage: python:3.11-slim
     warningOnStdErr: false
@@ -41,7 +37,7 @@ tasks:
     type: io.kestra.plugin.scripts.shell.Script
     script: |
       echo '::{"outputs":{"read":"{{ read(outputs.py.outputFiles['sub/deep/note.txt']) }}"}}::'
-"""
+""")
     execution, proc = run_flow(text)
     by_task = runs(execution)
     py = by_task["py"]["outputs"]
@@ -57,17 +53,13 @@ tasks:
 
 
 def test_non_zero_exit_fails_with_code_and_last_stderr_lines(run_flow):
-    text = """
-id: failing
-namespace: company.team
-tasks:
-  - id: boom
+    text = flow("failing", """  - id: boom
     type: io.kestra.plugin.scripts.python.Commands
     beforeCommands: ["echo preparing"]
     commands:
       - python -c "import sys; print('about to fail', file=sys.stderr); sys.exit(3)"
       - echo never
-"""
+""")
     execution, proc = run_flow(text, expect=1)
     message = reason(runs(execution)["boom"])
     assert "exited with code 3" in message and "about to fail" in message, message
@@ -75,25 +67,17 @@ tasks:
 
 
 def test_stderr_makes_a_warning_by_default(run_flow):
-    text = """
-id: warned
-namespace: company.team
-tasks:
-  - id: noisy
+    text = flow("warned", """  - id: noisy
     type: io.kestra.plugin.scripts.shell.Commands
     commands: ["echo careful >&2"]
-"""
+""")
     execution, _ = run_flow(text, expect=1)
     assert execution["state"]["current"] == "WARNING"
     assert runs(execution)["noisy"]["outputs"]["exitCode"] == 0
 
 
 def test_secrets_are_masked_in_logs_outputs_and_reasons(run_flow):
-    text = """
-id: secretive
-namespace: company.team
-tasks:
-  - id: leak
+    text = flow("secretive", """  - id: leak
     type: io.kestra.plugin.scripts.shell.Commands
     warningOnStdErr: false
     env: {TOKEN: "{{ secret('API_TOKEN') }}"}
@@ -106,7 +90,7 @@ tasks:
     commands:
       - echo "failing with {{ secret('API_TOKEN') }}" >&2
       - exit 4
-"""
+""")
     env = {"SECRET_API_TOKEN": base64.b64encode(SECRET.encode()).decode()}
     execution, proc = run_flow(text, env=env, expect=1)
     assert SECRET not in proc.stderr and SECRET not in proc.stdout
@@ -118,14 +102,10 @@ tasks:
 
 
 def test_scripts_do_not_inherit_secret_variables(run_flow):
-    text = """
-id: env
-namespace: company.team
-tasks:
-  - id: look
+    text = flow("env", """  - id: look
     type: io.kestra.plugin.scripts.shell.Commands
     commands: ['echo "::{\\"outputs\\":{\\"seen\\":\\"${SECRET_API_TOKEN:-none}\\"}}::"']
-"""
+""")
     env = {"SECRET_API_TOKEN": base64.b64encode(SECRET.encode()).decode()}
     execution, _ = run_flow(text, env=env)
     assert runs(execution)["look"]["outputs"]["vars"] == {"seen": "none"}
@@ -133,15 +113,11 @@ tasks:
 
 def test_missing_input_file_uri_fails_naming_it(run_flow):
     missing = "kestra:///company/team/gone/executions/x/tasks/y/z/in.csv"
-    text = f"""
-id: gone
-namespace: company.team
-tasks:
-  - id: read
+    text = flow("gone", f"""  - id: read
     type: io.kestra.plugin.scripts.shell.Commands
     inputFiles: {{in.csv: "{missing}"}}
     commands: ["cat in.csv"]
-"""
+""")
     execution, _ = run_flow(text, expect=1)
     message = reason(runs(execution)["read"])
     assert missing in message and "does not exist" in message, message

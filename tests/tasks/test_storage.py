@@ -6,7 +6,7 @@ import pytest
 
 from kflow.storage import StorageConfig, StorageFileNotFound, input_uri, open_storage, parse_uri, task_uri
 from kflow.storage.directory import DirectoryStorage
-from kflow.storage.uris import BadUri
+from kflow.uris import BadUri
 
 
 def test_layout_is_kestras():

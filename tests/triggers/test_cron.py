@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from kflow.triggers.cron import CronError, parse_cron
+from kflow.flow.cron import CronError, parse_cron
 
 UTC = timezone.utc
 PARIS = ZoneInfo("Europe/Paris")

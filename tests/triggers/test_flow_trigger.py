@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kflow.triggers.flow_trigger import flow_trigger_inputs, flow_variables, matches, task_outputs
-from kflow.triggers.models import FlowTrigger
+from kflow.flow.triggers import FlowTrigger
 
 UPSTREAM = {
     "id": "5Hq3ZpXkVr9TnLmA2bCdEf",

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from kflow.flow import FlowError, load_flow
-from kflow.triggers.models import FlowTrigger, Schedule
+from kflow.flow.triggers import FlowTrigger, Schedule
 from kflow.triggers.names import flow_execution_name, schedule_execution_name
 
 DNS = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"

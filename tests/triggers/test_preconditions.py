@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from kflow.triggers.flow_trigger import flow_variables, matches
-from kflow.triggers.models import FlowTrigger, TimeWindow
+from kflow.flow.triggers import FlowTrigger, TimeWindow
 from kflow.triggers.preconditions import evaluate, stateful, window_start
 
 

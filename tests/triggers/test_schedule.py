@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from kflow.triggers.models import Schedule
+from kflow.flow.triggers import Schedule
 from kflow.triggers.schedule import due_dates, schedule_variables, tick
 
 UTC = timezone.utc

@@ -39,7 +39,7 @@ class UiUnderTest:
 @pytest.fixture
 def ui_factory(double):
     """`make(namespace="team", all_namespaces=False, mode="kubeconfig", allow_actions=True, storage=None)`: a UI on the double."""
-    from kflow.cli.kube import Cluster
+    from kflow.client.kube import Cluster
     from kflow.ui.access import Access
     from kflow.ui.hub import WatchHub
     from kflow.ui.command import BackgroundServer

@@ -23,7 +23,7 @@ _TRIES = 5
 def create_with_secret_inputs(cluster, body: dict[str, Any], secret_ids: Iterable[str], create: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
     """`create(body)` (an Execution with `metadata.generateName`), its SECRET inputs moved into
     a Secret it owns; without SECRET values, just `create(body)`."""
-    from kflow.cli.kube import ClusterError, call
+    from kflow.client.kube import ClusterError, call
 
     inputs = body["spec"].get("inputs") or {}
     values = given_secrets(inputs, secret_ids)
@@ -57,7 +57,7 @@ def create_with_secret_inputs(cluster, body: dict[str, Any], secret_ids: Iterabl
 def resume_with_secret_inputs(cluster, body: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
     """A resume patch (`spec`) whose SECRET `onResume` values (by the flow snapshot in the
     status) went into a Secret the Execution owns; `resumeInputs` references them."""
-    from kflow.cli.kube import ClusterError, call
+    from kflow.client.kube import ClusterError, call
     from kflow.execution.secret_inputs import resume_secret_ids
 
     inputs = spec.get("resumeInputs") or {}

@@ -1,4 +1,6 @@
-"""`kestra://` URIs and Kestra's layout of internal storage.
+"""`kestra://` URIs and Kestra's layout of internal storage: the names of an execution's files.
+At the bottom, on its own: the flow language checks a FILE input's URI with it, and the light
+runner path names a log's URI without loading pydantic.
 
     kestra:///<namespace, dots as slashes>/<flow>/executions/<execution>/tasks/<task>/<taskrun>/<file>
     kestra:///<namespace, dots as slashes>/<flow>/executions/<execution>/inputs/<input>/<file>

@@ -2,6 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+
+def local_file(value: Any) -> Path:
+    """The readable file an `@path` value names; ValueError says what is wrong with it."""
+    if not isinstance(value, str) or not value.startswith("@"):
+        raise ValueError("give a file as @path (or a kestra:// URI of a stored file)")
+    path = Path(value[1:]).expanduser()
+    if not path.is_file():
+        raise ValueError(f"{path} is not a readable file")
+    return path
+
 
 class FileUploader:
     """FILE inputs given as `@path`: stored under the execution's `inputs/<input id>/` in storage."""
@@ -11,14 +24,8 @@ class FileUploader:
         self.namespace, self.flow_id, self.execution_id = namespace, flow_id, execution_id
 
     def __call__(self, input_id: str, value) -> str:
-        from pathlib import Path
-
         from kflow.storage import input_uri, open_storage
 
-        if not isinstance(value, str) or not value.startswith("@"):
-            raise ValueError("give a file as @path (or a kestra:// URI of a stored file)")
-        path = Path(value[1:]).expanduser()
-        if not path.is_file():
-            raise ValueError(f"{path} is not a readable file")
+        path = local_file(value)
         uri = input_uri(self.namespace, self.flow_id, self.execution_id, input_id, path.name)
         return open_storage(self.config).put_file(path, uri)

@@ -1,4 +1,5 @@
-"""Kestra's Schedule and Flow triggers as pydantic models, under their old and new type names.
+"""Kestra's Schedule and Flow triggers as pydantic models, under their old and new type names,
+and `parse_triggers`, the flow loader's hook that types a flow's `triggers:`.
 
 Validation happens here, once, when the flow is loaded: a bad cron, time zone or duration
 is reported as `triggers[0].cron: ...` by the flow loader, never at the first due date.
@@ -9,13 +10,14 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from enum import Enum
 from functools import cached_property
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Callable, Literal, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator, model_validator
 
 from kflow.flow.durations import parse_duration
-from kflow.triggers.cron import Cron, CronError, parse_cron
+from kflow.flow.errors import Problem, join_path
+from kflow.flow.cron import Cron, CronError, parse_cron
 
 SCHEDULE_TYPES = ("io.kestra.plugin.core.trigger.Schedule", "io.kestra.core.models.triggers.types.Schedule")
 ON_DATES_TYPES = ("io.kestra.plugin.core.trigger.ScheduleOnDates",)
@@ -209,7 +211,7 @@ class ScheduleOnDates(Schedule):
 
     @cached_property
     def parsed_cron(self):  # type: ignore[override] - a DateList answers as a Cron does
-        from kflow.triggers.dates import date_list
+        from kflow.flow.dates import date_list
 
         return date_list(self.dates, self.zone)
 
@@ -465,3 +467,35 @@ TRIGGER_CLASSES: dict[str, type[Schedule] | type[FlowTrigger] | type[Webhook] | 
     **{name: Webhook for name in WEBHOOK_TYPES},
     **{name: HttpTrigger for name in HttpTrigger.model_fields["type"].annotation.__args__},
 }
+
+
+def parse_triggers(raw: Any, problems: list[Problem], add_validation: Callable[[ValidationError, str, type], None], path: str = "triggers") -> list[Trigger] | Any:
+    """Typed triggers; each problem goes to `problems` (through the loader's formatter)."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        problems.append(Problem(path, "expected a list of triggers, each a mapping with `id` and `type`"))
+        return raw
+    out: list[Trigger] = []
+    seen: dict[str, str] = {}
+    for i, item in enumerate(raw):
+        where = join_path(path, i)
+        if not isinstance(item, dict):
+            problems.append(Problem(where, "expected a trigger: a mapping with `id` and `type`"))
+            continue
+        kind = item.get("type")
+        cls = TRIGGER_CLASSES.get(kind) if isinstance(kind, str) else None
+        if cls is None:
+            known = ", ".join(TRIGGER_CLASSES)
+            problems.append(Problem(join_path(where, "type"), f"unknown trigger type {kind!r}; kflow runs: {known}"))
+            continue
+        trigger_id = item.get("id")
+        if isinstance(trigger_id, str):
+            if trigger_id in seen:
+                problems.append(Problem(join_path(where, "id"), f"duplicate trigger id {trigger_id!r}, already used at {seen[trigger_id]}"))
+            seen.setdefault(trigger_id, where)
+        try:
+            out.append(cls.model_validate(item))
+        except ValidationError as err:
+            add_validation(err, where, cls)
+    return out

@@ -1,7 +1,7 @@
 """Reading an Execution resource for people: task runs as a tree, durations, following it to its end.
 
-Works on the stored status as plain JSON (no engine), so `get`, `describe`, `logs` and
-`execute --wait` stay quick on executions with many task runs; `watch_execution` is the one
+Reads the status through its typed model (kflow.execution.status), no engine, so `get`,
+`describe`, `logs` and `execute --wait` stay quick on executions with many task runs; `watch_execution` is the one
 way the CLI follows an Execution.
 """
 
@@ -10,51 +10,42 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator
 
-from kflow.cli.kube import CONNECT_TIMEOUT, GROUP, VERSION, Cluster
-from kflow.execution.states import TERMINAL_STATES
+from kflow.client.kube import CONNECT_TIMEOUT, GROUP, VERSION, Cluster
+from kflow.execution import State, StateInfo, TaskRun
+from kflow.execution.status import ExecutionStatus, flow_order
+
+_EPOCH = datetime.min.replace(tzinfo=timezone.utc)
 
 _WATCH_SECONDS = 60  # each watch request's length; the next one resumes from the last version seen
 
 
-def status_of(body: dict[str, Any]) -> dict[str, Any]:
-    return body.get("status") or {}
+def status_of(body: dict[str, Any]) -> ExecutionStatus:
+    """An Execution resource's status, typed (empty before the operator picked it up)."""
+    return ExecutionStatus.read(body.get("status"))
 
 
-def taskruns(status: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Every task run by id, archived chunks included when the operator compacts its status."""
-    from kflow.execution.status import taskruns_by_id
-
-    return taskruns_by_id(status)
-
-
-def tree(status: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
+def tree(status: ExecutionStatus) -> list[tuple[int, TaskRun]]:
     """(depth, task run) parents first, siblings by creation, then flow order, then iteration."""
-    from kflow.execution.status import flow_order
-
-    runs = taskruns(status)
-    order = flow_order(status.get("flow"))
-    children: dict[str | None, list[dict[str, Any]]] = {}
+    runs = {run.id: run for run in status.task_runs()}
+    order = flow_order(status.flow)
+    children: dict[str | None, list[TaskRun]] = {}
     for run in runs.values():
-        parent = run.get("parentTaskRunId")
+        parent = run.parentTaskRunId
         children.setdefault(parent if parent in runs else None, []).append(run)
 
-    def key(run: dict[str, Any]) -> tuple:
-        return (created(run) or "", order.get(run.get("taskId"), 1 << 30), run.get("iteration") or 0, run.get("value") or "")
+    def key(run: TaskRun) -> tuple:
+        created = run.state.histories[0].date if run.state.histories else _EPOCH
+        return (created, order.get(run.taskId, 1 << 30), run.iteration or 0, run.value or "")
 
-    out: list[tuple[int, dict[str, Any]]] = []
+    out: list[tuple[int, TaskRun]] = []
 
     def visit(parent: str | None, depth: int) -> None:
         for run in sorted(children.get(parent, []), key=key):
             out.append((depth, run))
-            visit(run["id"], depth + 1)
+            visit(run.id, depth + 1)
 
     visit(None, 0)
     return out
-
-
-def created(run: dict[str, Any]) -> str | None:
-    histories = (run.get("state") or {}).get("histories") or []
-    return histories[0].get("date") if histories else None
 
 
 def parse_instant(text: str | None) -> datetime | None:
@@ -66,16 +57,12 @@ def parse_instant(text: str | None) -> datetime | None:
         return None
 
 
-def span(state: dict[str, Any] | None, now: datetime | None = None) -> float | None:
+def span(state: StateInfo | None, now: datetime | None = None) -> float | None:
     """Seconds from the first RUNNING (else first) history to the end (or now, while running)."""
-    histories = (state or {}).get("histories") or []
-    if not histories:
+    if state is None or not state.histories:
         return None
-    running = next((h for h in histories if h.get("state") == "RUNNING"), histories[0])
-    start = parse_instant(running.get("date"))
-    end = parse_instant(histories[-1].get("date")) if (state or {}).get("current") in TERMINAL_STATES else (now or datetime.now(timezone.utc))
-    if start is None or end is None:
-        return None
+    start = next((h.date for h in state.histories if h.state == State.RUNNING), state.histories[0].date)
+    end = state.histories[-1].date if state.current.terminal else (now or datetime.now(timezone.utc))
     return max((end - start).total_seconds(), 0.0)
 
 
@@ -91,9 +78,8 @@ def human_duration(seconds: float | None) -> str:
     return f"{hours}h{minutes:02d}m"
 
 
-def label(run: dict[str, Any]) -> str:
-    value = run.get("value")
-    return f"{run.get('taskId')}[{value}]" if value not in (None, "") else str(run.get("taskId"))
+def label(run: TaskRun) -> str:
+    return f"{run.taskId}[{run.value}]" if run.value not in (None, "") else run.taskId
 
 
 def wait_for_end(cluster: Cluster, name: str, on_update: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
@@ -102,7 +88,7 @@ def wait_for_end(cluster: Cluster, name: str, on_update: Callable[[dict[str, Any
     for body in watch_execution(cluster, name):
         if on_update is not None:
             on_update(body)
-        if status_of(body).get("current") in TERMINAL_STATES:
+        if status_of(body).ended:
             return body
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -118,7 +104,7 @@ def watch_execution(cluster: Cluster, name: str) -> Iterator[dict[str, Any]]:
     from kubernetes.client.exceptions import ApiException
     from urllib3.exceptions import HTTPError
 
-    from kflow.cli.kube import NotFound, api_error
+    from kflow.client.kube import NotFound, api_error
 
     what = f"execution {name!r} in namespace {cluster.namespace!r}"
     while True:
