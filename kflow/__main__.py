@@ -1,5 +1,5 @@
 import sys
 
-from kflow.cli.main import main
+from kflow.cli.entry import main
 
 sys.exit(main())

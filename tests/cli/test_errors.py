@@ -165,4 +165,20 @@ def test_kubectl_plugin_entry_point_runs_the_same_main():
     import tomllib
 
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
-    assert scripts["kubectl-kflow"] == scripts["kflow"] == "kflow.cli.main:main"
+    assert scripts["kubectl-kflow"] == scripts["kflow"] == "kflow.cli.entry:main"
+
+
+def test_ctrl_c_while_the_cli_still_imports_ends_quietly():
+    """SIGINT before `kflow` has set up (its imports take seconds on a loaded machine): exit 130
+    with one line, not a KeyboardInterrupt traceback; importing kflow.cli.main alone sets nothing."""
+    import subprocess
+    import sys
+
+    code = ("import os, signal, sys, time\nfrom kflow.cli import entry\n"
+            "signal.signal(signal.SIGINT, entry.interrupted_while_starting) if sys.argv[1] == 'entry' else __import__('kflow.cli.main')\n"
+            "os.kill(os.getpid(), signal.SIGINT)\ntime.sleep(5)\nprint('not interrupted')")
+    proc = subprocess.run([sys.executable, "-c", code, "entry"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 130, (proc.returncode, proc.stdout, proc.stderr)
+    assert proc.stderr == "kflow: interrupted\n" and "not interrupted" not in proc.stdout
+    library = subprocess.run([sys.executable, "-c", code, "library"], capture_output=True, text=True, timeout=60)
+    assert "KeyboardInterrupt" in library.stderr  # as a library, Python's own handling is left alone
