@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
 PAGE_SIZES = (25, 50, 100, 200)
-GANTT_LIMIT = 1500  # task runs beyond which the chart is left out (the task list stays paged)
+GANTT_LIMIT = 1500  # task runs beyond which the chart has one bar per task (kflow.gantt.aggregate), not per run
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 PAGES = ("/", "/flows", "/executions", "/dashboard", "/signin")
 
@@ -367,20 +367,25 @@ async def _execution(request: web.Request) -> web.Response:
     detail["allowActions"] = request.app[ACCESS].allow_actions
     available = request.app[SOURCE].actions
     detail["actions"] = {name: allowed and name in available for name, allowed in detail["actions"].items()}
-    detail["ganttAvailable"] = 0 < len(detail["taskRuns"]) <= GANTT_LIMIT
+    detail["ganttAvailable"] = len(detail["taskRuns"]) > 0
+    detail["ganttByTask"] = len(detail["taskRuns"]) > GANTT_LIMIT
+    detail["topology"] = await _blocking(views.snapshot_topology, flow_snapshot)
+    detail["taskStates"] = views.task_states(detail["taskRuns"])
     return web.json_response(detail)
 
 
 async def _gantt(request: web.Request) -> web.Response:
     """The execution's Gantt chart: kflow/gantt's SVG, as `kflow gantt -o run.svg` writes it."""
     from kflow.cli.gantt import chart_from_body
-    from kflow.gantt import render_svg
+    from kflow.gantt import aggregate_by_task, render_svg
 
     namespace, name = request.match_info["namespace"], request.match_info["name"]
     cluster = _cluster(request, namespace)
     body = await _blocking(request.app[SOURCE].get_execution, cluster, name)
     width = min(max(int(request.query.get("width") or 1100), 500), 2400)
     chart = await _blocking(chart_from_body, body, _now())
+    if len(chart.bars) > GANTT_LIMIT:
+        chart = aggregate_by_task(chart)
     svg = await _blocking(render_svg, chart, width)
     return web.Response(text=svg, content_type="image/svg+xml", headers={"Cache-Control": "no-store"})
 

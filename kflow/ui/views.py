@@ -179,13 +179,44 @@ def flow_detail(body: dict[str, Any], executions: list[ExecutionSummary]) -> dic
         detail.update(inputs=[], topology=None, problem=str(err))
         return detail
     detail["inputs"] = [input_form_field(i) for i in flow.inputs]
-    detail["topology"] = {
+    detail["topology"] = flow_topology(flow)
+    return detail
+
+
+def flow_topology(flow) -> dict[str, Any]:
+    """The flow's task tree (`tree`) and its graph laid out for drawing (`graph`, kflow/ui/topology.py)."""
+    from kflow.ui.topology import layout
+
+    tree = {
         "branches": [
             {"name": name, "tasks": [topology_node(t) for t in tasks]}
             for name, tasks in (("tasks", flow.tasks), ("errors", flow.errors), ("finally", flow.finally_)) if tasks
         ]
     }
-    return detail
+    return {**tree, "graph": layout(tree)}
+
+
+def snapshot_topology(snapshot: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The topology of an Execution's flow snapshot (`status.flow`); None when it does not load."""
+    from kflow.flow import FlowError, parse_flow
+
+    if not snapshot:
+        return None
+    try:
+        flow = parse_flow(snapshot, source=f"{snapshot.get('namespace')}.{snapshot.get('id')}")
+    except FlowError:
+        return None
+    return flow_topology(flow)
+
+
+def task_states(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per task id: its runs' state summed up (a running one shows first, else the worst end) and how many."""
+    from kflow.gantt.aggregate import rollup_state
+
+    states: dict[str, list[str]] = {}
+    for row in rows:
+        states.setdefault(row["taskId"], []).append(row["state"])
+    return {task: {"state": rollup_state(found), "runs": len(found)} for task, found in states.items()}
 
 
 def input_form_field(declared) -> dict[str, Any]:
@@ -201,6 +232,9 @@ def topology_node(task) -> dict[str, Any]:
     node: dict[str, Any] = {"id": task.id, "type": task.type.rsplit(".", 1)[-1], "flowable": task.flowable}
     if task.disabled:
         node["disabled"] = True
+    child_flow = task.subflow_id()
+    if child_flow:
+        node["subflow"] = ".".join(str(part) for part in child_flow)
     depends = {item.task.id: item.dependsOn for item in getattr(task, "tasks", None) or [] if hasattr(item, "dependsOn")}
     branches = []
     cases = getattr(task, "cases", None)
