@@ -191,7 +191,7 @@ async function flowPage(namespace, name, token) {
     f.problem ? h("div", { class: "error-box", role: "alert" }, f.problem) : null,
     f.executable && f.topology ? executeForm(f) : null,
     h("h2", {}, "Executions"), executions,
-    f.topology ? [h("h2", {}, "Topology"), topology(f.topology)] : null,
+    f.topology ? [h("h2", {}, "Topology"), topologyGraph(f.topology, { id: "flow-graph", open: f.executions.length ? (task) => navigate(`/executions/${encodeURIComponent(namespace)}/${encodeURIComponent(f.executions[0].name)}?task=${encodeURIComponent(task)}`) : null, openLabel: ": open its runs in the latest execution" })] : null,
     h("h2", {}, "Source"), yamlBlock(f.yaml));
   onChange = throttle(async () => {
     const again = await api(`/api/flows/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`);
@@ -216,13 +216,67 @@ function yamlBlock(text) {
   return pre;
 }
 
-function topology(topo) {
-  const list = (nodes) => h("ul", {}, nodes.map((n) => h("li", { "data-task": n.id },
-    h("span", { class: "task" + (n.flowable ? " group" : "") }, n.id, h("span", { class: "muted" }, n.type), n.disabled ? h("span", { class: "label" }, "disabled") : null),
-    n.dependsOn && n.dependsOn.length ? h("span", { class: "deps" }, " ← after ", n.dependsOn.join(", ")) : null,
-    (n.branches || []).map((b) => [h("div", { class: "branch" }, b.name), list(b.tasks)]))));
-  return h("div", { class: "topo", "aria-label": "Tasks of the flow" },
-    h("ul", {}, topo.branches.map((b) => h("li", {}, h("div", { class: "branch" }, b.name), list(b.tasks)))));
+// -- topology graph ------------------------------------------------------------------------------------
+// The server lays the graph out (kflow/ui/topology.py); this only draws it, as SVG, and keeps
+// each task's state up to date. Every task is a focusable button: Enter opens its runs and log.
+const SVG_NS = "http://www.w3.org/2000/svg";
+function svg(tag, attrs, ...children) {
+  const el = document.createElementNS(SVG_NS, tag);
+  for (const [key, value] of Object.entries(attrs || {})) if (value !== null && value !== undefined && value !== false) el.setAttribute(key, String(value));
+  for (const child of children.flat(Infinity)) if (child !== null && child !== undefined && child !== false) el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  return el;
+}
+const BRANCH_TITLES = { errors: "errors · if a task fails", finally: "finally · always" };
+function clip(text, width, charWidth) { const n = Math.max(Math.floor(width / charWidth), 3); return text.length > n ? text.slice(0, n - 1) + "…" : text; }
+
+function topologyGraph(topo, options = {}) {
+  const g = topo.graph;
+  const describe = (n, st) => `${n.group ? "group" : "task"} ${n.id}, ${n.type}${st ? `, ${st.state}${st.runs > 1 ? `, ${st.runs} runs` : ""}` : ""}${options.open ? (options.openLabel || "") : ""}`;
+  const nodeEl = (n) => {
+    const attrs = { class: "node" + (n.group ? " group" : "") + (n.disabled ? " disabled" : "") + (n.subflow ? " subflow" : ""), "data-node": n.id, tabindex: "0", role: "button", "aria-label": describe(n) };
+    const title = svg("title", {}, `${n.id} (${n.type})${n.subflow ? ` → flow ${n.subflow}` : ""}`);
+    const open = () => options.open && options.open(n.id);
+    let el;
+    if (n.group) {
+      el = svg("g", attrs, title,
+        svg("rect", { class: "box", x: n.x, y: n.y, width: n.w, height: n.h, rx: 8 }),
+        svg("rect", { class: "head", x: n.x, y: n.y, width: n.w, height: 26, rx: 8 }),
+        svg("circle", { class: "dot", cx: n.x + 13, cy: n.y + 13, r: 5 }),
+        svg("text", { class: "name", x: n.x + 24, y: n.y + 17 }, clip(`${n.id} · ${n.type}`, n.w - 70, 7.2)),
+        svg("text", { class: "runs", x: n.x + n.w - 8, y: n.y + 17, "text-anchor": "end" }));
+    } else {
+      el = svg("g", attrs, title,
+        svg("rect", { class: "box", x: n.x, y: n.y, width: n.w, height: n.h, rx: 6 }),
+        svg("rect", { class: "stripe", x: n.x, y: n.y, width: 6, height: n.h, rx: 3 }),
+        svg("text", { class: "name", x: n.x + 14, y: n.y + 18 }, clip(n.id, n.w - 20, 7.6)),
+        svg("text", { class: "type", x: n.x + 14, y: n.y + 35 }, clip(n.subflow ? `Subflow → ${n.subflow}` : n.type, n.w - 60, 6.4)),
+        svg("text", { class: "runs", x: n.x + n.w - 8, y: n.y + 35, "text-anchor": "end" }));
+    }
+    el.addEventListener("click", open);
+    el.addEventListener("keydown", (event) => { if (event.key === "Enter" || event.key === " ") { event.preventDefault(); open(); } });
+    return el;
+  };
+  const groups = g.nodes.filter((n) => n.group).sort((a, b) => b.w * b.h - a.w * a.h); // outer first: inner ones on top
+  const root = svg("svg", { class: "graph", width: g.width, height: g.height, viewBox: `0 0 ${g.width} ${g.height}`, role: "group", "aria-label": options.label || "Topology of the flow's tasks" },
+    svg("defs", {}, svg("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" },
+      svg("path", { d: "M0,0 L10,5 L0,10 z", class: "arrowhead" }))),
+    g.branches.map((b) => svg("g", { class: `branch ${b.kind}`, "data-branch": b.name, "data-owner": b.owner || "" },
+      svg("rect", { x: b.x, y: b.y, width: b.w, height: b.h, rx: 8 }),
+      svg("text", { x: b.x + 8, y: b.y + 14 }, BRANCH_TITLES[b.kind] || b.name))),
+    groups.map(nodeEl),
+    g.edges.map((e) => svg("polyline", { class: `edge ${e.kind}`, "data-from": e.from, "data-to": e.to, points: e.points.map((p) => p.join(",")).join(" "), "marker-end": "url(#arrow)" })),
+    g.nodes.filter((n) => !n.group).map(nodeEl));
+  root.updateStates = (states) => {
+    for (const el of root.querySelectorAll("[data-node]")) {
+      const n = g.nodes.find((x) => x.id === el.dataset.node);
+      const st = states && states[n.id];
+      if (st) { el.dataset.state = st.state; el.style.setProperty("--state", `var(--${st.state})`); } else { delete el.dataset.state; el.style.removeProperty("--state"); }
+      el.setAttribute("aria-label", describe(n, st));
+      el.querySelector(".runs").textContent = st && st.runs > 1 ? `×${st.runs}` : "";
+    }
+  };
+  root.updateStates(options.states);
+  return h("div", { class: "graph-wrap", id: options.id || null }, root);
 }
 
 // The Execute form, one field per declared input; the server checks values as `kflow execute` does.
@@ -360,8 +414,11 @@ async function executionPage(namespace, name, token) {
   let e = await api(base);
   if (token !== pageToken) return;
   let taskPage = 0;
+  let taskFilter = new URLSearchParams(location.search).get("task") || null; // a task picked in the graph
   let logs = null; // the open log viewer: {taskrun, attempt}
+  let graph = null, graphKey = null;
   const head = h("div", {});
+  const topo = h("section", { "aria-labelledby": "topology-h" });
   const tasks = h("section", { "aria-labelledby": "tasks-h" });
   const logPanel = h("section", { class: "logs", id: "logs", hidden: true, "aria-label": "Task log" });
   const gantt = h("section", { "aria-labelledby": "gantt-h" });
@@ -389,13 +446,32 @@ async function executionPage(namespace, name, token) {
         e.children.length ? [h("dt", {}, "Subflows"), h("dd", {}, e.children.map((c) => [link(`/executions/${encodeURIComponent(namespace)}/${encodeURIComponent(c.name)}`, c.name), " ", badge(c.state), " "]))] : null));
   }
 
+  function drawTopology() {
+    if (!e.topology) { topo.replaceChildren(); graph = graphKey = null; return; }
+    const key = JSON.stringify(e.topology.graph);
+    if (key !== graphKey) {
+      graphKey = key;
+      graph = topologyGraph(e.topology, { id: "execution-graph", states: e.taskStates, open: pickTask, openLabel: ": show its runs and log", label: `Topology of ${name}, coloured by state` });
+      fill(topo, h("h2", { id: "topology-h" }, "Topology"), graph);
+    } else graph.querySelector("svg").updateStates(e.taskStates);
+  }
+  function pickTask(taskId) {
+    taskFilter = taskId; taskPage = 0; drawTasks();
+    const runs = e.taskRuns.filter((t) => t.taskId === taskId);
+    const last = runs[runs.length - 1];
+    if (last && last.runnable && last.attempts.length) openLogs(last.id, last.attempts.length - 1);
+    const heading = document.getElementById("tasks-h");
+    heading.scrollIntoView({ block: "start" }); heading.focus({ preventScroll: true });
+  }
+
   function drawTasks() {
-    const rows = e.taskRuns;
+    const rows = taskFilter ? e.taskRuns.filter((t) => t.taskId === taskFilter) : e.taskRuns;
     const pages = Math.max(Math.ceil(rows.length / TASK_PAGE), 1);
     taskPage = Math.min(taskPage, pages - 1);
     const slice = rows.slice(taskPage * TASK_PAGE, (taskPage + 1) * TASK_PAGE);
     fill(tasks,
-      h("h2", { id: "tasks-h" }, `Task runs (${rows.length})`),
+      h("h2", { id: "tasks-h", tabindex: "-1" }, taskFilter ? `Task runs of ${taskFilter} (${rows.length} of ${e.taskRuns.length})` : `Task runs (${rows.length})`),
+      taskFilter ? h("p", {}, h("button", { type: "button", class: "small", id: "show-all-tasks", onclick: () => { taskFilter = null; taskPage = 0; drawTasks(); } }, "Show every task's runs")) : null,
       rows.length ? h("div", { class: "table-wrap" }, h("table", { "aria-label": "Task runs" },
         h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Task"), h("th", { scope: "col" }, "State"), h("th", { scope: "col" }, "Duration"),
           h("th", { scope: "col", class: "hide-narrow" }, "Attempts"), h("th", { scope: "col" }, h("span", { class: "sr-only" }, "Actions")))),
@@ -419,7 +495,8 @@ async function executionPage(namespace, name, token) {
     if (!e.ganttAvailable) { gantt.replaceChildren(); return; }
     const width = Math.max(Math.min(main().clientWidth - 4, 1600), 500);
     fill(gantt, h("h2", { id: "gantt-h" }, "Gantt"),
-      h("div", { class: "gantt" }, h("img", { src: `${base}/gantt.svg?width=${width}&v=${Date.now()}`, alt: `Gantt chart of ${name}: one bar per task run, coloured by state`, id: "gantt-img" })));
+      e.ganttByTask ? h("p", { class: "muted", id: "gantt-by-task" }, `${e.taskRuns.length} task runs: one bar per task, from its first start to its last end, in the state its runs sum up to.`) : null,
+      h("div", { class: "gantt" }, h("img", { src: `${base}/gantt.svg?width=${width}&v=${Date.now()}`, alt: `Gantt chart of ${name}: one bar per task${e.ganttByTask ? "" : " run"}, coloured by state`, id: "gantt-img" })));
   }
 
   function drawDetails() {
@@ -482,12 +559,12 @@ async function executionPage(namespace, name, token) {
     if (following) drawLogs.timer = setTimeout(() => { if (token === pageToken && logs) drawLogs(); }, 1500);
   }
 
-  drawHead(); drawTasks(); drawGantt(); drawDetails();
-  show(head, tasks, logPanel, gantt, details);
+  drawHead(); drawTopology(); drawTasks(); drawGantt(); drawDetails();
+  show(head, topo, tasks, logPanel, gantt, details);
   const refresh = throttle(async () => {
     try { e = await api(base); } catch (err) { toast(err.message); return; }
     if (token !== pageToken) return;
-    drawHead(); drawTasks(); drawGantt(); drawDetails();
+    drawHead(); drawTopology(); drawTasks(); drawGantt(); drawDetails();
     if (logs) drawLogs();
   }, 400);
   onChange = (data) => {
