@@ -360,17 +360,21 @@ async def _execution(request: web.Request) -> web.Response:
     cluster = _cluster(request, namespace)
     body = await _blocking(request.app[SOURCE].get_execution, cluster, name)
     flow_snapshot = (body.get("status") or {}).get("flow")
-    detail = await _blocking(views.execution_detail, body, runnable_tasks(flow_snapshot), _now())
+    try:
+        page = int(request.query.get("page") or 0)
+    except ValueError:
+        raise UsageError("page is a number (0 for the first page of task runs)") from None
+    detail = await _blocking(views.execution_detail, body, runnable_tasks(flow_snapshot), _now(), page, views.TASK_PAGE,
+                             request.query.get("task") or None)
     hub = request.app[HUB]
     detail["children"] = [{"name": s.name, "state": s.state, "flow": s.flow} for s in hub.snapshot()
                           if s.namespace == namespace and s.parent == name]
     detail["allowActions"] = request.app[ACCESS].allow_actions
     available = request.app[SOURCE].actions
     detail["actions"] = {name: allowed and name in available for name, allowed in detail["actions"].items()}
-    detail["ganttAvailable"] = len(detail["taskRuns"]) > 0
-    detail["ganttByTask"] = len(detail["taskRuns"]) > GANTT_LIMIT
+    detail["ganttAvailable"] = detail["taskRunsTotal"] > 0
+    detail["ganttByTask"] = detail["taskRunsTotal"] > GANTT_LIMIT
     detail["topology"] = await _blocking(views.snapshot_topology, flow_snapshot)
-    detail["taskStates"] = views.task_states(detail["taskRuns"])
     return web.json_response(detail)
 
 

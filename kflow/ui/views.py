@@ -12,9 +12,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from kflow.execution import TaskRun
-from kflow.execution.status import ArchiveError, ExecutionStatus, flow_order
+from kflow.execution.status import ArchiveError, ExecutionStatus, flow_order, taskruns_from_status
 
 PARENT_LABEL = "kflow.io/parent-execution"
+TASK_PAGE = 200  # task runs per page of an execution's task list
 
 
 class ExecutionSummary(BaseModel):
@@ -67,8 +68,10 @@ def duration_seconds(start: str | None, end: str | None, now: datetime) -> float
     return max((finished - began).total_seconds(), 0.0)
 
 
-def execution_detail(body: dict[str, Any], runnable: set[str], now: datetime | None = None) -> dict[str, Any]:
-    """Everything the execution page shows: summary, inputs, outputs, history, task runs, actions."""
+def execution_detail(body: dict[str, Any], runnable: set[str], now: datetime | None = None,
+                     page: int = 0, size: int = TASK_PAGE, task: str | None = None) -> dict[str, Any]:
+    """Everything the execution page shows: summary, inputs, outputs, history, actions, and one page
+    of task runs (of one task when `task` is given): a 5,000-run execution sends 200 rows, not 5,000."""
     now = now or datetime.now(timezone.utc)
     summary = execution_summary(body)
     spec = body.get("spec") or {}
@@ -76,11 +79,15 @@ def execution_detail(body: dict[str, Any], runnable: set[str], now: datetime | N
     order = flow_order(status.flow)
     problem = None
     try:
-        runs = status.task_runs(order)
+        runs = taskruns_from_status(status.stored(), order)  # plain JSON: only the page shown is typed
     except (ArchiveError, ValueError) as err:  # a status edited by hand: say so, show what is readable
         runs, problem = [], str(err)
-    rows = task_rows(runs, order, runnable, now)
-    paused = any(row["state"] == "PAUSED" for row in rows)
+    ordered = tree_order(runs)
+    matching = [(run, depth) for run, depth in ordered if task is None or run.get("taskId") == task]
+    pages = max((len(matching) + size - 1) // size, 1)
+    page = min(max(page, 0), pages - 1)
+    rows = [_row(TaskRun.model_validate(run), depth, run.get("taskId") in runnable, now) for run, depth in matching[page * size:(page + 1) * size]]
+    states = task_states(runs)
     return {
         **summary.model_dump(),
         "duration": duration_seconds(summary.start, summary.end, now),
@@ -95,29 +102,36 @@ def execution_detail(body: dict[str, Any], runnable: set[str], now: datetime | N
         "history": [{"state": h.get("state"), "date": h.get("date")} for h in (status.state or {}).get("histories") or []],
         "kill": bool(spec.get("kill")),
         "taskRuns": rows,
+        "taskRunsTotal": len(runs),
+        "taskRunsMatching": len(matching),
+        "taskFilter": task,
+        "taskPage": page,
+        "taskPages": pages,
+        "taskPageSize": size,
+        "taskStates": states,
         "actions": {
             "kill": not status.ended,
             "restart": status.current in ("FAILED", "KILLED"),
-            "resume": paused,
+            "resume": any(run.get("state", {}).get("current") == "PAUSED" for run in runs),
             "replay": status.ended,
         },
     }
 
 
-def task_rows(runs: list[TaskRun], order: dict[str, int], runnable: set[str], now: datetime) -> list[dict[str, Any]]:
-    """Task runs as rows, parents first and children under them (depth), siblings in flow order."""
-    by_id = {run.id: run for run in runs}
-    children: dict[str | None, list[TaskRun]] = {}
-    for position, run in enumerate(runs):
-        parent = run.parentTaskRunId if run.parentTaskRunId in by_id else None
-        children.setdefault(parent, []).append(run)
-    rows: list[dict[str, Any]] = []
+def tree_order(runs: list[dict[str, Any]]) -> list[tuple[dict[str, Any], int]]:
+    """Task runs (plain JSON) with their depth, parents first and children under them, siblings as given."""
+    ids = {run["id"] for run in runs}
+    children: dict[str | None, list[dict[str, Any]]] = {}
+    for run in runs:
+        parent = run.get("parentTaskRunId")
+        children.setdefault(parent if parent in ids else None, []).append(run)
+    out: list[tuple[dict[str, Any], int]] = []
     stack = [(run, 0) for run in reversed(children.get(None, []))]
     while stack:  # depth first without recursion: deep trees are fine
         run, depth = stack.pop()
-        rows.append(_row(run, depth, run.taskId in runnable, now))
-        stack.extend((kid, depth + 1) for kid in reversed(children.get(run.id, [])))
-    return rows
+        out.append((run, depth))
+        stack.extend((kid, depth + 1) for kid in reversed(children.get(run["id"], [])))
+    return out
 
 
 def _row(run: TaskRun, depth: int, runnable: bool, now: datetime) -> dict[str, Any]:
@@ -209,13 +223,13 @@ def snapshot_topology(snapshot: dict[str, Any] | None) -> dict[str, Any] | None:
     return flow_topology(flow)
 
 
-def task_states(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def task_states(runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Per task id: its runs' state summed up (a running one shows first, else the worst end) and how many."""
     from kflow.gantt.aggregate import rollup_state
 
     states: dict[str, list[str]] = {}
-    for row in rows:
-        states.setdefault(row["taskId"], []).append(row["state"])
+    for run in runs:
+        states.setdefault(run.get("taskId") or "?", []).append((run.get("state") or {}).get("current") or "CREATED")
     return {task: {"state": rollup_state(found), "runs": len(found)} for task, found in states.items()}
 
 

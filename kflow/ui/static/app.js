@@ -4,7 +4,6 @@
 
 const TERMINAL = new Set(["SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "SKIPPED", "RETRIED"]);
 const STATES = ["CREATED", "QUEUED", "RUNNING", "PAUSED", "RESTARTED", "KILLING", "SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "RETRYING"];
-const TASK_PAGE = 200;
 let config = null;
 let events = null;
 let onChange = null; // the current page's reaction to a live change
@@ -411,10 +410,16 @@ async function executionsPage(token) {
 async function executionPage(namespace, name, token) {
   document.title = `${name} · kflow`;
   const base = `/api/executions/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`;
-  let e = await api(base);
-  if (token !== pageToken) return;
-  let taskPage = 0;
+  let taskPage = 0; // the server sends one page of task runs (200), of one task when one is picked
   let taskFilter = new URLSearchParams(location.search).get("task") || null; // a task picked in the graph
+  const detailUrl = () => {
+    const q = new URLSearchParams();
+    if (taskPage) q.set("page", taskPage);
+    if (taskFilter) q.set("task", taskFilter);
+    return base + (q.toString() ? "?" + q : "");
+  };
+  let e = await api(detailUrl());
+  if (token !== pageToken) return;
   let logs = null; // the open log viewer: {taskrun, attempt}
   let graph = null, graphKey = null;
   const head = h("div", {});
@@ -455,8 +460,15 @@ async function executionPage(namespace, name, token) {
       fill(topo, h("h2", { id: "topology-h" }, "Topology"), graph);
     } else graph.querySelector("svg").updateStates(e.taskStates);
   }
-  function pickTask(taskId) {
-    taskFilter = taskId; taskPage = 0; drawTasks();
+  async function reload() {
+    try { e = await api(detailUrl()); } catch (err) { toast(err.message); return; }
+    if (token !== pageToken) return;
+    drawHead(); drawTopology(); drawTasks(); drawGantt(); drawDetails();
+    if (logs) drawLogs();
+  }
+  async function pickTask(taskId) {
+    taskFilter = taskId; taskPage = 0;
+    await reload();
     const runs = e.taskRuns.filter((t) => t.taskId === taskId);
     const last = runs[runs.length - 1];
     if (last && last.runnable && last.attempts.length) openLogs(last.id, last.attempts.length - 1);
@@ -465,14 +477,12 @@ async function executionPage(namespace, name, token) {
   }
 
   function drawTasks() {
-    const rows = taskFilter ? e.taskRuns.filter((t) => t.taskId === taskFilter) : e.taskRuns;
-    const pages = Math.max(Math.ceil(rows.length / TASK_PAGE), 1);
-    taskPage = Math.min(taskPage, pages - 1);
-    const slice = rows.slice(taskPage * TASK_PAGE, (taskPage + 1) * TASK_PAGE);
+    const slice = e.taskRuns, pages = e.taskPages, size = e.taskPageSize;
+    taskPage = e.taskPage;
     fill(tasks,
-      h("h2", { id: "tasks-h", tabindex: "-1" }, taskFilter ? `Task runs of ${taskFilter} (${rows.length} of ${e.taskRuns.length})` : `Task runs (${rows.length})`),
-      taskFilter ? h("p", {}, h("button", { type: "button", class: "small", id: "show-all-tasks", onclick: () => { taskFilter = null; taskPage = 0; drawTasks(); } }, "Show every task's runs")) : null,
-      rows.length ? h("div", { class: "table-wrap" }, h("table", { "aria-label": "Task runs" },
+      h("h2", { id: "tasks-h", tabindex: "-1" }, taskFilter ? `Task runs of ${taskFilter} (${e.taskRunsMatching} of ${e.taskRunsTotal})` : `Task runs (${e.taskRunsTotal})`),
+      taskFilter ? h("p", {}, h("button", { type: "button", class: "small", id: "show-all-tasks", onclick: () => { taskFilter = null; taskPage = 0; reload(); } }, "Show every task's runs")) : null,
+      slice.length ? h("div", { class: "table-wrap" }, h("table", { "aria-label": "Task runs" },
         h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Task"), h("th", { scope: "col" }, "State"), h("th", { scope: "col" }, "Duration"),
           h("th", { scope: "col", class: "hide-narrow" }, "Attempts"), h("th", { scope: "col" }, h("span", { class: "sr-only" }, "Actions")))),
         h("tbody", {}, slice.map((t) => h("tr", { class: "state-row", style: `--state: var(--${t.state})`, "data-task": t.taskId, "data-taskrun": t.id, "data-state": t.state },
@@ -486,13 +496,16 @@ async function executionPage(namespace, name, token) {
             t.runnable && t.attempts.length ? h("button", { type: "button", class: "small", "data-logs": t.id, onclick: () => openLogs(t.id, t.attempts.length - 1) }, "Logs") : null, " ",
             e.allowActions && e.actions.replay ? h("button", { type: "button", class: "small", "data-replay": t.id, onclick: () => replay(t) }, "Replay") : null)))))) : h("p", { class: "muted" }, "No task runs yet."),
       pages > 1 ? h("nav", { class: "pager", "aria-label": "Task run pages" },
-        h("button", { type: "button", disabled: taskPage === 0, onclick: () => { taskPage--; drawTasks(); } }, "← Previous"),
-        h("span", {}, `Task runs ${taskPage * TASK_PAGE + 1}–${taskPage * TASK_PAGE + slice.length} of ${rows.length}`),
-        h("button", { type: "button", disabled: taskPage >= pages - 1, onclick: () => { taskPage++; drawTasks(); } }, "Next →")) : null);
+        h("button", { type: "button", disabled: taskPage === 0, onclick: () => { taskPage--; reload(); } }, "← Previous"),
+        h("span", {}, `Task runs ${taskPage * size + 1}–${taskPage * size + slice.length} of ${e.taskRunsMatching}`),
+        h("button", { type: "button", disabled: taskPage >= pages - 1, onclick: () => { taskPage++; reload(); } }, "Next →")) : null);
   }
 
+  let ganttDrawn = 0;
   function drawGantt() {
     if (!e.ganttAvailable) { gantt.replaceChildren(); return; }
+    if (e.ganttByTask && Date.now() - ganttDrawn < 5000 && !TERMINAL.has(e.state)) return; // a big one: redrawn at most every 5 s while it runs
+    ganttDrawn = Date.now();
     const width = Math.max(Math.min(main().clientWidth - 4, 1600), 500);
     fill(gantt, h("h2", { id: "gantt-h" }, "Gantt"),
       e.ganttByTask ? h("p", { class: "muted", id: "gantt-by-task" }, `${e.taskRuns.length} task runs: one bar per task, from its first start to its last end, in the state its runs sum up to.`) : null,
@@ -518,13 +531,14 @@ async function executionPage(namespace, name, token) {
   }
 
   async function openLogs(taskrun, attempt) {
-    logs = { taskrun, attempt };
+    logs = { taskrun, attempt, row: e.taskRuns.find((x) => x.id === taskrun) };
     await drawLogs(true);
   }
   async function drawLogs(focus) {
     if (!logs) return;
-    const t = e.taskRuns.find((x) => x.id === logs.taskrun);
+    const t = e.taskRuns.find((x) => x.id === logs.taskrun) || logs.row; // the row may be on another page by now
     if (!t) return;
+    logs.row = t;
     const answer = await api(`${base}/logs?taskrun=${encodeURIComponent(logs.taskrun)}&attempt=${logs.attempt}`);
     if (token !== pageToken) return;
     const search = logPanel.querySelector("#log-search");
@@ -561,12 +575,7 @@ async function executionPage(namespace, name, token) {
 
   drawHead(); drawTopology(); drawTasks(); drawGantt(); drawDetails();
   show(head, topo, tasks, logPanel, gantt, details);
-  const refresh = throttle(async () => {
-    try { e = await api(base); } catch (err) { toast(err.message); return; }
-    if (token !== pageToken) return;
-    drawHead(); drawTopology(); drawTasks(); drawGantt(); drawDetails();
-    if (logs) drawLogs();
-  }, 400);
+  const refresh = throttle(reload, 400);
   onChange = (data) => {
     if (data.type === "reset" || (data.execution && data.execution.namespace === namespace && (data.execution.name === name || data.execution.parent === name))) refresh();
   };
