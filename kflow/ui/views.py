@@ -12,7 +12,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from kflow.execution import TaskRun
-from kflow.execution.status import ArchiveError, ExecutionStatus, flow_order, taskruns_from_status
+from kflow.execution.status import ArchiveError, ExecutionStatus, flow_order
+from kflow.ui import taskruns
 
 PARENT_LABEL = "kflow.io/parent-execution"
 TASK_PAGE = 200  # task runs per page of an execution's task list
@@ -78,16 +79,17 @@ def execution_detail(body: dict[str, Any], runnable: set[str], now: datetime | N
     status = ExecutionStatus.read(body.get("status"))
     order = flow_order(status.flow)
     problem = None
+    stored = status.stored()
     try:
-        runs = taskruns_from_status(status.stored(), order)  # plain JSON: only the page shown is typed
+        runs = taskruns.index(stored, order)  # compact entries: only the page shown is decoded in full and typed
     except (ArchiveError, ValueError) as err:  # a status edited by hand: say so, show what is readable
         runs, problem = [], str(err)
-    ordered = tree_order(runs)
-    matching = [(run, depth) for run, depth in ordered if task is None or run.get("taskId") == task]
+    matching = [(run, depth) for run, depth in tree_order(runs) if task is None or run.task == task]
     pages = max((len(matching) + size - 1) // size, 1)
     page = min(max(page, 0), pages - 1)
-    rows = [_row(TaskRun.model_validate(run), depth, run.get("taskId") in runnable, now) for run, depth in matching[page * size:(page + 1) * size]]
-    states = task_states(runs)
+    shown = matching[page * size:(page + 1) * size]
+    full = taskruns.full_runs(stored, [run for run, _ in shown])
+    rows = [_row(TaskRun.model_validate(full[run.id]), depth, run.task in runnable, now) for run, depth in shown]
     return {
         **summary.model_dump(),
         "duration": duration_seconds(summary.start, summary.end, now),
@@ -108,29 +110,28 @@ def execution_detail(body: dict[str, Any], runnable: set[str], now: datetime | N
         "taskPage": page,
         "taskPages": pages,
         "taskPageSize": size,
-        "taskStates": states,
+        "taskStates": task_states(runs),
         "actions": {
             "kill": not status.ended,
             "restart": status.current in ("FAILED", "KILLED"),
-            "resume": any(run.get("state", {}).get("current") == "PAUSED" for run in runs),
+            "resume": any(run.state == "PAUSED" for run in runs),
             "replay": status.ended,
         },
     }
 
 
-def tree_order(runs: list[dict[str, Any]]) -> list[tuple[dict[str, Any], int]]:
-    """Task runs (plain JSON) with their depth, parents first and children under them, siblings as given."""
-    ids = {run["id"] for run in runs}
-    children: dict[str | None, list[dict[str, Any]]] = {}
+def tree_order(runs: list[taskruns.Entry]) -> list[tuple[taskruns.Entry, int]]:
+    """Task runs with their depth, parents first and children under them, siblings as given."""
+    ids = {run.id for run in runs}
+    children: dict[str | None, list[taskruns.Entry]] = {}
     for run in runs:
-        parent = run.get("parentTaskRunId")
-        children.setdefault(parent if parent in ids else None, []).append(run)
-    out: list[tuple[dict[str, Any], int]] = []
+        children.setdefault(run.parent if run.parent in ids else None, []).append(run)
+    out: list[tuple[taskruns.Entry, int]] = []
     stack = [(run, 0) for run in reversed(children.get(None, []))]
     while stack:  # depth first without recursion: deep trees are fine
         run, depth = stack.pop()
         out.append((run, depth))
-        stack.extend((kid, depth + 1) for kid in reversed(children.get(run["id"], [])))
+        stack.extend((kid, depth + 1) for kid in reversed(children.get(run.id, [])))
     return out
 
 
@@ -223,13 +224,13 @@ def snapshot_topology(snapshot: dict[str, Any] | None) -> dict[str, Any] | None:
     return flow_topology(flow)
 
 
-def task_states(runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def task_states(runs: list[taskruns.Entry]) -> dict[str, dict[str, Any]]:
     """Per task id: its runs' state summed up (a running one shows first, else the worst end) and how many."""
     from kflow.gantt.aggregate import rollup_state
 
     states: dict[str, list[str]] = {}
     for run in runs:
-        states.setdefault(run.get("taskId") or "?", []).append((run.get("state") or {}).get("current") or "CREATED")
+        states.setdefault(run.task, []).append(run.state)
     return {task: {"state": rollup_state(found), "runs": len(found)} for task, found in states.items()}
 
 

@@ -92,7 +92,8 @@ def test_execution_graph_is_coloured_by_state_and_follows_changes_live(double, s
     page.keyboard.press("Enter")
     page.locator("#tasks-h").filter(has_text="Task runs of right (1 of 4)").wait_for()
     page.locator("#logs").wait_for()
-    page.click("#show-all-tasks")
+    page.click("#show-all-tasks")  # the server sends the page of every task's runs
+    page.locator("#tasks-h").filter(has_text="Task runs (4)").wait_for()
     assert page.locator("tr[data-taskrun]").count() == 4
 
 
