@@ -460,10 +460,19 @@ async function executionPage(namespace, name, token) {
       fill(topo, h("h2", { id: "topology-h" }, "Topology"), graph);
     } else graph.querySelector("svg").updateStates(e.taskStates);
   }
+  // Redraw only the parts whose data changed: a 200-row table rebuilt for nothing costs a frame or more.
+  const drawn = {};
+  const changed = (part, ...data) => { const key = JSON.stringify(data); if (drawn[part] === key) return false; drawn[part] = key; return true; };
+  function drawChanged() {
+    drawHead(); drawTopology();
+    if (changed("tasks", e.taskRuns, e.taskPage, e.taskPages, e.taskRunsMatching, e.taskRunsTotal, e.allowActions, e.actions.replay, taskFilter)) drawTasks();
+    drawGantt();
+    if (changed("details", e.inputs, e.outputs, e.history)) drawDetails();
+  }
   async function reload() {
     try { e = await api(detailUrl()); } catch (err) { toast(err.message); return; }
     if (token !== pageToken) return;
-    drawHead(); drawTopology(); drawTasks(); drawGantt(); drawDetails();
+    drawChanged();
     if (logs) drawLogs();
   }
   async function pickTask(taskId) {
@@ -573,7 +582,7 @@ async function executionPage(namespace, name, token) {
     if (following) drawLogs.timer = setTimeout(() => { if (token === pageToken && logs) drawLogs(); }, 1500);
   }
 
-  drawHead(); drawTopology(); drawTasks(); drawGantt(); drawDetails();
+  drawChanged();
   show(head, topo, tasks, logPanel, gantt, details);
   const refresh = throttle(reload, 400);
   onChange = (data) => {
