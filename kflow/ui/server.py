@@ -62,6 +62,7 @@ def make_app(access: Access, hub: WatchHub, storage: str | None = None, loopback
     r.add_get("/api/config", _config)
     r.add_post("/api/signin", _sign_in)
     r.add_post("/api/signout", _sign_out)
+    r.add_get("/api/namespaces", _namespaces)
     r.add_get("/api/flows", _flows)
     r.add_get("/api/flows/{namespace}/{name}", _flow)
     r.add_post("/api/flows/{namespace}/{name}/execute", _execute)
@@ -230,6 +231,13 @@ async def _json(request: web.Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise UsageError("the request body should be a JSON object")
     return body
+
+
+async def _namespaces(request: web.Request) -> web.Response:
+    """The namespace picker's choices (`namespaces` null: these credentials may not list them, type one)."""
+    access = request.app[ACCESS]
+    found = await _blocking(access.namespaces, _session(request))
+    return web.json_response({"namespaces": found, "default": access.namespace})
 
 
 # -- flows --------------------------------------------------------------------------------------------------------

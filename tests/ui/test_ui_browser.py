@@ -187,6 +187,67 @@ def sign_in_and_open(page, url: str, token: str, user: str, path: str) -> None:
     page.goto(url + path)
 
 
+def service_account_token(k8s_api, namespace: str, who: str, rules: list[dict]) -> str:
+    """A ServiceAccount in `namespace` bound to a Role of `rules` there; its token."""
+    from kubernetes import client
+
+    rbac, core = client.RbacAuthorizationV1Api(k8s_api), client.CoreV1Api(k8s_api)
+    core.create_namespaced_service_account(namespace, {"metadata": {"name": who}})
+    rbac.create_namespaced_role(namespace, {"metadata": {"name": who}, "rules": rules})
+    rbac.create_namespaced_role_binding(namespace, {
+        "metadata": {"name": who}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": who},
+        "subjects": [{"kind": "ServiceAccount", "name": who, "namespace": namespace}]})
+    return core.create_namespaced_service_account_token(who, namespace, {"spec": {"expirationSeconds": 3600}}).status.token
+
+
+READ = [{"apiGroups": ["kflow.io"], "resources": ["flows", "executions"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": [""], "resources": ["pods", "pods/log"], "verbs": ["get", "list"]}]
+
+
+def test_token_mode_all_namespaces_picker_lists_or_asks(cluster, k8s_namespace, kflow, k8s_api, browser):  # noqa: F811
+    """`kflow ui -A --auth token`: a token that may list namespaces picks one from a list; one that
+    may not types it; either way the namespace's flows show, under that user's RBAC."""
+    from kubernetes import client
+
+    kflow.apply_flow(FLOWS["sleeper"])
+    typer = service_account_token(k8s_api, k8s_namespace, "typer", READ)
+    lister = service_account_token(k8s_api, k8s_namespace, "lister", READ)
+    rbac = client.RbacAuthorizationV1Api(k8s_api)
+    cluster_role = f"kflow-ui-test-{k8s_namespace}"  # cluster-wide: made for this test only, deleted below
+    rbac.create_cluster_role({"metadata": {"name": cluster_role}, "rules": [{"apiGroups": [""], "resources": ["namespaces"], "verbs": ["list"]}]})
+    rbac.create_cluster_role_binding({
+        "metadata": {"name": cluster_role}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": cluster_role},
+        "subjects": [{"kind": "ServiceAccount", "name": "lister", "namespace": k8s_namespace}]})
+    ui = UiProcess(str(cluster.kubeconfig), "-A", "--auth", "token")
+    try:
+        page = browser.new_page(viewport={"width": 1300, "height": 900})
+        page.goto(ui.url + "/")
+        sign_in_and_open(page, ui.url, typer, f"system:serviceaccount:{k8s_namespace}:typer", "/")
+        page.locator("#namespace-input").wait_for()
+        assert page.locator("#namespace-picker").count() == 0, "this token may not list namespaces: no list to offer"
+        page.fill("#namespace-input", k8s_namespace)
+        page.click("#namespace-open")
+        page.locator('tr[data-flow="sleeper"]').wait_for()
+        page.screenshot(path=artifacts() / "token-namespace-typed.png", full_page=True)
+        page.click("#signout")
+
+        page.evaluate("localStorage.removeItem('kflow.namespace')")
+        sign_in_and_open(page, ui.url, lister, f"system:serviceaccount:{k8s_namespace}:lister", "/")
+        picker = page.locator("#namespace-picker")
+        picker.wait_for()
+        offered = picker.locator("option").evaluate_all("options => options.map(o => o.value)")
+        assert k8s_namespace in offered and "kube-system" in offered
+        picker.select_option(k8s_namespace)
+        page.locator('tr[data-flow="sleeper"]').wait_for()
+        page.screenshot(path=artifacts() / "token-namespace-picked.png", full_page=True)
+        picker.select_option("kube-system")  # listed, but this token may not read kflow resources there
+        page.locator("main .error-box").filter(has_text="403").wait_for()
+    finally:
+        ui.stop()
+        rbac.delete_cluster_role_binding(cluster_role)
+        rbac.delete_cluster_role(cluster_role)
+
+
 def test_token_mode_a_read_only_token_cannot_kill(cluster, k8s_namespace, operator, kflow, k8s_api, page):  # noqa: F811
     """Each user signs in with their own token; a reader's Kill is refused by Kubernetes RBAC."""
     from kubernetes import client

@@ -617,8 +617,34 @@ async function dashboardPage(token) {
 }
 
 // -- start -------------------------------------------------------------------------------------------------------
+// Token mode with -A: every page is about one namespace the user picks (their RBAC is checked per
+// namespace); a token that may list namespaces gets a list, any other types the name.
+async function setupNamespacePicker() {
+  const where = document.getElementById("where");
+  let answer;
+  try { answer = await api("/api/namespaces"); } catch (err) { answer = { namespaces: null }; }
+  const current = currentNamespace();
+  const choose = (ns) => {
+    if (!ns || ns === currentNamespace()) return;
+    localStorage.setItem("kflow.namespace", ns);
+    connectEvents();
+    navigate(location.pathname.startsWith("/executions/") || location.pathname.startsWith("/flows/") ? "/" : location.pathname + location.search, true);
+  };
+  let control;
+  if (answer.namespaces) {
+    control = h("select", { id: "namespace-picker", onchange: (event) => choose(event.target.value) },
+      [...new Set([current, ...answer.namespaces])].map((ns) => h("option", { value: ns, selected: ns === current }, ns)));
+  } else {
+    const input = h("input", { id: "namespace-input", value: current, size: 16, autocomplete: "off", spellcheck: "false", "aria-describedby": "namespace-help" });
+    control = h("form", { class: "ns-form", onsubmit: (event) => { event.preventDefault(); choose(input.value.trim()); } },
+      input, h("button", { type: "submit", class: "small", id: "namespace-open" }, "Open"),
+      h("span", { id: "namespace-help", class: "sr-only" }, "Your token may not list namespaces: type the one to open"));
+  }
+  fill(where, h("label", { for: answer.namespaces ? "namespace-picker" : "namespace-input" }, "Namespace "), control);
+}
 function setupHeader() {
   document.getElementById("where").textContent = config.allNamespaces ? "all namespaces" : `namespace ${config.namespace}`;
+  if (config.auth === "token" && config.allNamespaces && config.signedIn) setupNamespacePicker();
   const out = document.getElementById("signout");
   out.hidden = !(config.auth === "token" && config.signedIn);
   if (config.user) out.textContent = `Sign out (${config.user})`;
