@@ -135,13 +135,29 @@ def test_flows_execute_form_live_success_logs_kill_and_resume(ui_env, page):
     row.locator("summary").click()
     assert "hello kflow x2" in row.inner_text()
     page.locator("#gantt-img").wait_for()
+    graph = page.locator("#execution-graph svg.graph")
+    assert graph.locator('[data-node="greet"]').get_attribute("data-state") == "SUCCESS", "the topology node coloured by state"
     page.screenshot(path=shots / "execution-success.png", full_page=True)
     name = page.url.rsplit("/", 1)[1]
     assert kflow.get("executions", name)["spec"]["inputs"] == {"name": "kflow", "count": 2}
 
-    # A failed task's log, opened from its row.
-    execute_from_form(page, ui.url, kflow.namespace, "broken")
+    # A failed task's log, opened from its node in the graph (keyboard), then searched.
+    page.goto(f"{ui.url}/flows/{kflow.namespace}/broken")
+    flow_graph = page.locator("#flow-graph svg.graph")
+    assert flow_graph.locator("[data-node]").evaluate_all("els => els.map(e => e.dataset.node)") == ["ok", "bad"]
+    assert flow_graph.locator('polyline.edge[data-from="ok"][data-to="bad"]').count() == 1
+    page.screenshot(path=shots / "flow-graph.png", full_page=True)
+    page.click("#execute-form button[type=submit]")
+    page.wait_for_url(re.compile(f"/executions/{kflow.namespace}/broken-"))
     state_badge(page).filter(has_text="FAILED").wait_for(timeout=LIVE)
+    page.locator('#execution-graph [data-node="bad"][data-state="FAILED"]').wait_for()
+    assert page.locator('#execution-graph [data-node="ok"]').get_attribute("data-state") == "SUCCESS"
+    page.locator('#execution-graph [data-node="bad"]').focus()
+    page.keyboard.press("Enter")
+    page.locator("#tasks-h").filter(has_text="Task runs of bad").wait_for()
+    page.locator("#log-lines").filter(has_text="'outputs.nope' is undefined").wait_for()
+    page.click("#show-all-tasks")
+    page.locator("#tasks-h").filter(has_text="Task runs (2)").wait_for()
     assert page.locator('tr[data-task="ok"]').get_attribute("data-state") == "SUCCESS"
     assert page.locator('tr[data-task="bad"]').get_attribute("data-state") == "FAILED"
     assert "'outputs.nope' is undefined" in page.locator('tr[data-task="bad"]').inner_text(), "the attempt's failure reason"
