@@ -396,9 +396,15 @@ async def _gantt(request: web.Request) -> web.Response:
     body = await _blocking(request.app[SOURCE].get_execution, cluster, name)
     width = min(max(int(request.query.get("width") or 1100), 500), 2400)
     chart = await _blocking(chart_from_body, body, _now())
-    if len(chart.bars) > GANTT_LIMIT:
+    big = len(chart.bars) > GANTT_LIMIT
+    if big:
         chart = aggregate_by_task(chart)
     svg = await _blocking(render_svg, chart, width)
+    if big:  # thousands of typed task runs were just freed: give the memory back, as the hub does after a list
+        from kflow.ui.hub import release_freed_memory
+
+        del chart
+        await _blocking(release_freed_memory)
     return web.Response(text=svg, content_type="image/svg+xml", headers={"Cache-Control": "no-store"})
 
 

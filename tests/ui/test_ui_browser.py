@@ -30,6 +30,7 @@ FLOWS = {
         "id: broken\nnamespace: company.team\n"
         "tasks:\n  - {id: ok, type: io.kestra.plugin.core.debug.Return, format: fine}\n"
         "  - {id: bad, type: io.kestra.plugin.core.debug.Return, format: '{{ outputs.nope.value }}'}\n"
+        "errors:\n  - {id: alert, type: io.kestra.plugin.core.log.Log, message: 'bad failed'}\n"
     ),
     "sleeper": "id: sleeper\nnamespace: company.team\ntasks:\n  - {id: nap, type: io.kestra.plugin.core.flow.Sleep, duration: PT300S}\n",
     "approval": (
@@ -144,8 +145,10 @@ def test_flows_execute_form_live_success_logs_kill_and_resume(ui_env, page):
     # A failed task's log, opened from its node in the graph (keyboard), then searched.
     page.goto(f"{ui.url}/flows/{kflow.namespace}/broken")
     flow_graph = page.locator("#flow-graph svg.graph")
-    assert flow_graph.locator("[data-node]").evaluate_all("els => els.map(e => e.dataset.node)") == ["ok", "bad"]
+    flow_graph.wait_for()
+    assert flow_graph.locator("[data-node]").evaluate_all("els => els.map(e => e.dataset.node)") == ["ok", "bad", "alert"]
     assert flow_graph.locator('polyline.edge[data-from="ok"][data-to="bad"]').count() == 1
+    assert flow_graph.locator('g.branch.errors').count() == 1, "the errors branch, drawn apart"
     page.screenshot(path=shots / "flow-graph.png", full_page=True)
     page.click("#execute-form button[type=submit]")
     page.wait_for_url(re.compile(f"/executions/{kflow.namespace}/broken-"))
@@ -157,7 +160,8 @@ def test_flows_execute_form_live_success_logs_kill_and_resume(ui_env, page):
     page.locator("#tasks-h").filter(has_text="Task runs of bad").wait_for()
     page.locator("#log-lines").filter(has_text="'outputs.nope' is undefined").wait_for()
     page.click("#show-all-tasks")
-    page.locator("#tasks-h").filter(has_text="Task runs (2)").wait_for()
+    page.locator("#tasks-h").filter(has_text="Task runs (3)").wait_for()
+    assert page.locator('#execution-graph [data-node="alert"]').get_attribute("data-state") == "SUCCESS", "the errors branch ran"
     assert page.locator('tr[data-task="ok"]').get_attribute("data-state") == "SUCCESS"
     assert page.locator('tr[data-task="bad"]').get_attribute("data-state") == "FAILED"
     assert "'outputs.nope' is undefined" in page.locator('tr[data-task="bad"]').inner_text(), "the attempt's failure reason"
