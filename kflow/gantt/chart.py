@@ -38,7 +38,7 @@ class Bar:
     span: Span
     attempts: tuple[Span, ...] = ()
     reason: str | None = None
-    runs: int = 1  # more than one: a bar summing up a task's runs (kflow.gantt.aggregate)
+    runs: int = 1  # more than one: a bar standing for that many runs of its task (the UI's Gantt of a big execution)
 
     @property
     def label(self) -> str:

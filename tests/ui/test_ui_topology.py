@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import yaml
 
@@ -115,19 +115,22 @@ def test_an_empty_flow_is_an_empty_graph():
     assert layout({"branches": []})["nodes"] == []
 
 
-def test_gantt_by_task_sums_up_each_tasks_runs():
+def test_gantt_by_task_sums_up_each_tasks_runs_from_the_index():
     from kflow.execution import State
-    from kflow.gantt import Bar, Chart, Span, aggregate_by_task, rollup_state
+    from kflow.gantt import rollup_state
+    from kflow.ui import taskruns
+    from tests.ui.resources import T0, taskrun
 
-    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
-
-    def bar(i: int, task: str, state: State, start: int, end: int) -> Bar:
-        return Bar(f"r{i}", task, str(i), None, 1, False, Span(state, t0 + timedelta(seconds=start), t0 + timedelta(seconds=end)))
-
-    bars = (bar(0, "loop", State.RUNNING, 0, 9),) + tuple(bar(i, "each", State.FAILED if i == 7 else State.SUCCESS, i, i + 2) for i in range(1, 3001))
-    chart = Chart("e1", "company", "big", Span(State.RUNNING, t0, t0 + timedelta(seconds=3002), True), bars)
-    summed = aggregate_by_task(chart)
-    assert [b.label for b in summed.bars] == ["loop[0]", "each ×3000"]
-    each = summed.bars[1]
-    assert (each.start, each.end, each.state) == (t0 + timedelta(seconds=1), t0 + timedelta(seconds=3002), State.FAILED)
+    runs = [taskrun("loop", "loop", "RUNNING", start=0)] + [
+        taskrun(f"e{i}", "each", "FAILED" if i == 7 else "SUCCESS", parent="loop", start=i, end=i + 2) for i in range(1, 3001)]
+    entries = taskruns.index({"taskRuns": {r["id"]: r for r in runs}}, {})
+    summary, counts = taskruns.by_task(entries)
+    assert counts == {"loop": 1, "each": 3000}
+    each = next(r for r in summary if r["taskId"] == "each")
+    assert each["parentTaskRunId"] == "loop" and each["state"]["current"] == "FAILED"
+    dates = [datetime.fromisoformat(h["date"]) for h in each["state"]["histories"]]
+    assert (dates[0], dates[-1]) == (T0 + timedelta(seconds=1), T0 + timedelta(seconds=3002)), "first start to last end"
+    loop = next(r for r in summary if r["taskId"] == "loop")
+    assert loop["state"]["current"] == "RUNNING"
     assert rollup_state(["SUCCESS", "RUNNING", "FAILED"]) == State.RUNNING and rollup_state(["SUCCESS", "WARNING"]) == State.WARNING
+    assert rollup_state([]) == State.CREATED
