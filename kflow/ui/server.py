@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
 PAGE_SIZES = (25, 50, 100, 200)
-GANTT_LIMIT = 1500  # task runs beyond which the chart has one bar per task (kflow.gantt.aggregate), not per run
+GANTT_LIMIT = 1500  # task runs beyond which the chart has one bar per task (kflow.ui.taskruns.by_task), not per run
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 PAGES = ("/", "/flows", "/executions", "/dashboard", "/signin")
 

@@ -9,7 +9,7 @@ items with `dependsOn`). Output: absolute boxes and polylines, top to bottom:
 - the flow's own `errors` and `finally` branches are boxes beside its tasks, drawn distinctly.
 
 Written here rather than vendored (dagre, ELK): a Kestra flow is a tree of sequences with Dags
-only inside their own group, so nested boxes lay it out exactly, in ~150 lines, with no JavaScript
+only inside their own group, so nested boxes lay it out exactly, in ~200 lines, with no JavaScript
 to pin; edges never cross groups. The browser only draws what this returns.
 """
 
