@@ -57,12 +57,17 @@ function fileLinks(value, base) {
   return h("ul", { class: "files", "aria-label": "Files" }, uris.map((u) => h("li", {}, h("a", { href: `${base}/file?uri=${encodeURIComponent(u)}`, download: u.split("/").pop() }, "⬇ ", u.split("/").pop()))));
 }
 function json(value) { return typeof value === "string" ? value : JSON.stringify(value, null, 2); }
+// At most one run of `fn` at a time (it may be async) and then a pause of `ms`; a call during either
+// runs it once more afterwards: the last change is always drawn, and an older answer never lands
+// after a newer one.
 function throttle(fn, ms) {
-  let timer = null, again = false;
-  return () => {
-    if (timer) { again = true; return; }
-    fn(); timer = setTimeout(() => { timer = null; if (again) { again = false; fn(); } }, ms);
+  let busy = false, again = false;
+  const run = async () => {
+    busy = true;
+    try { await fn(); } catch (err) { toast(err.message); }
+    setTimeout(() => { busy = false; if (again) { again = false; run(); } }, ms);
   };
+  return () => { if (busy) { again = true; return; } run(); };
 }
 
 // -- API ------------------------------------------------------------------------------------------
@@ -87,7 +92,12 @@ function connectEvents() {
   const status = document.getElementById("live");
   const query = nsQuery();
   events = new EventSource("/api/events" + (query ? "?" + query : ""));
-  events.onopen = () => { status.textContent = "● live"; status.classList.add("on"); };
+  let opened = false;
+  events.onopen = () => {
+    status.textContent = "● live"; status.classList.add("on");
+    if (opened && onChange) onChange({ type: "reset" }); // changes made while reconnecting were not sent: redraw
+    opened = true;
+  };
   events.onerror = () => { status.textContent = "○ reconnecting"; status.classList.remove("on"); };
   events.onmessage = (message) => {
     const data = JSON.parse(message.data);
@@ -173,7 +183,7 @@ async function flowsPage(token) {
         h("th", { scope: "col", class: "hide-narrow" }, "Labels"), h("th", { scope: "col" }, "Revision"), h("th", { scope: "col" }, "Last executions"))),
       h("tbody", {}, rows)))
       : h("p", { class: "muted" }, "No flows yet: kflow apply FILE creates them."));
-  onChange = throttle(() => { if (token === pageToken) flowsPage(token); }, 1000);
+  onChange = throttle(() => (token === pageToken ? flowsPage(token) : undefined), 1000);
 }
 
 async function flowPage(namespace, name, token) {
@@ -613,7 +623,7 @@ async function dashboardPage(token) {
         h("tbody", {}, d.slowest.map((f) => flowRow(f, duration(f.average))))) : h("p", { class: "muted" }, "none yet")),
       h("section", {}, h("h2", {}, "Most failing flows"), d.failing.length ? h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "Flow"), h("th", {}, "Failed"), h("th", {}, "Runs"))),
         h("tbody", {}, d.failing.map((f) => flowRow(f, f.failed)))) : h("p", { class: "muted" }, "none"))));
-  onChange = throttle(() => { if (token === pageToken) dashboardPage(token); }, 3000);
+  onChange = throttle(() => (token === pageToken ? dashboardPage(token) : undefined), 3000);
 }
 
 // -- start -------------------------------------------------------------------------------------------------------
