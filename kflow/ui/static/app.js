@@ -57,15 +57,16 @@ function fileLinks(value, base) {
   return h("ul", { class: "files", "aria-label": "Files" }, uris.map((u) => h("li", {}, h("a", { href: `${base}/file?uri=${encodeURIComponent(u)}`, download: u.split("/").pop() }, "⬇ ", u.split("/").pop()))));
 }
 function json(value) { return typeof value === "string" ? value : JSON.stringify(value, null, 2); }
-// At most one run of `fn` at a time (it may be async) and then a pause of `ms`; a call during either
-// runs it once more afterwards: the last change is always drawn, and an older answer never lands
-// after a newer one.
+// One run of `fn` at a time (it may be async), runs at least `ms` apart from start to start; a call
+// meanwhile runs it once more afterwards: the last change is always drawn, and an older answer
+// never lands after a newer one.
 function throttle(fn, ms) {
   let busy = false, again = false;
   const run = async () => {
     busy = true;
+    const started = Date.now();
     try { await fn(); } catch (err) { toast(err.message); }
-    setTimeout(() => { busy = false; if (again) { again = false; run(); } }, ms);
+    setTimeout(() => { busy = false; if (again) { again = false; run(); } }, Math.max(ms - (Date.now() - started), 0));
   };
   return () => { if (busy) { again = true; return; } run(); };
 }
@@ -205,7 +206,7 @@ async function flowPage(namespace, name, token) {
   onChange = throttle(async () => {
     const again = await api(`/api/flows/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`);
     if (token === pageToken) drawExecutions(again.executions);
-  }, 700);
+  }, 500);
 }
 
 function yamlBlock(text) {
@@ -414,7 +415,7 @@ async function executionsPage(token) {
     const table = executionTable(again.executions, config.allNamespaces);
     if (old) old.replaceWith(table);
     pager.querySelector("span").textContent = `Page ${again.page} of ${again.pages} · ${again.total} executions`;
-  }, 700);
+  }, 500);
 }
 
 async function executionPage(namespace, name, token) {
@@ -594,7 +595,7 @@ async function executionPage(namespace, name, token) {
 
   drawChanged();
   show(head, topo, tasks, logPanel, gantt, details);
-  const refresh = throttle(reload, 400);
+  const refresh = throttle(reload, 300);
   onChange = (data) => {
     if (data.type === "reset" || (data.execution && data.execution.namespace === namespace && (data.execution.name === name || data.execution.parent === name))) refresh();
   };
