@@ -78,7 +78,13 @@ async function api(path, options = {}) {
   if (init.body && !(init.body instanceof FormData) && typeof init.body !== "string") {
     init.body = JSON.stringify(init.body); init.headers["Content-Type"] = "application/json";
   }
-  const response = await fetch(path, init);
+  let response;
+  try { response = await fetch(path, init); } catch (err) {
+    // A reused keep-alive connection the server just closed fails at once: a read is safe to ask again.
+    if ((init.method || "GET") !== "GET") throw err;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    response = await fetch(path, init);
+  }
   const body = (response.headers.get("Content-Type") || "").includes("json") ? await response.json() : {};
   if (response.status === 401 && config && config.auth === "token" && !path.startsWith("/api/signin")) { navigate("/signin"); }
   if (!response.ok) throw new ApiError(response.status, body);
