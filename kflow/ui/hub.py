@@ -41,6 +41,15 @@ def release_freed_memory() -> None:
         pass
 
 
+def newer(known: dict[str, Any] | None, body: dict[str, Any]) -> dict[str, Any]:
+    """The later of two copies of one object, by resourceVersion (etcd's revision: a number in
+    practice; when either is not, the one just given wins)."""
+    if known is None:
+        return body
+    old, new = ((b.get("metadata") or {}).get("resourceVersion") or "" for b in (known, body))
+    return known if old.isdigit() and new.isdigit() and int(old) > int(new) else body
+
+
 class Subscriber:
     """One SSE connection: a queue on the server's event loop, and the namespaces it may see."""
 
@@ -102,9 +111,10 @@ class WatchHub:
             return self._followed.get(key) if self.error is None else None
 
     def follow(self, key: tuple[str, str], body: dict[str, Any]) -> dict[str, Any]:
-        """Keep `key`'s whole object from now on (`body`, just read); the newer of it and the watch's copy."""
+        """Keep `key`'s whole object from now on (`body`, just read); the newer of it and the watch's copy
+        (a watch event may have come between the read and this call, or may still lag behind the read)."""
         with self.lock:
-            known = self._followed.setdefault(key, body)
+            known = self._followed[key] = newer(self._followed.get(key), body)
             self._followed.move_to_end(key)
             while len(self._followed) > FOLLOWED:
                 self._followed.popitem(last=False)
@@ -200,7 +210,7 @@ class WatchHub:
             else:
                 self.summaries[summary.key] = summary
                 if summary.key in self._followed:
-                    self._followed[summary.key] = body
+                    self._followed[summary.key] = newer(self._followed[summary.key], body)
         self._broadcast({"type": "deleted" if kind == "DELETED" else "execution", "execution": summary.model_dump()})
 
     def _broadcast(self, message: dict[str, Any]) -> None:
