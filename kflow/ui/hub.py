@@ -4,9 +4,7 @@ A thread lists the Executions (in pages), then watches from that list's resource
 re-listing when the watch expires (410) or drops. It keeps one small `ExecutionSummary` per
 Execution (not the objects: a status can hold thousands of task runs), which is what the
 executions list and the dashboard read, and tells each subscriber (an asyncio queue) what
-changed. However many tabs are open, the API server sees one watch. For the few Executions an
-execution page is open on, it also keeps the whole object the watch delivers, so that page's
-refresh after a change reads it here instead of asking the API server again.
+changed. However many tabs are open, the API server sees one watch.
 """
 
 from __future__ import annotations
@@ -15,7 +13,6 @@ import asyncio
 import logging
 import threading
 import time
-from collections import OrderedDict
 from typing import Any
 
 from kflow.ui.views import ExecutionSummary, execution_summary
@@ -26,7 +23,6 @@ GROUP, VERSION, PLURAL = "kflow.io", "v1alpha1", "executions"
 PAGE = 50  # Executions per list request while (re)filling the cache: each holds its whole status, keep pages small
 WATCH_SECONDS = 240
 QUEUE_LIMIT = 2000  # messages waiting for one slow tab before it is told to reload instead
-FOLLOWED = 8  # Executions whose whole object is kept (pages open on them), least recently asked for dropped first
 
 
 def release_freed_memory() -> None:
@@ -39,15 +35,6 @@ def release_freed_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):  # not glibc
         pass
-
-
-def newer(known: dict[str, Any] | None, body: dict[str, Any]) -> dict[str, Any]:
-    """The later of two copies of one object, by resourceVersion (etcd's revision: a number in
-    practice; when either is not, the one just given wins)."""
-    if known is None:
-        return body
-    old, new = ((b.get("metadata") or {}).get("resourceVersion") or "" for b in (known, body))
-    return known if old.isdigit() and new.isdigit() and int(old) > int(new) else body
 
 
 class Subscriber:
@@ -81,7 +68,6 @@ class WatchHub:
         self.error: str | None = None
         self.subscribers: set[Subscriber] = set()
         self.watches_started = 0  # for tests and /healthz: one per (re)connect, never one per tab
-        self._followed: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -104,21 +90,6 @@ class WatchHub:
     def snapshot(self) -> list[ExecutionSummary]:
         with self.lock:
             return list(self.summaries.values())
-
-    def followed(self, key: tuple[str, str]) -> dict[str, Any] | None:
-        """The whole Execution as the watch last delivered it, when a page follows it and the watch is healthy."""
-        with self.lock:
-            return self._followed.get(key) if self.error is None else None
-
-    def follow(self, key: tuple[str, str], body: dict[str, Any]) -> dict[str, Any]:
-        """Keep `key`'s whole object from now on (`body`, just read); the newer of it and the watch's copy
-        (a watch event may have come between the read and this call, or may still lag behind the read)."""
-        with self.lock:
-            known = self._followed[key] = newer(self._followed.get(key), body)
-            self._followed.move_to_end(key)
-            while len(self._followed) > FOLLOWED:
-                self._followed.popitem(last=False)
-            return known
 
     def subscribe(self, subscriber: Subscriber) -> None:
         with self.lock:
@@ -206,11 +177,8 @@ class WatchHub:
         with self.lock:
             if kind == "DELETED":
                 self.summaries.pop(summary.key, None)
-                self._followed.pop(summary.key, None)
             else:
                 self.summaries[summary.key] = summary
-                if summary.key in self._followed:
-                    self._followed[summary.key] = newer(self._followed[summary.key], body)
         self._broadcast({"type": "deleted" if kind == "DELETED" else "execution", "execution": summary.model_dump()})
 
     def _broadcast(self, message: dict[str, Any]) -> None:

@@ -168,15 +168,6 @@ async def _readable_namespaces(request: web.Request, wanted: str | None) -> set[
     return None
 
 
-async def _may_list(request: web.Request, namespace: str) -> bool:
-    """Whether the request's credentials may list Executions in `namespace`, so may read the hub's copies."""
-    try:
-        await _blocking(request.app[ACCESS].may_list, _session(request), namespace)
-    except ClusterError:
-        return False
-    return True
-
-
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -375,11 +366,7 @@ async def _execution(request: web.Request) -> web.Response:
 
     namespace, name = request.match_info["namespace"], request.match_info["name"]
     cluster = _cluster(request, namespace)
-    hub = request.app[HUB]
-    body = hub.followed((namespace, name)) if await _may_list(request, namespace) else None
-    if body is None:
-        body = await _blocking(request.app[SOURCE].get_execution, cluster, name)
-    body = hub.follow((namespace, name), body)
+    body = await _blocking(request.app[SOURCE].get_execution, cluster, name)
     flow_snapshot = (body.get("status") or {}).get("flow")
     try:
         page = int(request.query.get("page") or 0)
@@ -387,6 +374,7 @@ async def _execution(request: web.Request) -> web.Response:
         raise UsageError("page is a number (0 for the first page of task runs)") from None
     detail = await _blocking(views.execution_detail, body, runnable_tasks(flow_snapshot), _now(), page, views.TASK_PAGE,
                              request.query.get("task") or None)
+    hub = request.app[HUB]
     detail["children"] = [{"name": s.name, "state": s.state, "flow": s.flow} for s in hub.snapshot()
                           if s.namespace == namespace and s.parent == name]
     detail["allowActions"] = request.app[ACCESS].allow_actions

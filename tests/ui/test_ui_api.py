@@ -278,19 +278,3 @@ def test_a_big_execution_is_paged_by_the_server_and_its_gantt_summed_up_per_task
     assert detail["ganttAvailable"] and detail["ganttByTask"]
     svg = ui.get("/api/executions/team/big/gantt.svg").text
     assert svg.count('class="taskrun') == 2 and f"say ×{n}" in svg
-
-
-def test_an_open_execution_page_refreshes_from_the_watch_not_a_second_get(double, ui_factory):
-    double.put("executions", execution("run-1", "RUNNING"))
-    ui = ui_factory()
-    wait_for(lambda: ui.get("/healthz").json()["ready"])
-    assert ui.get("/api/executions/team/run-1").json()["state"] == "RUNNING"
-    gets = lambda: [p for m, p in double.requests if m == "GET" and p.endswith("/executions/run-1")]  # noqa: E731
-    assert len(gets()) == 1
-    double.put("executions", execution("run-1", "SUCCESS"))
-    wait_for(lambda: any(s.state == "SUCCESS" for s in ui.hub.snapshot()))
-    assert ui.get("/api/executions/team/run-1").json()["state"] == "SUCCESS", "the watch's copy, already newer"
-    assert len(gets()) == 1, "no second GET for a followed execution"
-    double.delete("executions", "team", "run-1")
-    wait_for(lambda: not ui.hub.snapshot())
-    assert ui.get("/api/executions/team/run-1").status_code == 404

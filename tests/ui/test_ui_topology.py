@@ -1,4 +1,4 @@
-"""Pure functions of the UI: the topology graph's layout (kflow/ui/topology.py), the Gantt's per-task summary, the hub's choice of copy."""
+"""The topology graph's layout (kflow/ui/topology.py) and the Gantt's per-task summary: pure functions."""
 
 from __future__ import annotations
 
@@ -134,15 +134,3 @@ def test_gantt_by_task_sums_up_each_tasks_runs_from_the_index():
     assert loop["state"]["current"] == "RUNNING"
     assert rollup_state(["SUCCESS", "RUNNING", "FAILED"]) == State.RUNNING and rollup_state(["SUCCESS", "WARNING"]) == State.WARNING
     assert rollup_state([]) == State.CREATED
-
-
-def test_the_hub_keeps_the_later_copy_of_a_followed_execution():
-    from kflow.ui.hub import newer
-
-    def body(version: str) -> dict:
-        return {"metadata": {"resourceVersion": version}}
-
-    assert newer(None, body("5"))["metadata"]["resourceVersion"] == "5"
-    assert newer(body("9"), body("12"))["metadata"]["resourceVersion"] == "12"
-    assert newer(body("12"), body("9"))["metadata"]["resourceVersion"] == "12", "a read older than the watch's copy does not win"
-    assert newer(body("12"), body("x"))["metadata"]["resourceVersion"] == "x"
