@@ -435,7 +435,14 @@ async function executionPage(namespace, name, token) {
     if (taskFilter) q.set("task", taskFilter);
     return base + (q.toString() ? "?" + q : "");
   };
-  let e = await api(detailUrl());
+  let e;
+  try { e = await api(detailUrl()); } catch (err) {
+    if (err.status !== 404 || token !== pageToken) throw err;
+    // Not there yet (a local run's page can open before its first step): drawn once the watch brings it.
+    show(h("h1", {}, name), h("p", { class: "muted", role: "status", id: "waiting" }, "Waiting for this execution to appear…"));
+    onChange = (data) => { if (data.type === "reset" || (data.execution && data.execution.namespace === namespace && data.execution.name === name)) route(); };
+    return;
+  }
   if (token !== pageToken) return;
   let logs = null; // the open log viewer: {taskrun, attempt}
   let graph = null, graphKey = null;
