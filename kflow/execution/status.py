@@ -180,7 +180,7 @@ def execution_from_status(status: dict[str, Any], order: dict[str, int]) -> Exec
     instant were created in that order.
     """
     runs = [TaskRun.model_validate(tr) for tr in taskruns_by_id(status).values()]
-    runs.sort(key=lambda tr: _creation(tr.state.histories[0].date, tr.taskId, tr.iteration, order))
+    runs.sort(key=lambda tr: creation_key(tr.state.histories[0].date, tr.taskId, tr.iteration, order))
     data = {k: status[k] for k in ("id", "namespace", "flowId", "flowRevision", "state", "inputs", "labels", "error", "trigger", "originalId", "scheduleDate", "metadata") if status.get(k) is not None}
     return Execution.model_validate({**data, "taskRunList": []}).model_copy(update={"taskRunList": runs})
 
@@ -195,15 +195,17 @@ def taskruns_from_status(status: dict[str, Any], order: dict[str, int] | None = 
     if order is None:
         order = flow_order(status.get("flow") or {})
     runs = list(taskruns_by_id(status).values())
-    runs.sort(key=lambda tr: _creation(_parse_date(tr), tr.get("taskId"), tr.get("iteration"), order))
+    runs.sort(key=lambda tr: creation_key(created_at(tr), tr.get("taskId"), tr.get("iteration"), order))
     return runs
 
 
-def _creation(created: datetime, task_id: str | None, iteration: int | None, order: dict[str, int]) -> tuple:
+def creation_key(created: datetime, task_id: str | None, iteration: int | None, order: dict[str, int]) -> tuple:
+    """How task runs sort into creation order: created first, then the task's place in the flow, then the iteration."""
     return created, order.get(task_id or "", 0), iteration or 0
 
 
-def _parse_date(taskrun: dict[str, Any]) -> datetime:
+def created_at(taskrun: dict[str, Any]) -> datetime:
+    """When a stored task run was created (its first state's date); the earliest instant when unreadable."""
     histories = (taskrun.get("state") or {}).get("histories") or []
     try:
         return datetime.fromisoformat(histories[0]["date"])

@@ -38,10 +38,11 @@ class Bar:
     span: Span
     attempts: tuple[Span, ...] = ()
     reason: str | None = None
+    runs: int = 1  # more than one: a bar standing for that many runs of its task (the UI's Gantt of a big execution)
 
     @property
     def label(self) -> str:
-        return self.task_id + (f"[{self.value}]" if self.value is not None else "")
+        return self.task_id + (f"[{self.value}]" if self.value is not None else "") + (f" ×{self.runs}" if self.runs > 1 else "")
 
     @property
     def state(self) -> State:

@@ -115,6 +115,25 @@ class Access:
         session.allowed[namespace] = time.monotonic()
 
 
+    def namespaces(self, session_id: str | None) -> list[str] | None:
+        """The namespaces to offer in the picker: this UI's one without -A; else those the request's
+        credentials may list (sorted); None when they may not list namespaces (the user types one)."""
+        from kflow.client.kube import ClusterError, call
+
+        if not self.all_namespaces:
+            return [self.namespace]
+        session = self.session(session_id)
+        api = session.api if session else self.base.api
+        cluster = Cluster(api, self.namespace, self.base.server)
+        try:
+            found = call(cluster.core.list_namespace, what="namespaces")
+        except ClusterError as err:
+            if "access denied" in str(err):
+                return None
+            raise
+        return sorted(item.metadata.name for item in found.items)
+
+
 def token_client(base_api, token: str):
     """An ApiClient for the same API server (address, CA) as `base_api`, authenticated by `token` only."""
     from kubernetes import client

@@ -25,7 +25,7 @@ WATCH_SECONDS = 240
 QUEUE_LIMIT = 2000  # messages waiting for one slow tab before it is told to reload instead
 
 
-def _release_freed_memory() -> None:
+def release_freed_memory() -> None:
     """Give the pages' parsed JSON back to the system (glibc keeps freed arenas otherwise)."""
     import ctypes
     import gc
@@ -127,7 +127,7 @@ class WatchHub:
                 break
         with self.lock:
             self.summaries = fresh
-        _release_freed_memory()
+        release_freed_memory()
         self.error = None
         self.ready.set()
         self._broadcast({"type": "reset"})

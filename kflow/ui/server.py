@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
 PAGE_SIZES = (25, 50, 100, 200)
-GANTT_LIMIT = 1500  # task runs beyond which the chart is left out (the task list stays paged)
+GANTT_LIMIT = 1500  # task runs beyond which the chart has one bar per task (kflow.ui.taskruns.by_task), not per run
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 PAGES = ("/", "/flows", "/executions", "/dashboard", "/signin")
 
@@ -64,6 +64,7 @@ def make_app(access: Access, hub: WatchHub, storage: str | None = None, loopback
     r.add_get("/api/config", _config)
     r.add_post("/api/signin", _sign_in)
     r.add_post("/api/signout", _sign_out)
+    r.add_get("/api/namespaces", _namespaces)
     r.add_get("/api/flows", _flows)
     r.add_get("/api/flows/{namespace}/{name}", _flow)
     r.add_post("/api/flows/{namespace}/{name}/execute", _execute)
@@ -234,6 +235,13 @@ async def _json(request: web.Request) -> dict[str, Any]:
     return body
 
 
+async def _namespaces(request: web.Request) -> web.Response:
+    """The namespace picker's choices (`namespaces` null: these credentials may not list them, type one)."""
+    access = request.app[ACCESS]
+    found = await _blocking(access.namespaces, _session(request))
+    return web.json_response({"namespaces": found, "default": access.namespace})
+
+
 # -- flows --------------------------------------------------------------------------------------------------------
 async def _flows(request: web.Request) -> web.Response:
     access = request.app[ACCESS]
@@ -362,27 +370,48 @@ async def _execution(request: web.Request) -> web.Response:
     cluster = _cluster(request, namespace)
     body = await _blocking(request.app[SOURCE].get_execution, cluster, name)
     flow_snapshot = ExecutionStatus.read(body.get("status")).flow
-    detail = await _blocking(views.execution_detail, body, runnable_tasks(flow_snapshot), _now())
+    try:
+        page = int(request.query.get("page") or 0)
+    except ValueError:
+        raise UsageError("page is a number (0 for the first page of task runs)") from None
+    detail = await _blocking(views.execution_detail, body, runnable_tasks(flow_snapshot), _now(), page, views.TASK_PAGE,
+                             request.query.get("task") or None)
     hub = request.app[HUB]
     detail["children"] = [{"name": s.name, "state": s.state, "flow": s.flow} for s in hub.snapshot()
                           if s.namespace == namespace and s.parent == name]
     detail["allowActions"] = request.app[ACCESS].allow_actions
     available = request.app[SOURCE].actions
     detail["actions"] = {name: allowed and name in available for name, allowed in detail["actions"].items()}
-    detail["ganttAvailable"] = 0 < len(detail["taskRuns"]) <= GANTT_LIMIT
+    detail["ganttAvailable"] = detail["taskRunsTotal"] > 0
+    detail["ganttByTask"] = detail["taskRunsTotal"] > GANTT_LIMIT
+    detail["topology"] = await _blocking(views.snapshot_topology, flow_snapshot)
     return web.json_response(detail)
 
 
 async def _gantt(request: web.Request) -> web.Response:
-    """The execution's Gantt chart: kflow/gantt's SVG, as `kflow gantt -o run.svg` writes it."""
+    """The execution's Gantt chart: kflow/gantt's SVG, as `kflow gantt -o run.svg` writes it; above
+    GANTT_LIMIT task runs, one bar per task (built from the task-run index: nothing decoded or typed)."""
+    from dataclasses import replace
+
     from kflow.client.gantt import chart_from_body
+    from kflow.execution.status import flow_order
     from kflow.gantt import render_svg
+    from kflow.ui import taskruns
 
     namespace, name = request.match_info["namespace"], request.match_info["name"]
     cluster = _cluster(request, namespace)
     body = await _blocking(request.app[SOURCE].get_execution, cluster, name)
     width = min(max(int(request.query.get("width") or 1100), 500), 2400)
+    status = body.get("status") or {}
+    entries = await _blocking(taskruns.index, status, flow_order(status.get("flow")))
+    counts: dict[str, int] = {}
+    if len(entries) > GANTT_LIMIT:
+        summary, counts = taskruns.by_task(entries)
+        body = {**body, "status": {**{k: v for k, v in status.items() if k not in ("archive", "removed")},
+                                   "taskRuns": {run["id"]: run for run in summary}}}
     chart = await _blocking(chart_from_body, body, _now())
+    if counts:
+        chart = replace(chart, bars=tuple(replace(bar, runs=counts.get(bar.task_id, 1)) for bar in chart.bars))
     svg = await _blocking(render_svg, chart, width)
     return web.Response(text=svg, content_type="image/svg+xml", headers={"Cache-Control": "no-store"})
 

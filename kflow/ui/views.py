@@ -13,8 +13,10 @@ from pydantic import BaseModel
 
 from kflow.execution import TaskRun
 from kflow.execution.status import ArchiveError, ExecutionStatus, flow_order
+from kflow.ui import taskruns
 
 PARENT_LABEL = "kflow.io/parent-execution"
+TASK_PAGE = 200  # task runs per page of an execution's task list
 
 
 class ExecutionSummary(BaseModel):
@@ -67,20 +69,27 @@ def duration_seconds(start: str | None, end: str | None, now: datetime) -> float
     return max((finished - began).total_seconds(), 0.0)
 
 
-def execution_detail(body: dict[str, Any], runnable: set[str], now: datetime | None = None) -> dict[str, Any]:
-    """Everything the execution page shows: summary, inputs, outputs, history, task runs, actions."""
+def execution_detail(body: dict[str, Any], runnable: set[str], now: datetime | None = None,
+                     page: int = 0, size: int = TASK_PAGE, task: str | None = None) -> dict[str, Any]:
+    """Everything the execution page shows: summary, inputs, outputs, history, actions, and one page
+    of task runs (of one task when `task` is given): a 5,000-run execution sends 200 rows, not 5,000."""
     now = now or datetime.now(timezone.utc)
     summary = execution_summary(body)
     spec = body.get("spec") or {}
     status = ExecutionStatus.read(body.get("status"))
     order = flow_order(status.flow)
     problem = None
+    stored = status.stored()
     try:
-        runs = status.task_runs(order)
+        runs = taskruns.index(stored, order)  # compact entries: only the page shown is decoded in full and typed
     except (ArchiveError, ValueError) as err:  # a status edited by hand: say so, show what is readable
         runs, problem = [], str(err)
-    rows = task_rows(runs, order, runnable, now)
-    paused = any(row["state"] == "PAUSED" for row in rows)
+    matching = [(run, depth) for run, depth in tree_order(runs) if task is None or run.task == task]
+    pages = max((len(matching) + size - 1) // size, 1)
+    page = min(max(page, 0), pages - 1)
+    shown = matching[page * size:(page + 1) * size]
+    full = taskruns.full_runs(stored, [run for run, _ in shown])
+    rows = [_row(TaskRun.model_validate(full[run.id]), depth, run.task in runnable, now) for run, depth in shown]
     return {
         **summary.model_dump(),
         "duration": duration_seconds(summary.start, summary.end, now),
@@ -95,29 +104,35 @@ def execution_detail(body: dict[str, Any], runnable: set[str], now: datetime | N
         "history": [{"state": h.get("state"), "date": h.get("date")} for h in (status.state or {}).get("histories") or []],
         "kill": bool(spec.get("kill")),
         "taskRuns": rows,
+        "taskRunsTotal": len(runs),
+        "taskRunsMatching": len(matching),
+        "taskFilter": task,
+        "taskPage": page,
+        "taskPages": pages,
+        "taskPageSize": size,
+        "taskStates": task_states(runs),
         "actions": {
             "kill": not status.ended,
             "restart": status.current in ("FAILED", "KILLED"),
-            "resume": paused,
+            "resume": any(run.state == "PAUSED" for run in runs),
             "replay": status.ended,
         },
     }
 
 
-def task_rows(runs: list[TaskRun], order: dict[str, int], runnable: set[str], now: datetime) -> list[dict[str, Any]]:
-    """Task runs as rows, parents first and children under them (depth), siblings in flow order."""
-    by_id = {run.id: run for run in runs}
-    children: dict[str | None, list[TaskRun]] = {}
-    for position, run in enumerate(runs):
-        parent = run.parentTaskRunId if run.parentTaskRunId in by_id else None
-        children.setdefault(parent, []).append(run)
-    rows: list[dict[str, Any]] = []
+def tree_order(runs: list[taskruns.Entry]) -> list[tuple[taskruns.Entry, int]]:
+    """Task runs with their depth, parents first and children under them, siblings as given."""
+    ids = {run.id for run in runs}
+    children: dict[str | None, list[taskruns.Entry]] = {}
+    for run in runs:
+        children.setdefault(run.parent if run.parent in ids else None, []).append(run)
+    out: list[tuple[taskruns.Entry, int]] = []
     stack = [(run, 0) for run in reversed(children.get(None, []))]
     while stack:  # depth first without recursion: deep trees are fine
         run, depth = stack.pop()
-        rows.append(_row(run, depth, run.taskId in runnable, now))
+        out.append((run, depth))
         stack.extend((kid, depth + 1) for kid in reversed(children.get(run.id, [])))
-    return rows
+    return out
 
 
 def _row(run: TaskRun, depth: int, runnable: bool, now: datetime) -> dict[str, Any]:
@@ -179,13 +194,44 @@ def flow_detail(body: dict[str, Any], executions: list[ExecutionSummary]) -> dic
         detail.update(inputs=[], topology=None, problem=str(err))
         return detail
     detail["inputs"] = [input_form_field(i) for i in flow.inputs]
-    detail["topology"] = {
+    detail["topology"] = flow_topology(flow)
+    return detail
+
+
+def flow_topology(flow) -> dict[str, Any]:
+    """The flow's task tree (`tree`) and its graph laid out for drawing (`graph`, kflow/ui/topology.py)."""
+    from kflow.ui.topology import layout
+
+    tree = {
         "branches": [
             {"name": name, "tasks": [topology_node(t) for t in tasks]}
             for name, tasks in (("tasks", flow.tasks), ("errors", flow.errors), ("finally", flow.finally_)) if tasks
         ]
     }
-    return detail
+    return {**tree, "graph": layout(tree)}
+
+
+def snapshot_topology(snapshot: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The topology of an Execution's flow snapshot (`status.flow`); None when it does not load."""
+    from kflow.flow import FlowError, parse_flow
+
+    if not snapshot:
+        return None
+    try:
+        flow = parse_flow(snapshot, source=f"{snapshot.get('namespace')}.{snapshot.get('id')}")
+    except FlowError:
+        return None
+    return flow_topology(flow)
+
+
+def task_states(runs: list[taskruns.Entry]) -> dict[str, dict[str, Any]]:
+    """Per task id: its runs' state summed up (a running one shows first, else the worst end) and how many."""
+    from kflow.gantt.aggregate import rollup_state
+
+    states: dict[str, list[str]] = {}
+    for run in runs:
+        states.setdefault(run.task, []).append(run.state)
+    return {task: {"state": rollup_state(found), "runs": len(found)} for task, found in states.items()}
 
 
 def input_form_field(declared) -> dict[str, Any]:
@@ -201,6 +247,9 @@ def topology_node(task) -> dict[str, Any]:
     node: dict[str, Any] = {"id": task.id, "type": task.type.rsplit(".", 1)[-1], "flowable": task.flowable}
     if task.disabled:
         node["disabled"] = True
+    child_flow = task.subflow_id()
+    if child_flow:
+        node["subflow"] = ".".join(str(part) for part in child_flow)
     depends = {item.task.id: item.dependsOn for item in getattr(task, "tasks", None) or [] if hasattr(item, "dependsOn")}
     branches = []
     cases = getattr(task, "cases", None)

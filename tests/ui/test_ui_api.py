@@ -254,3 +254,27 @@ def test_form_text_is_taken_as_typed_and_multiselect_as_a_list(double, ui_factor
                           files={"input.note": (None, "[not a list]"), "input-list.picks": (None, '["a", "c"]')})
     assert answer.status_code == 201, answer.text
     assert double.get("executions", "team", answer.json()["name"])["spec"]["inputs"] == {"note": "[not a list]", "picks": ["a", "c"]}
+
+
+def test_a_big_execution_is_paged_by_the_server_and_its_gantt_summed_up_per_task(double, ui_factory):
+    from kflow.execution.status import taskruns_from_status
+    from kflow.ui.server import GANTT_LIMIT
+
+    n = GANTT_LIMIT + 100
+    runs = [taskrun("loop", "loop", "RUNNING")] + [
+        taskrun(f"e{i:04d}", "say", "FAILED" if i == 7 else "SUCCESS", parent="loop", value=str(i), start=i, end=i + 1) for i in range(n)]
+    body = execution("big", "RUNNING", runs=runs[:51], archived=[runs[j:j + 50] for j in range(51, n + 1, 50)])
+    double.put("executions", body)
+    ui = ui_factory()
+    detail = ui.get("/api/executions/team/big").json()
+    assert (detail["taskRunsTotal"], len(detail["taskRuns"]), detail["taskPages"]) == (n + 1, 200, (n + 1 + 199) // 200)
+    assert detail["taskStates"] == {"loop": {"state": "RUNNING", "runs": 1}, "say": {"state": "FAILED", "runs": n}}
+    contract = [run["id"] for run in taskruns_from_status(double.get("executions", "team", "big")["status"])]
+    pages = [ui.get(f"/api/executions/team/big?page={p}").json()["taskRuns"] for p in range(detail["taskPages"])]
+    assert [row["id"] for rows in pages for row in rows] == ["loop"] + [i for i in contract if i != "loop"], "every run once, parent first, as the status contract orders them"
+    only = ui.get("/api/executions/team/big?task=loop").json()
+    assert [r["id"] for r in only["taskRuns"]] == ["loop"] and only["taskRunsMatching"] == 1
+    assert ui.get("/api/executions/team/big?page=x").status_code == 409
+    assert detail["ganttAvailable"] and detail["ganttByTask"]
+    svg = ui.get("/api/executions/team/big/gantt.svg").text
+    assert svg.count('class="taskrun') == 2 and f"say ×{n}" in svg

@@ -30,6 +30,7 @@ FLOWS = {
         "id: broken\nnamespace: company.team\n"
         "tasks:\n  - {id: ok, type: io.kestra.plugin.core.debug.Return, format: fine}\n"
         "  - {id: bad, type: io.kestra.plugin.core.debug.Return, format: '{{ outputs.nope.value }}'}\n"
+        "errors:\n  - {id: alert, type: io.kestra.plugin.core.log.Log, message: 'bad failed'}\n"
     ),
     "sleeper": "id: sleeper\nnamespace: company.team\ntasks:\n  - {id: nap, type: io.kestra.plugin.core.flow.Sleep, duration: PT300S}\n",
     "approval": (
@@ -135,13 +136,32 @@ def test_flows_execute_form_live_success_logs_kill_and_resume(ui_env, page):
     row.locator("summary").click()
     assert "hello kflow x2" in row.inner_text()
     page.locator("#gantt-img").wait_for()
+    graph = page.locator("#execution-graph svg.graph")
+    assert graph.locator('[data-node="greet"]').get_attribute("data-state") == "SUCCESS", "the topology node coloured by state"
     page.screenshot(path=shots / "execution-success.png", full_page=True)
     name = page.url.rsplit("/", 1)[1]
     assert kflow.get("executions", name)["spec"]["inputs"] == {"name": "kflow", "count": 2}
 
-    # A failed task's log, opened from its row.
-    execute_from_form(page, ui.url, kflow.namespace, "broken")
+    # A failed task's log, opened from its node in the graph (keyboard), then searched.
+    page.goto(f"{ui.url}/flows/{kflow.namespace}/broken")
+    flow_graph = page.locator("#flow-graph svg.graph")
+    flow_graph.wait_for()
+    assert flow_graph.locator("[data-node]").evaluate_all("els => els.map(e => e.dataset.node)") == ["ok", "bad", "alert"]
+    assert flow_graph.locator('polyline.edge[data-from="ok"][data-to="bad"]').count() == 1
+    assert flow_graph.locator('g.branch.errors').count() == 1, "the errors branch, drawn apart"
+    page.screenshot(path=shots / "flow-graph.png", full_page=True)
+    page.click("#execute-form button[type=submit]")
+    page.wait_for_url(re.compile(f"/executions/{kflow.namespace}/broken-"))
     state_badge(page).filter(has_text="FAILED").wait_for(timeout=LIVE)
+    page.locator('#execution-graph [data-node="bad"][data-state="FAILED"]').wait_for()
+    assert page.locator('#execution-graph [data-node="ok"]').get_attribute("data-state") == "SUCCESS"
+    page.locator('#execution-graph [data-node="bad"]').focus()
+    page.keyboard.press("Enter")
+    page.locator("#tasks-h").filter(has_text="Task runs of bad").wait_for()
+    page.locator("#log-lines").filter(has_text="'outputs.nope' is undefined").wait_for()
+    page.click("#show-all-tasks")
+    page.locator("#tasks-h").filter(has_text="Task runs (3)").wait_for()
+    assert page.locator('#execution-graph [data-node="alert"]').get_attribute("data-state") == "SUCCESS", "the errors branch ran"
     assert page.locator('tr[data-task="ok"]').get_attribute("data-state") == "SUCCESS"
     assert page.locator('tr[data-task="bad"]').get_attribute("data-state") == "FAILED"
     assert "'outputs.nope' is undefined" in page.locator('tr[data-task="bad"]').inner_text(), "the attempt's failure reason"
@@ -185,6 +205,67 @@ def sign_in_and_open(page, url: str, token: str, user: str, path: str) -> None:
     page.click("form button[type=submit]")
     page.locator("#signout").filter(has_text=user).wait_for()
     page.goto(url + path)
+
+
+def service_account_token(k8s_api, namespace: str, who: str, rules: list[dict]) -> str:
+    """A ServiceAccount in `namespace` bound to a Role of `rules` there; its token."""
+    from kubernetes import client
+
+    rbac, core = client.RbacAuthorizationV1Api(k8s_api), client.CoreV1Api(k8s_api)
+    core.create_namespaced_service_account(namespace, {"metadata": {"name": who}})
+    rbac.create_namespaced_role(namespace, {"metadata": {"name": who}, "rules": rules})
+    rbac.create_namespaced_role_binding(namespace, {
+        "metadata": {"name": who}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": who},
+        "subjects": [{"kind": "ServiceAccount", "name": who, "namespace": namespace}]})
+    return core.create_namespaced_service_account_token(who, namespace, {"spec": {"expirationSeconds": 3600}}).status.token
+
+
+READ = [{"apiGroups": ["kflow.io"], "resources": ["flows", "executions"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": [""], "resources": ["pods", "pods/log"], "verbs": ["get", "list"]}]
+
+
+def test_token_mode_all_namespaces_picker_lists_or_asks(cluster, k8s_namespace, kflow, k8s_api, browser):  # noqa: F811
+    """`kflow ui -A --auth token`: a token that may list namespaces picks one from a list; one that
+    may not types it; either way the namespace's flows show, under that user's RBAC."""
+    from kubernetes import client
+
+    kflow.apply_flow(FLOWS["sleeper"])
+    typer = service_account_token(k8s_api, k8s_namespace, "typer", READ)
+    lister = service_account_token(k8s_api, k8s_namespace, "lister", READ)
+    rbac = client.RbacAuthorizationV1Api(k8s_api)
+    cluster_role = f"kflow-ui-test-{k8s_namespace}"  # cluster-wide: made for this test only, deleted below
+    rbac.create_cluster_role({"metadata": {"name": cluster_role}, "rules": [{"apiGroups": [""], "resources": ["namespaces"], "verbs": ["list"]}]})
+    rbac.create_cluster_role_binding({
+        "metadata": {"name": cluster_role}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": cluster_role},
+        "subjects": [{"kind": "ServiceAccount", "name": "lister", "namespace": k8s_namespace}]})
+    ui = UiProcess(str(cluster.kubeconfig), "-A", "--auth", "token")
+    try:
+        page = browser.new_page(viewport={"width": 1300, "height": 900})
+        page.goto(ui.url + "/")
+        sign_in_and_open(page, ui.url, typer, f"system:serviceaccount:{k8s_namespace}:typer", "/")
+        page.locator("#namespace-input").wait_for()
+        assert page.locator("#namespace-picker").count() == 0, "this token may not list namespaces: no list to offer"
+        page.fill("#namespace-input", k8s_namespace)
+        page.click("#namespace-open")
+        page.locator('tr[data-flow="sleeper"]').wait_for()
+        page.screenshot(path=artifacts() / "token-namespace-typed.png", full_page=True)
+        page.click("#signout")
+
+        page.evaluate("localStorage.removeItem('kflow.namespace')")
+        sign_in_and_open(page, ui.url, lister, f"system:serviceaccount:{k8s_namespace}:lister", "/")
+        picker = page.locator("#namespace-picker")
+        picker.wait_for()
+        offered = picker.locator("option").evaluate_all("options => options.map(o => o.value)")
+        assert k8s_namespace in offered and "kube-system" in offered
+        picker.select_option(k8s_namespace)
+        page.locator('tr[data-flow="sleeper"]').wait_for()
+        page.screenshot(path=artifacts() / "token-namespace-picked.png", full_page=True)
+        picker.select_option("kube-system")  # listed, but this token may not read kflow resources there
+        page.locator("main .error-box").filter(has_text="403").wait_for()
+    finally:
+        ui.stop()
+        rbac.delete_cluster_role_binding(cluster_role)
+        rbac.delete_cluster_role(cluster_role)
 
 
 def test_token_mode_a_read_only_token_cannot_kill(cluster, k8s_namespace, operator, kflow, k8s_api, page):  # noqa: F811

@@ -35,6 +35,7 @@ def test_local_run_page_resume_and_logs(tmp_path, browser):
         page.goto(url)
         page.locator('button[data-action="resume"]').wait_for(timeout=60_000)
         assert page.locator('tr[data-task="wait"]').get_attribute("data-state") == "PAUSED"
+        page.locator('#execution-graph [data-node="wait"][data-state="PAUSED"]').wait_for()  # the same live graph as on a cluster
         page.locator('tr[data-task="hello"][data-state="SUCCESS"]').wait_for()
         page.click('tr[data-task="hello"] button[data-logs]')
         page.locator("#log-lines").filter(has_text="waiting for a human").wait_for()
@@ -42,6 +43,7 @@ def test_local_run_page_resume_and_logs(tmp_path, browser):
         page.click('button[data-action="resume"]')
         page.locator("h1 .badge").filter(has_text="SUCCESS").wait_for(timeout=60_000)
         assert page.locator('tr[data-task="after"]').get_attribute("data-state") == "SUCCESS"
+        page.locator('#execution-graph [data-node="after"][data-state="SUCCESS"]').wait_for()
         assert page.locator('button[data-action="restart"]').count() == 0, "a local run offers kill and resume only"
         page.screenshot(path=artifacts() / "local-run-success.png", full_page=True)
         proc.send_signal(signal.SIGINT)

@@ -4,7 +4,6 @@
 
 const TERMINAL = new Set(["SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "SKIPPED", "RETRIED"]);
 const STATES = ["CREATED", "QUEUED", "RUNNING", "PAUSED", "RESTARTED", "KILLING", "SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "RETRYING"];
-const TASK_PAGE = 200;
 let config = null;
 let events = null;
 let onChange = null; // the current page's reaction to a live change
@@ -58,12 +57,18 @@ function fileLinks(value, base) {
   return h("ul", { class: "files", "aria-label": "Files" }, uris.map((u) => h("li", {}, h("a", { href: `${base}/file?uri=${encodeURIComponent(u)}`, download: u.split("/").pop() }, "⬇ ", u.split("/").pop()))));
 }
 function json(value) { return typeof value === "string" ? value : JSON.stringify(value, null, 2); }
+// One run of `fn` at a time (it may be async), runs at least `ms` apart from start to start; a call
+// meanwhile runs it once more afterwards: the last change is always drawn, and an older answer
+// never lands after a newer one.
 function throttle(fn, ms) {
-  let timer = null, again = false;
-  return () => {
-    if (timer) { again = true; return; }
-    fn(); timer = setTimeout(() => { timer = null; if (again) { again = false; fn(); } }, ms);
+  let busy = false, again = false;
+  const run = async () => {
+    busy = true;
+    const started = Date.now();
+    try { await fn(); } catch (err) { toast(err.message); }
+    setTimeout(() => { busy = false; if (again) { again = false; run(); } }, Math.max(ms - (Date.now() - started), 0));
   };
+  return () => { if (busy) { again = true; return; } run(); };
 }
 
 // -- API ------------------------------------------------------------------------------------------
@@ -73,7 +78,13 @@ async function api(path, options = {}) {
   if (init.body && !(init.body instanceof FormData) && typeof init.body !== "string") {
     init.body = JSON.stringify(init.body); init.headers["Content-Type"] = "application/json";
   }
-  const response = await fetch(path, init);
+  let response;
+  try { response = await fetch(path, init); } catch (err) {
+    // A reused keep-alive connection the server just closed fails at once: a read is safe to ask again.
+    if ((init.method || "GET") !== "GET") throw err;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    response = await fetch(path, init);
+  }
   const body = (response.headers.get("Content-Type") || "").includes("json") ? await response.json() : {};
   if (response.status === 401 && config && config.auth === "token" && !path.startsWith("/api/signin")) { navigate("/signin"); }
   if (!response.ok) throw new ApiError(response.status, body);
@@ -88,7 +99,12 @@ function connectEvents() {
   const status = document.getElementById("live");
   const query = nsQuery();
   events = new EventSource("/api/events" + (query ? "?" + query : ""));
-  events.onopen = () => { status.textContent = "● live"; status.classList.add("on"); };
+  let opened = false;
+  events.onopen = () => {
+    status.textContent = "● live"; status.classList.add("on");
+    if (opened && onChange) onChange({ type: "reset" }); // changes made while reconnecting were not sent: redraw
+    opened = true;
+  };
   events.onerror = () => { status.textContent = "○ reconnecting"; status.classList.remove("on"); };
   events.onmessage = (message) => {
     const data = JSON.parse(message.data);
@@ -174,7 +190,7 @@ async function flowsPage(token) {
         h("th", { scope: "col", class: "hide-narrow" }, "Labels"), h("th", { scope: "col" }, "Revision"), h("th", { scope: "col" }, "Last executions"))),
       h("tbody", {}, rows)))
       : h("p", { class: "muted" }, "No flows yet: kflow apply FILE creates them."));
-  onChange = throttle(() => { if (token === pageToken) flowsPage(token); }, 1000);
+  onChange = throttle(() => (token === pageToken ? flowsPage(token) : undefined), 1000);
 }
 
 async function flowPage(namespace, name, token) {
@@ -191,12 +207,12 @@ async function flowPage(namespace, name, token) {
     f.problem ? h("div", { class: "error-box", role: "alert" }, f.problem) : null,
     f.executable && f.topology ? executeForm(f) : null,
     h("h2", {}, "Executions"), executions,
-    f.topology ? [h("h2", {}, "Topology"), topology(f.topology)] : null,
+    f.topology ? [h("h2", {}, "Topology"), topologyGraph(f.topology, { id: "flow-graph", open: f.executions.length ? (task) => navigate(`/executions/${encodeURIComponent(namespace)}/${encodeURIComponent(f.executions[0].name)}?task=${encodeURIComponent(task)}`) : null, openLabel: ": open its runs in the latest execution" })] : null,
     h("h2", {}, "Source"), yamlBlock(f.yaml));
   onChange = throttle(async () => {
     const again = await api(`/api/flows/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`);
     if (token === pageToken) drawExecutions(again.executions);
-  }, 700);
+  }, 500);
 }
 
 function yamlBlock(text) {
@@ -216,13 +232,67 @@ function yamlBlock(text) {
   return pre;
 }
 
-function topology(topo) {
-  const list = (nodes) => h("ul", {}, nodes.map((n) => h("li", { "data-task": n.id },
-    h("span", { class: "task" + (n.flowable ? " group" : "") }, n.id, h("span", { class: "muted" }, n.type), n.disabled ? h("span", { class: "label" }, "disabled") : null),
-    n.dependsOn && n.dependsOn.length ? h("span", { class: "deps" }, " ← after ", n.dependsOn.join(", ")) : null,
-    (n.branches || []).map((b) => [h("div", { class: "branch" }, b.name), list(b.tasks)]))));
-  return h("div", { class: "topo", "aria-label": "Tasks of the flow" },
-    h("ul", {}, topo.branches.map((b) => h("li", {}, h("div", { class: "branch" }, b.name), list(b.tasks)))));
+// -- topology graph ------------------------------------------------------------------------------------
+// The server lays the graph out (kflow/ui/topology.py); this only draws it, as SVG, and keeps
+// each task's state up to date. Every task is a focusable button: Enter opens its runs and log.
+const SVG_NS = "http://www.w3.org/2000/svg";
+function svg(tag, attrs, ...children) {
+  const el = document.createElementNS(SVG_NS, tag);
+  for (const [key, value] of Object.entries(attrs || {})) if (value !== null && value !== undefined && value !== false) el.setAttribute(key, String(value));
+  for (const child of children.flat(Infinity)) if (child !== null && child !== undefined && child !== false) el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  return el;
+}
+const BRANCH_TITLES = { errors: "errors · if a task fails", finally: "finally · always" };
+function clip(text, width, charWidth) { const n = Math.max(Math.floor(width / charWidth), 3); return text.length > n ? text.slice(0, n - 1) + "…" : text; }
+
+function topologyGraph(topo, options = {}) {
+  const g = topo.graph;
+  const describe = (n, st) => `${n.group ? "group" : "task"} ${n.id}, ${n.type}${st ? `, ${st.state}${st.runs > 1 ? `, ${st.runs} runs` : ""}` : ""}${options.open ? (options.openLabel || "") : ""}`;
+  const nodeEl = (n) => {
+    const attrs = { class: "node" + (n.group ? " group" : "") + (n.disabled ? " disabled" : "") + (n.subflow ? " subflow" : ""), "data-node": n.id, tabindex: "0", role: "button", "aria-label": describe(n) };
+    const title = svg("title", {}, `${n.id} (${n.type})${n.subflow ? ` → flow ${n.subflow}` : ""}`);
+    const open = () => options.open && options.open(n.id);
+    let el;
+    if (n.group) {
+      el = svg("g", attrs, title,
+        svg("rect", { class: "box", x: n.x, y: n.y, width: n.w, height: n.h, rx: 8 }),
+        svg("rect", { class: "head", x: n.x, y: n.y, width: n.w, height: 26, rx: 8 }),
+        svg("circle", { class: "dot", cx: n.x + 13, cy: n.y + 13, r: 5 }),
+        svg("text", { class: "name", x: n.x + 24, y: n.y + 17 }, clip(`${n.id} · ${n.type}`, n.w - 70, 7.2)),
+        svg("text", { class: "runs", x: n.x + n.w - 8, y: n.y + 17, "text-anchor": "end" }));
+    } else {
+      el = svg("g", attrs, title,
+        svg("rect", { class: "box", x: n.x, y: n.y, width: n.w, height: n.h, rx: 6 }),
+        svg("rect", { class: "stripe", x: n.x, y: n.y, width: 6, height: n.h, rx: 3 }),
+        svg("text", { class: "name", x: n.x + 14, y: n.y + 18 }, clip(n.id, n.w - 20, 7.6)),
+        svg("text", { class: "type", x: n.x + 14, y: n.y + 35 }, clip(n.subflow ? `Subflow → ${n.subflow}` : n.type, n.w - 60, 6.4)),
+        svg("text", { class: "runs", x: n.x + n.w - 8, y: n.y + 35, "text-anchor": "end" }));
+    }
+    el.addEventListener("click", open);
+    el.addEventListener("keydown", (event) => { if (event.key === "Enter" || event.key === " ") { event.preventDefault(); open(); } });
+    return el;
+  };
+  const groups = g.nodes.filter((n) => n.group).sort((a, b) => b.w * b.h - a.w * a.h); // outer first: inner ones on top
+  const root = svg("svg", { class: "graph", width: g.width, height: g.height, viewBox: `0 0 ${g.width} ${g.height}`, role: "group", "aria-label": options.label || "Topology of the flow's tasks" },
+    svg("defs", {}, svg("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" },
+      svg("path", { d: "M0,0 L10,5 L0,10 z", class: "arrowhead" }))),
+    g.branches.map((b) => svg("g", { class: `branch ${b.kind}`, "data-branch": b.name, "data-owner": b.owner || "" },
+      svg("rect", { x: b.x, y: b.y, width: b.w, height: b.h, rx: 8 }),
+      svg("text", { x: b.x + 8, y: b.y + 14 }, BRANCH_TITLES[b.kind] || b.name))),
+    groups.map(nodeEl),
+    g.edges.map((e) => svg("polyline", { class: `edge ${e.kind}`, "data-from": e.from, "data-to": e.to, points: e.points.map((p) => p.join(",")).join(" "), "marker-end": "url(#arrow)" })),
+    g.nodes.filter((n) => !n.group).map(nodeEl));
+  root.updateStates = (states) => {
+    for (const el of root.querySelectorAll("[data-node]")) {
+      const n = g.nodes.find((x) => x.id === el.dataset.node);
+      const st = states && states[n.id];
+      if (st) { el.dataset.state = st.state; el.style.setProperty("--state", `var(--${st.state})`); } else { delete el.dataset.state; el.style.removeProperty("--state"); }
+      el.setAttribute("aria-label", describe(n, st));
+      el.querySelector(".runs").textContent = st && st.runs > 1 ? `×${st.runs}` : "";
+    }
+  };
+  root.updateStates(options.states);
+  return h("div", { class: "graph-wrap", id: options.id || null }, root);
 }
 
 // The Execute form, one field per declared input; the server checks values as `kflow execute` does.
@@ -351,17 +421,33 @@ async function executionsPage(token) {
     const table = executionTable(again.executions, config.allNamespaces);
     if (old) old.replaceWith(table);
     pager.querySelector("span").textContent = `Page ${again.page} of ${again.pages} · ${again.total} executions`;
-  }, 700);
+  }, 500);
 }
 
 async function executionPage(namespace, name, token) {
   document.title = `${name} · kflow`;
   const base = `/api/executions/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`;
-  let e = await api(base);
+  let taskPage = 0; // the server sends one page of task runs (200), of one task when one is picked
+  let taskFilter = new URLSearchParams(location.search).get("task") || null; // a task picked in the graph
+  const detailUrl = () => {
+    const q = new URLSearchParams();
+    if (taskPage) q.set("page", taskPage);
+    if (taskFilter) q.set("task", taskFilter);
+    return base + (q.toString() ? "?" + q : "");
+  };
+  let e;
+  try { e = await api(detailUrl()); } catch (err) {
+    if (err.status !== 404 || token !== pageToken) throw err;
+    // Not there yet (a local run's page can open before its first step): drawn once the watch brings it.
+    show(h("h1", {}, name), h("p", { class: "muted", role: "status", id: "waiting" }, "Waiting for this execution to appear…"));
+    onChange = (data) => { if (data.type === "reset" || (data.execution && data.execution.namespace === namespace && data.execution.name === name)) route(); };
+    return;
+  }
   if (token !== pageToken) return;
-  let taskPage = 0;
   let logs = null; // the open log viewer: {taskrun, attempt}
+  let graph = null, graphKey = null;
   const head = h("div", {});
+  const topo = h("section", { "aria-labelledby": "topology-h" });
   const tasks = h("section", { "aria-labelledby": "tasks-h" });
   const logPanel = h("section", { class: "logs", id: "logs", hidden: true, "aria-label": "Task log" });
   const gantt = h("section", { "aria-labelledby": "gantt-h" });
@@ -389,14 +475,47 @@ async function executionPage(namespace, name, token) {
         e.children.length ? [h("dt", {}, "Subflows"), h("dd", {}, e.children.map((c) => [link(`/executions/${encodeURIComponent(namespace)}/${encodeURIComponent(c.name)}`, c.name), " ", badge(c.state), " "]))] : null));
   }
 
+  function drawTopology() {
+    if (!e.topology) { topo.replaceChildren(); graph = graphKey = null; return; }
+    const key = JSON.stringify(e.topology.graph);
+    if (key !== graphKey) {
+      graphKey = key;
+      graph = topologyGraph(e.topology, { id: "execution-graph", states: e.taskStates, open: pickTask, openLabel: ": show its runs and log", label: `Topology of ${name}, coloured by state` });
+      fill(topo, h("h2", { id: "topology-h" }, "Topology"), graph);
+    } else graph.querySelector("svg").updateStates(e.taskStates);
+  }
+  // Redraw only the parts whose data changed: a 200-row table rebuilt for nothing costs a frame or more.
+  const drawn = {};
+  const changed = (part, ...data) => { const key = JSON.stringify(data); if (drawn[part] === key) return false; drawn[part] = key; return true; };
+  function drawChanged() {
+    drawHead(); drawTopology();
+    if (changed("tasks", e.taskRuns, e.taskPage, e.taskPages, e.taskRunsMatching, e.taskRunsTotal, e.allowActions, e.actions.replay, taskFilter)) drawTasks();
+    drawGantt();
+    if (changed("details", e.inputs, e.outputs, e.history)) drawDetails();
+  }
+  async function reload() {
+    try { e = await api(detailUrl()); } catch (err) { toast(err.message); return; }
+    if (token !== pageToken) return;
+    drawChanged();
+    if (logs) drawLogs();
+  }
+  async function pickTask(taskId) {
+    taskFilter = taskId; taskPage = 0;
+    await reload();
+    const runs = e.taskRuns.filter((t) => t.taskId === taskId);
+    const last = runs[runs.length - 1];
+    if (last && last.runnable && last.attempts.length) openLogs(last.id, last.attempts.length - 1);
+    const heading = document.getElementById("tasks-h");
+    heading.scrollIntoView({ block: "start" }); heading.focus({ preventScroll: true });
+  }
+
   function drawTasks() {
-    const rows = e.taskRuns;
-    const pages = Math.max(Math.ceil(rows.length / TASK_PAGE), 1);
-    taskPage = Math.min(taskPage, pages - 1);
-    const slice = rows.slice(taskPage * TASK_PAGE, (taskPage + 1) * TASK_PAGE);
+    const slice = e.taskRuns, pages = e.taskPages, size = e.taskPageSize;
+    taskPage = e.taskPage;
     fill(tasks,
-      h("h2", { id: "tasks-h" }, `Task runs (${rows.length})`),
-      rows.length ? h("div", { class: "table-wrap" }, h("table", { "aria-label": "Task runs" },
+      h("h2", { id: "tasks-h", tabindex: "-1" }, taskFilter ? `Task runs of ${taskFilter} (${e.taskRunsMatching} of ${e.taskRunsTotal})` : `Task runs (${e.taskRunsTotal})`),
+      taskFilter ? h("p", {}, h("button", { type: "button", class: "small", id: "show-all-tasks", onclick: () => { taskFilter = null; taskPage = 0; reload(); } }, "Show every task's runs")) : null,
+      slice.length ? h("div", { class: "table-wrap" }, h("table", { "aria-label": "Task runs" },
         h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Task"), h("th", { scope: "col" }, "State"), h("th", { scope: "col" }, "Duration"),
           h("th", { scope: "col", class: "hide-narrow" }, "Attempts"), h("th", { scope: "col" }, h("span", { class: "sr-only" }, "Actions")))),
         h("tbody", {}, slice.map((t) => h("tr", { class: "state-row", style: `--state: var(--${t.state})`, "data-task": t.taskId, "data-taskrun": t.id, "data-state": t.state },
@@ -410,16 +529,20 @@ async function executionPage(namespace, name, token) {
             t.runnable && t.attempts.length ? h("button", { type: "button", class: "small", "data-logs": t.id, onclick: () => openLogs(t.id, t.attempts.length - 1) }, "Logs") : null, " ",
             e.allowActions && e.actions.replay ? h("button", { type: "button", class: "small", "data-replay": t.id, onclick: () => replay(t) }, "Replay") : null)))))) : h("p", { class: "muted" }, "No task runs yet."),
       pages > 1 ? h("nav", { class: "pager", "aria-label": "Task run pages" },
-        h("button", { type: "button", disabled: taskPage === 0, onclick: () => { taskPage--; drawTasks(); } }, "← Previous"),
-        h("span", {}, `Task runs ${taskPage * TASK_PAGE + 1}–${taskPage * TASK_PAGE + slice.length} of ${rows.length}`),
-        h("button", { type: "button", disabled: taskPage >= pages - 1, onclick: () => { taskPage++; drawTasks(); } }, "Next →")) : null);
+        h("button", { type: "button", disabled: taskPage === 0, onclick: () => { taskPage--; reload(); } }, "← Previous"),
+        h("span", {}, `Task runs ${taskPage * size + 1}–${taskPage * size + slice.length} of ${e.taskRunsMatching}`),
+        h("button", { type: "button", disabled: taskPage >= pages - 1, onclick: () => { taskPage++; reload(); } }, "Next →")) : null);
   }
 
+  let ganttDrawn = 0;
   function drawGantt() {
     if (!e.ganttAvailable) { gantt.replaceChildren(); return; }
+    if (e.ganttByTask && Date.now() - ganttDrawn < 5000 && !TERMINAL.has(e.state)) return; // a big one: redrawn at most every 5 s while it runs
+    ganttDrawn = Date.now();
     const width = Math.max(Math.min(main().clientWidth - 4, 1600), 500);
     fill(gantt, h("h2", { id: "gantt-h" }, "Gantt"),
-      h("div", { class: "gantt" }, h("img", { src: `${base}/gantt.svg?width=${width}&v=${Date.now()}`, alt: `Gantt chart of ${name}: one bar per task run, coloured by state`, id: "gantt-img" })));
+      e.ganttByTask ? h("p", { class: "muted", id: "gantt-by-task" }, `${e.taskRuns.length} task runs: one bar per task, from its first start to its last end, in the state its runs sum up to.`) : null,
+      h("div", { class: "gantt" }, h("img", { src: `${base}/gantt.svg?width=${width}&v=${Date.now()}`, alt: `Gantt chart of ${name}: one bar per task${e.ganttByTask ? "" : " run"}, coloured by state`, id: "gantt-img" })));
   }
 
   function drawDetails() {
@@ -441,13 +564,14 @@ async function executionPage(namespace, name, token) {
   }
 
   async function openLogs(taskrun, attempt) {
-    logs = { taskrun, attempt };
+    logs = { taskrun, attempt, row: e.taskRuns.find((x) => x.id === taskrun) };
     await drawLogs(true);
   }
   async function drawLogs(focus) {
     if (!logs) return;
-    const t = e.taskRuns.find((x) => x.id === logs.taskrun);
+    const t = e.taskRuns.find((x) => x.id === logs.taskrun) || logs.row; // the row may be on another page by now
     if (!t) return;
+    logs.row = t;
     const answer = await api(`${base}/logs?taskrun=${encodeURIComponent(logs.taskrun)}&attempt=${logs.attempt}`);
     if (token !== pageToken) return;
     const search = logPanel.querySelector("#log-search");
@@ -482,14 +606,9 @@ async function executionPage(namespace, name, token) {
     if (following) drawLogs.timer = setTimeout(() => { if (token === pageToken && logs) drawLogs(); }, 1500);
   }
 
-  drawHead(); drawTasks(); drawGantt(); drawDetails();
-  show(head, tasks, logPanel, gantt, details);
-  const refresh = throttle(async () => {
-    try { e = await api(base); } catch (err) { toast(err.message); return; }
-    if (token !== pageToken) return;
-    drawHead(); drawTasks(); drawGantt(); drawDetails();
-    if (logs) drawLogs();
-  }, 400);
+  drawChanged();
+  show(head, topo, tasks, logPanel, gantt, details);
+  const refresh = throttle(reload, 300);
   onChange = (data) => {
     if (data.type === "reset" || (data.execution && data.execution.namespace === namespace && (data.execution.name === name || data.execution.parent === name))) refresh();
   };
@@ -518,12 +637,38 @@ async function dashboardPage(token) {
         h("tbody", {}, d.slowest.map((f) => flowRow(f, duration(f.average))))) : h("p", { class: "muted" }, "none yet")),
       h("section", {}, h("h2", {}, "Most failing flows"), d.failing.length ? h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "Flow"), h("th", {}, "Failed"), h("th", {}, "Runs"))),
         h("tbody", {}, d.failing.map((f) => flowRow(f, f.failed)))) : h("p", { class: "muted" }, "none"))));
-  onChange = throttle(() => { if (token === pageToken) dashboardPage(token); }, 3000);
+  onChange = throttle(() => (token === pageToken ? dashboardPage(token) : undefined), 3000);
 }
 
 // -- start -------------------------------------------------------------------------------------------------------
+// Token mode with -A: every page is about one namespace the user picks (their RBAC is checked per
+// namespace); a token that may list namespaces gets a list, any other types the name.
+async function setupNamespacePicker() {
+  const where = document.getElementById("where");
+  let answer;
+  try { answer = await api("/api/namespaces"); } catch (err) { answer = { namespaces: null }; }
+  const current = currentNamespace();
+  const choose = (ns) => {
+    if (!ns || ns === currentNamespace()) return;
+    localStorage.setItem("kflow.namespace", ns);
+    connectEvents();
+    navigate(location.pathname.startsWith("/executions/") || location.pathname.startsWith("/flows/") ? "/" : location.pathname + location.search, true);
+  };
+  let control;
+  if (answer.namespaces) {
+    control = h("select", { id: "namespace-picker", onchange: (event) => choose(event.target.value) },
+      [...new Set([current, ...answer.namespaces])].map((ns) => h("option", { value: ns, selected: ns === current }, ns)));
+  } else {
+    const input = h("input", { id: "namespace-input", value: current, size: 16, autocomplete: "off", spellcheck: "false", "aria-describedby": "namespace-help" });
+    control = h("form", { class: "ns-form", onsubmit: (event) => { event.preventDefault(); choose(input.value.trim()); } },
+      input, h("button", { type: "submit", class: "small", id: "namespace-open" }, "Open"),
+      h("span", { id: "namespace-help", class: "sr-only" }, "Your token may not list namespaces: type the one to open"));
+  }
+  fill(where, h("label", { for: answer.namespaces ? "namespace-picker" : "namespace-input" }, "Namespace "), control);
+}
 function setupHeader() {
   document.getElementById("where").textContent = config.allNamespaces ? "all namespaces" : `namespace ${config.namespace}`;
+  if (config.auth === "token" && config.allNamespaces && config.signedIn) setupNamespacePicker();
   const out = document.getElementById("signout");
   out.hidden = !(config.auth === "token" && config.signedIn);
   if (config.user) out.textContent = `Sign out (${config.user})`;
