@@ -522,10 +522,10 @@ async def _events(request: web.Request) -> web.StreamResponse:
     hub = request.app[HUB]
     namespaces = await _readable_namespaces(request, request.query.get("namespace") or None)
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-    await response.prepare(request)
     subscriber = Subscriber(asyncio.get_running_loop(), namespaces)
-    hub.subscribe(subscriber)
+    hub.subscribe(subscriber)  # before the headers: once the browser sees the stream open, no change is missed
     try:
+        await response.prepare(request)
         await response.write(b"retry: 2000\n\n")
         while True:
             try:

@@ -7,6 +7,7 @@ const STATES = ["CREATED", "QUEUED", "RUNNING", "PAUSED", "RESTARTED", "KILLING"
 let config = null;
 let events = null;
 let onChange = null; // the current page's reaction to a live change
+let eventsOpenedAt = null, lastEventAt = 0; // when the stream (re)opened and last brought a change
 let pageToken = 0; // a page drawn for an older route ignores its late answers
 
 // -- DOM helpers ----------------------------------------------------------------------------------
@@ -99,15 +100,15 @@ function connectEvents() {
   const status = document.getElementById("live");
   const query = nsQuery();
   events = new EventSource("/api/events" + (query ? "?" + query : ""));
-  let opened = false;
   events.onopen = () => {
     status.textContent = "● live"; status.classList.add("on");
-    if (opened && onChange) onChange({ type: "reset" }); // changes made while reconnecting were not sent: redraw
-    opened = true;
+    eventsOpenedAt = Date.now();
+    if (onChange) onChange({ type: "reset" }); // changes made before the stream (re)opened were not sent: redraw
   };
   events.onerror = () => { status.textContent = "○ reconnecting"; status.classList.remove("on"); };
   events.onmessage = (message) => {
     const data = JSON.parse(message.data);
+    lastEventAt = Date.now();
     if (onChange) onChange(data);
   };
 }
@@ -127,6 +128,7 @@ window.addEventListener("popstate", route);
 
 async function route() {
   const token = ++pageToken;
+  const started = Date.now();
   onChange = null;
   const path = location.pathname;
   const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
@@ -144,7 +146,12 @@ async function route() {
     if (token !== pageToken) return;
     show(h("h1", {}, "Something went wrong"), h("div", { class: "error-box", role: "alert" }, err.message));
   } finally {
-    if (token === pageToken) main().focus({ preventScroll: true });
+    if (token === pageToken) {
+      main().focus({ preventScroll: true });
+      // The page read its data, then set onChange: a change in between (or before the stream
+      // opened) reached no page. Read once more; the stream brings every later one.
+      if (onChange && eventsOpenedAt !== null && (eventsOpenedAt >= started || lastEventAt >= started)) onChange({ type: "reset" });
+    }
   }
 }
 
