@@ -1,0 +1,89 @@
+"""Every status write of the controller, built by pure functions through the typed status model.
+
+Input: the engine's state and step result (or why an execution could not start); output: the
+JSON merge patch of the Execution's status, conditional on the resource version last seen.
+A field set to None in a patch is removed from the stored status (merge-patch semantics), so
+`StatusPatch` keeps explicitly set fields, None included, and leaves the rest out.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from kflow.engine import ExecutionRun, StepResult
+from kflow.execution import Execution, State, StateInfo
+from kflow.execution.instants import format_instant
+from kflow.execution.status import ExecutionStatus
+from kflow.flow.durations import format_duration
+from kflow.operator.status_archive import StatusDelta
+
+
+class StatusPatch(ExecutionStatus):
+    """A merge patch of `ExecutionStatus`: a task run or waiting entry set to None is removed."""
+
+    taskRuns: dict[str, dict[str, Any] | None] | None = None  # type: ignore[assignment]
+    waiting: dict[str, str | None] | None = None  # type: ignore[assignment]
+
+    def body(self, resource_version: str) -> dict[str, Any]:
+        """The request body: the patch, applied only if the object is still at `resource_version`."""
+        return {"metadata": {"resourceVersion": resource_version}, "status": self.model_dump(exclude_unset=True)}
+
+
+def started(execution: Execution, snapshot: dict[str, Any], trigger: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What a new execution records once, beside its first step: the flow as it ran, its inputs, its ids."""
+    fields = {"flow": snapshot, "inputs": execution.inputs, "labels": execution.labels, "id": execution.id,
+              "namespace": execution.namespace, "flowId": execution.flowId, "flowRevision": execution.flowRevision}
+    if trigger:
+        fields["trigger"] = trigger
+    if execution.originalId:
+        fields["originalId"] = execution.originalId
+    return fields
+
+
+def step_patch(run: ExecutionRun, result: StepResult, step: int, delta: StatusDelta, removed: set[str] | None,
+               extra: dict[str, Any] | None = None) -> StatusPatch:
+    """The status after one engine step: the execution's summary, the task runs that changed
+    (`delta`, from status_archive.py), the task runs a restart dropped, and `extra` fields
+    (a start's `started`, the spec values acted on, status.waiting)."""
+    execution, index = run.execution, run.index
+    fields: dict[str, Any] = {
+        "step": step,
+        "state": execution.state.model_dump(mode="json"),
+        "current": execution.state.current.value,
+        "progress": f"{index.terminal_count}/{len(index.by_id)}",
+        "startDate": format_instant(execution.state.start_date),
+        "outputs": execution.outputs,  # None removes them (a restart)
+        "error": execution.error,
+    }
+    if result.execution_changed:
+        fields["labels"] = execution.labels  # a Labels task changes them
+    fields.update(delta.fragment())
+    if result.removed:
+        fields["removed"] = sorted(removed or ())
+        fields["taskRuns"] = {**fields["taskRuns"], **dict.fromkeys(result.removed)}
+    if execution.state.current.terminal:
+        seconds = (execution.state.end_date - execution.state.start_date).total_seconds()
+        fields["duration"] = format_duration(round(seconds, 3))
+    fields.update(extra or {})
+    return StatusPatch(**fields)
+
+
+def not_started(execution_id: str, flow_id: str | None, message: str, now: datetime, final: State = State.FAILED) -> StatusPatch:
+    """An execution that ends before its first task: no flow, bad inputs, a concurrency limit (CANCEL / FAIL)."""
+    state = StateInfo.new(State.CREATED, now)
+    state.to(final, now)
+    return StatusPatch(id=execution_id, flowId=flow_id, state=state.model_dump(mode="json"), current=final.value, error=message,
+                       step=1, progress="0/0", startDate=format_instant(now), duration="PT0S")
+
+
+def queued(execution_id: str, flow_id: str, now: datetime) -> StatusPatch:
+    """An execution waiting behind its flow's concurrency limit (behavior QUEUE)."""
+    state = StateInfo.new(State.CREATED, now)
+    state.to(State.QUEUED, now)
+    return StatusPatch(id=execution_id, flowId=flow_id, state=state.model_dump(mode="json"), current=State.QUEUED.value, progress="0/0")
+
+
+def labels_patch(missing: dict[str, str], resource_version: str) -> dict[str, Any]:
+    """Kestra labels the object lacks, added to its metadata."""
+    return {"metadata": {"labels": missing, "resourceVersion": resource_version}}
