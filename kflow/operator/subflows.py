@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from kflow.engine import AttemptEnded, StartSubflow
+from kflow.engine import AttemptEnded, Engine, ExecutionRun, KillTask, StartSubflow
+from kflow.engine.ids import subflow_execution_id
 from kflow.execution import State
+from kflow.operator.kube import NotFound
 from kflow.operator.names import _digest, _slug, label_value
 from kflow.operator.resources import API_VERSION
 
@@ -72,3 +74,69 @@ def child_outcome(body: dict[str, Any]) -> AttemptEnded | None:
         return AttemptEnded(taskrun_id, attempt, final, outputs)
     why = status.get("error") or f"it ended {final.value}"
     return AttemptEnded(taskrun_id, attempt, State.FAILED, outputs, f"subflow execution {body['metadata']['name']}: {why}")
+
+
+def parent_outcome(body: dict[str, Any]) -> tuple[tuple[str, str], AttemptEnded] | None:
+    """(parent's key, its Subflow attempt's end) once a child Execution ended; None otherwise."""
+    outcome = child_outcome(body)
+    if outcome is None:
+        return None
+    return (body["metadata"]["namespace"], parent_of(body)[0]), outcome
+
+
+def no_flow(task_id: str, namespace: str, flow_id: str, k8s_namespace: str) -> str:
+    return (f"task {task_id!r}: no Flow of namespace {namespace!r} and id {flow_id!r} in Kubernetes namespace "
+            f"{k8s_namespace!r}; apply it first")
+
+
+class SubflowLinks:
+    """The API calls behind a parent's Subflow attempts; each returns the attempt ends it learnt."""
+
+    def __init__(self, api: Any):
+        self.api = api
+
+    async def start(self, parent_meta: dict[str, Any], action: StartSubflow) -> AttemptEnded | None:
+        """Create the child Execution (or adopt it: made before a crash); an end already known, else None."""
+        namespace = parent_meta["namespace"]
+        flow_name = find_flow(await self.api.list_flows(namespace), action.namespace, action.flow_id)
+        if flow_name is None:
+            return AttemptEnded(action.taskrun_id, action.attempt, State.FAILED, reason=no_flow(action.task_id, action.namespace, action.flow_id, namespace))
+        manifest = child_manifest(parent_meta, action, flow_name)
+        await self.api.create_execution(namespace, manifest)  # False: made before a crash, adopted
+        if not action.wait:
+            return AttemptEnded(action.taskrun_id, action.attempt, State.SUCCESS, {"executionId": manifest["metadata"]["name"]})
+        try:  # it may have ended while no one watched
+            return child_outcome(await self.api.get_execution(namespace, manifest["metadata"]["name"]))
+        except NotFound:
+            return None
+
+    async def observe(self, key: tuple[str, str], engine: Engine, run: ExecutionRun) -> list[AttemptEnded]:
+        """After a load: did a running Subflow's child end while we were away?"""
+        events = []
+        for taskrun_id in list(run.index.running_runnables):
+            taskrun = run.taskrun(taskrun_id)
+            task = engine.plan.task(taskrun.taskId)
+            if not task.starts_execution or taskrun.state.current != State.RUNNING:
+                continue
+            attempt = len(taskrun.attempts) - 1
+            name = child_name(key[1], task.id, subflow_execution_id(run.execution.id, taskrun_id, attempt))
+            try:
+                outcome = child_outcome(await self.api.get_execution(key[0], name))
+            except NotFound:  # never made (its flow is missing), or deleted since
+                reason = f"its child execution {name} is gone (deleted?)"
+                if find_flow(await self.api.list_flows(key[0]), task.namespace, task.flowId) is None:
+                    reason = no_flow(task.id, task.namespace, task.flowId, key[0])
+                outcome = AttemptEnded(taskrun_id, attempt, State.FAILED, reason=reason)
+            if outcome is not None:
+                events.append(outcome)
+        return events
+
+    async def kill(self, key: tuple[str, str], run: ExecutionRun, action: KillTask) -> AttemptEnded | None:
+        """Ask the child to stop; its end comes back as the attempt's. Gone already: KILLED now."""
+        taskrun = run.taskrun(action.taskrun_id)
+        name = child_name(key[1], taskrun.taskId, subflow_execution_id(run.execution.id, action.taskrun_id, action.attempt))
+        try:
+            await self.api.patch_execution(key[0], name, {"spec": {"kill": True}})
+        except NotFound:
+            return AttemptEnded(action.taskrun_id, action.attempt, State.KILLED)
+        return None
