@@ -214,7 +214,7 @@ class ExecutionController:
         """Rebuild the engine state from a stored status (after a restart or a foreign write); False when it has ended."""
         tracked.adopt_stored(status)
         if State(status.get("current") or "CREATED").terminal and not tracked.wants("restart"):
-            tracked.done = True
+            tracked.ended()
             return False
         engine, run = stored_run(status, self.engines)
         tracked.running(engine, run, StatusArchive.from_status(status, self.settings.status_chunk_size))
@@ -295,16 +295,11 @@ class ExecutionController:
         # Finished task runs move to sealed chunks of status.archive in the same patch (status_archive.py).
         delta = tracked.archive.update({i: run.taskrun(i).model_dump(mode="json", exclude_none=True) for i in result.changed})
         if result.removed:
-            tracked.removed |= result.removed
-            for taskrun_id in result.removed:
-                tracked.archive.pending.pop(taskrun_id, None)
-        patch = status_patches.step_patch(run, result, tracked.step + 1, delta, tracked.removed, extra)
-        tracked.writing = tracked.step + 1
-        try:
+            tracked.dropped(result.removed)
+        with tracked.writing_step() as step:
+            patch = status_patches.step_patch(run, result, step, delta, tracked.removed, extra)
             body = await self.api.patch_status("executions", *key, patch.body(tracked.resource_version))
-        finally:
-            tracked.writing = -1
-        tracked.wrote(body["metadata"]["resourceVersion"], tracked.step + 1)
+        tracked.wrote(body["metadata"]["resourceVersion"], step)
         tracked.archive.commit(delta)
 
     async def _write(self, key: Key, tracked: Tracked, patch: StatusPatch) -> dict[str, Any]:
@@ -314,7 +309,7 @@ class ExecutionController:
 
     async def _end_before_start(self, key: Key, tracked: Tracked, patch: StatusPatch) -> None:
         """Record an execution that ends without running (status_patches.not_started)."""
-        tracked.step, tracked.done = 1, True
+        tracked.ended(step=1)
         await self._write(key, tracked, patch)
         final = State(patch.current)
         self.metrics.execution_ended(key[0], patch.flowId or "", final, 0.0)
@@ -330,8 +325,7 @@ class ExecutionController:
         if not missing:
             return
         body = await self.api.patch_execution(*key, status_patches.labels_patch(missing, tracked.resource_version))
-        tracked.wrote(body["metadata"]["resourceVersion"])
-        tracked.object_labels = body["metadata"].get("labels") or {}
+        tracked.wrote(body["metadata"]["resourceVersion"], labels=body["metadata"].get("labels") or {})
 
     async def _notify(self, tracked: Tracked, notice: Notice) -> None:
         await self.api.event(tracked.involved(), notice.reason, notice.message, notice.type)

@@ -9,8 +9,9 @@ record means reading this file.
 from __future__ import annotations
 
 import asyncio
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Iterator
 
 from kflow.engine import Engine, Event, ExecutionRun
 from kflow.operator.resources import API_VERSION
@@ -118,11 +119,28 @@ class Tracked:
             self.resumed = value
         return value
 
-    def wrote(self, resource_version: str, step: int | None = None) -> None:
-        """Our write succeeded: its resource version (and step, for a status step) are ours now."""
+    @contextmanager
+    def writing_step(self) -> Iterator[int]:
+        """While the status write of the next step is in flight: its watch event is ours, not foreign."""
+        self.writing = self.step + 1
+        try:
+            yield self.writing
+        finally:
+            self.writing = -1
+
+    def wrote(self, resource_version: str, step: int | None = None, labels: dict[str, str] | None = None) -> None:
+        """Our write succeeded: its resource version (and step, labels) are what the object has now."""
         self.resource_version = resource_version
         if step is not None:
             self.step = step
+        if labels is not None:
+            self.object_labels = labels
+
+    def dropped(self, taskrun_ids: Iterable[str]) -> None:
+        """A restart removed these task runs (status.removed); the archive forgets them."""
+        self.removed |= set(taskrun_ids)
+        for taskrun_id in taskrun_ids:
+            self.archive.pending.pop(taskrun_id, None)
 
     def wake_at(self, delay: float, kick: Callable[[], None]) -> None:
         """One timer at a time: a later WakeAt replaces an earlier one."""
@@ -133,9 +151,11 @@ class Tracked:
         if self.timer:
             self.timer.cancel()
 
-    def ended(self) -> None:
-        """The execution ended: nothing more to step until a restart reopens it."""
+    def ended(self, step: int | None = None) -> None:
+        """The execution ended (at `step`, when it ended before it started): nothing more to step until a restart reopens it."""
         self.done, self.run, self.engine = True, None, None
+        if step is not None:
+            self.step = step
         self.cancel_timer()
 
     def involved(self) -> dict[str, Any]:

@@ -86,6 +86,19 @@ def test_tracked_takes_no_older_version_and_reopens_only_on_a_restart():
     assert tracked.wants("restart") and tracked.acted_on("restart") == 1 and not tracked.wants("restart")
 
 
+def test_tracked_marks_its_write_in_flight_and_forgets_dropped_task_runs():
+    tracked = Tracked.first_seen(body(step=2))
+    tracked.step, tracked.archive = 2, StatusArchive(50)
+    tracked.archive.pending["tr-1"] = {}
+    with tracked.writing_step() as step:
+        assert step == tracked.writing == 3
+    assert tracked.writing == -1
+    tracked.wrote("12", step, labels={"x": "y"})
+    assert (tracked.resource_version, tracked.step, tracked.object_labels) == ("12", 3, {"x": "y"})
+    tracked.dropped({"tr-1"})
+    assert tracked.removed == {"tr-1"} and tracked.archive.pending == {}
+
+
 def test_pod_owner_is_the_controlling_execution():
     pod = {"metadata": {"namespace": NS, "ownerReferences": [{"kind": "Execution", "name": "other"},
                                                              {"kind": "Execution", "name": "ex", "controller": True}]}}
