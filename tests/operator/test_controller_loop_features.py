@@ -152,3 +152,29 @@ def test_a_flow_retry_creates_its_next_tries_as_new_executions():
     correlation = status(kube, "run-1").labels["system.correlationId"]
     assert third.labels["system.correlationId"] == correlation  # every try counts under one id
     assert not [k for k in kube.config_maps if k[1].startswith("kflow-kv-")]  # the last try deleted its counter
+
+
+def test_a_subflow_child_gets_its_secret_input_through_a_secret_owned_by_the_parent():
+    kube = FakeKube()
+    kube.add_flow(NS, "child", {**SHOW_SECRET, "id": "child"})
+    kube.add_flow(NS, "parent", {"namespace": "company.team", "inputs": [{"id": "pw", "type": "SECRET"}], "tasks": [
+        {"id": "call", "type": "io.kestra.plugin.core.flow.Subflow", "namespace": "company.team", "flowId": "child", "wait": False,
+         "inputs": {"pw": "{{ inputs.pw }}"}}]})
+    kube.add_secret(NS, {"metadata": {"name": "run-1-inputs", "annotations": {INPUTS_OF: "run-1"}},
+                         "data": {"pw": base64.b64encode(SECRET.encode()).decode()}})
+
+    async def go():
+        controller = controller_for(kube)
+        kube.add_execution(NS, {"metadata": {"name": "run-1"}, "spec": {"flowRef": {"name": "parent"}, "inputs": {"pw": reference("run-1-inputs", "pw")}}})
+        await until_ended(kube, controller, "run-1")
+        [child] = [name for (_, name) in kube.executions if name != "run-1"]
+        return child, copy.deepcopy(kube.pods[(NS, await until_pod(kube, controller, child))])
+    child, pod = asyncio.run(go())
+    assert status(kube, "run-1").current == "SUCCESS"
+    ref = kube.executions[(NS, child)]["spec"]["inputs"]["pw"]
+    stored = kube.secrets[(NS, ref["secretKeyRef"]["name"])]
+    assert base64.b64decode(stored["data"][ref["secretKeyRef"]["key"]]).decode() == SECRET
+    assert stored["metadata"]["ownerReferences"][0]["name"] == "run-1"  # it goes with the parent, which owns the child
+    assert status(kube, child).inputs == {"pw": "******", "who": "you"}
+    assert [v["name"] for v in pod["spec"]["volumes"] if v["name"] == "secret-inputs"] == ["secret-inputs"]
+    assert SECRET not in json.dumps(list(kube.executions.values())) and SECRET not in json.dumps(pod)
