@@ -18,6 +18,7 @@ from kflow.execution.secret_inputs import (
     given_secrets,
     owner_reference,
     references,
+    resume_secret_ids,
     secret_manifest,
     secret_name,
     values_from,
@@ -72,6 +73,23 @@ async def adopt(api: KubeApi, namespace: str, execution_name: str) -> None:
         pass
 
 
+async def resume_values(api: KubeApi, namespace: str, execution_name: str, given: dict[str, Any], flow,
+                        masker: Masker) -> tuple[dict[str, Any], str | None]:
+    """spec.resumeInputs, SECRET ones read from the Secret `kflow resume` wrote, their values masked
+    from then on (a Pause's output `onResume` shows ******, also to later tasks). A reference that
+    cannot be read is left out, so the Pause fails naming the input; the second value says why."""
+    ids = resume_secret_ids(flow.model_dump(mode="json", by_alias=True, exclude_unset=True))
+    if not ids:
+        return given, None
+    try:
+        values, _ = await read_values(api, namespace, execution_name, given, ids, "spec.resumeInputs")
+    except SecretInputError as err:
+        return {k: v for k, v in given.items() if k not in ids}, str(err)
+    for value in values.values():
+        masker.add(value)
+    return {**given, **values}, None
+
+
 def pod_invocation(invocation: Invocation, masker: Masker) -> Invocation:
     """What a pod spec may show of an invocation: SECRET inputs left out (the runner reads them
     from its mount, `fill` in kflow.runner.secrets), any other appearance of their values masked."""
@@ -100,4 +118,4 @@ def mount(manifest: dict[str, Any], refs: Refs, invocation: Invocation) -> None:
     runner["env"].append({"name": DIR_ENV, "value": MOUNT_DIR})
 
 
-__all__ = ["SecretInputError", "adopt", "mount", "pod_invocation", "read_values", "secret_ids", "store_values"]
+__all__ = ["SecretInputError", "adopt", "mount", "pod_invocation", "read_values", "resume_values", "secret_ids", "store_values"]

@@ -18,7 +18,7 @@ from kflow.engine import AttemptEnded, Engine, RunTask
 from kflow.engine.ids import taskrun_id
 from kflow.execution import State
 from kflow.flow import load_flow
-from kflow.operator.controller import _ended_attempt
+from kflow.operator.pod_cleanup import ended_attempt
 from kflow.operator.resources import ExecutionStatus, execution_from_status, taskruns_from_status
 from kflow.operator.status_archive import ArchiveError, StatusArchive, decode_chunk, encode_chunk, taskruns_by_id
 
@@ -296,12 +296,12 @@ def test_ended_attempt_is_the_one_whose_pod_may_go():
     def run(*states: State) -> TaskRun:
         return TaskRun(id="x", taskId="t", state=StateInfo.new(State.RUNNING, T0), attempts=[attempt(s) for s in states])
 
-    assert _ended_attempt(run(State.SUCCESS)) == 0
-    assert _ended_attempt(run(State.RUNNING)) is None
-    assert _ended_attempt(run(State.FAILED, State.CREATED)) == 0  # a retry was just planned
-    assert _ended_attempt(run(State.FAILED, State.RUNNING)) is None  # the retry runs: attempt 0 went earlier
-    assert _ended_attempt(run(State.FAILED, State.FAILED)) == 1
-    assert _ended_attempt(run()) is None  # a flowable task: no pod
+    assert ended_attempt(run(State.SUCCESS)) == 0
+    assert ended_attempt(run(State.RUNNING)) is None
+    assert ended_attempt(run(State.FAILED, State.CREATED)) == 0  # a retry was just planned
+    assert ended_attempt(run(State.FAILED, State.RUNNING)) is None  # the retry runs: attempt 0 went earlier
+    assert ended_attempt(run(State.FAILED, State.FAILED)) == 1
+    assert ended_attempt(run()) is None  # a flowable task: no pod
 
 
 def test_status_model_accepts_the_archive():

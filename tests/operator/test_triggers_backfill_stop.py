@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 import yaml
 
 from kflow.operator.triggers import Triggers
-from tests.operator.test_controller_own_writes import merge
+from tests.operator.fake_api import merge
 
 FLOW = """
 id: report
