@@ -28,7 +28,7 @@ from kflow.operator.admission import PodAdmission
 from kflow.operator.concurrency import ConcurrencySlots, limit_of
 from kflow.operator.engines import FlowEngines
 from kflow.operator.execution_labels import missing_labels
-from kflow.operator.flow_retry import retry_manifest
+from kflow.operator.flow_retry import create_try
 from kflow.operator.kube import Conflict, KubeApi, NotFound
 from kflow.operator.kv_configmaps import ConfigMapKV
 from kflow.operator.loading import observe_pods, stored_run, stored_secrets
@@ -241,7 +241,7 @@ class ExecutionController:
         if starting:
             await asyncio.gather(*(self._create_pod(tracked, action) for action in starting))
         for retry in (a for a in result.actions if isinstance(a, RetryExecution)):  # the flow's retry: its next try
-            await self.api.create_execution(key[0], retry_manifest(tracked.meta, tracked.spec, execution.labels, retry))
+            await create_try(self.api, key[0], tracked.meta, tracked.spec, execution.labels, retry, tracked.secret_values)
         subflows = [a for a in result.actions if isinstance(a, StartSubflow)]
         if subflows:
             ends = await asyncio.gather(*(self.subflows.start(tracked.meta, action) for action in subflows))

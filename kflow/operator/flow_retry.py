@@ -69,3 +69,19 @@ def retry_start(spec: dict[str, Any]) -> dict[str, Any]:
 
 def _instant(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
+async def create_try(api, namespace: str, meta: dict[str, Any], spec: dict[str, Any], labels: dict[str, str],
+                     action: RetryExecution, secret_values: dict[str, str] | None) -> None:
+    """Create the next try. Its SECRET inputs go into a Secret written for it (an Execution may
+    read only a Secret written for it, kflow.operator.secret_inputs), not the first try's."""
+    from kflow.operator import secret_inputs
+
+    manifest = retry_manifest(meta, spec, labels, action)
+    name, given = manifest["metadata"]["name"], manifest["spec"].get("inputs") or {}
+    if secret_values:
+        manifest["spec"]["inputs"] = await secret_inputs.store_values(api, namespace, name, {**given, **secret_values}, secret_values)
+    await api.create_execution(namespace, manifest)  # False: made before a crash, adopted
+    if secret_values:
+        await secret_inputs.adopt(api, namespace, name)
+

@@ -178,3 +178,30 @@ def test_a_subflow_child_gets_its_secret_input_through_a_secret_owned_by_the_par
     assert status(kube, child).inputs == {"pw": "******", "who": "you"}
     assert [v["name"] for v in pod["spec"]["volumes"] if v["name"] == "secret-inputs"] == ["secret-inputs"]
     assert SECRET not in json.dumps(list(kube.executions.values())) and SECRET not in json.dumps(pod)
+
+
+def test_a_flow_retry_try_gets_its_secret_inputs_in_a_secret_of_its_own():
+    """A try may not read the first try's Secret (it was written for that Execution): the
+    operator writes the values into one for the try."""
+    kube = FakeKube()
+    kube.add_flow(NS, "retry", {**SHOW_SECRET, "id": "retry", "retry": {"type": "constant", "interval": "PT0.1S", "maxAttempts": 2,
+                                                                          "behavior": "CREATE_NEW_EXECUTION"}})
+    kube.add_secret(NS, {"metadata": {"name": "run-1-inputs", "annotations": {INPUTS_OF: "run-1"}},
+                         "data": {"pw": base64.b64encode(SECRET.encode()).decode()}})
+
+    async def go():
+        controller = controller_for(kube)
+        kube.add_execution(NS, {"metadata": {"name": "run-1"}, "spec": {"flowRef": {"name": "retry"}, "inputs": {"pw": reference("run-1-inputs", "pw")}}})
+        kube.fail_pod(NS, await until_pod(kube, controller, "run-1"), 1, json.dumps({"state": "FAILED", "reason": "try fails"}))
+        await until_ended(kube, controller, "run-1")
+        pod = await until_pod(kube, controller, "run-1-retry2")
+        kube.succeed_pod(NS, pod)
+        return await until_ended(kube, controller, "run-1-retry2")
+    second = asyncio.run(go())
+    assert second.current == "SUCCESS", second
+    ref = kube.executions[(NS, "run-1-retry2")]["spec"]["inputs"]["pw"]
+    assert ref != reference("run-1-inputs", "pw") and "secretKeyRef" in ref, ref
+    secret = kube.secrets[(NS, ref["secretKeyRef"]["name"])]
+    assert secret["metadata"]["annotations"][INPUTS_OF] == "run-1-retry2"
+    assert base64.b64decode(secret["data"]["pw"]).decode() == SECRET
+
