@@ -10,3 +10,10 @@ def test_failures_and_endings_are_posted_transitions_are_not():
     assert worth_posting("TaskWarning", "Normal")
     for reason in ("Started", "TaskRunning", "TaskSuccess", "TaskCreated", "TaskSkipped"):
         assert not worth_posting(reason, "Normal"), reason
+
+
+def test_a_trigger_that_stopped_itself_is_posted():
+    """stopAfter stops a trigger until the Flow is edited: the Flow's Events must say so."""
+    from kflow.operator.event_policy import worth_posting
+
+    assert worth_posting("TriggerStopped", "Normal") and not worth_posting("TaskRunning", "Normal")
