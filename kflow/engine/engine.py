@@ -25,7 +25,7 @@ from kflow.engine.events import (
     WakeAt,
 )
 from kflow.engine.sla import end_now, failed_assertions, next_deadline, overdue, violate
-from kflow.engine.batches import BatchError, batch_ended, label_map, start_batches
+from kflow.engine.batches import BatchError, label_map
 from kflow.engine.exit import end_execution
 from kflow.engine.flow_retry import new_execution_due, retry_due, waiting_until
 from kflow.engine.ids import subflow_execution_id, taskrun_id
@@ -187,9 +187,9 @@ class Engine:
         if attempt.state.current.terminal or attempt.state.current == State.CREATED:
             return
         task = self.plan.task(taskrun.taskId)
-        if event.iteration is not None and getattr(task, "starts_batches", False):  # one child of ForEachItem's items ended
+        if event.iteration is not None:  # one batch's child ended (ForEachItem's items): the task records it
             result.changed.add(taskrun.id)
-            event = batch_ended(run.index, taskrun, task, event)
+            event = task.batch_child_ended(run.index, taskrun, event)
             if event is None:
                 return
         state = event.state
@@ -534,8 +534,8 @@ class Engine:
             rendered = render_value({"namespace": child.namespace, "flowId": child.flowId, "labels": child.labels or {}}, context)
             labels = {**(run.execution.labels if getattr(task, "inheritLabels", False) else {}), **label_map(rendered["labels"])}
             labels[CORRELATION_ID] = run.execution.labels.get(CORRELATION_ID, run.execution.id)  # the child inherits it
-            if getattr(task, "starts_batches", False):  # ForEachItem's items: a child per batch, its inputs rendered per batch
-                batches = start_batches(run.index, taskrun, task, number, context, rendered["namespace"], rendered["flowId"], labels)
+            batches = task.batch_children(run.index, taskrun, number, context, rendered["namespace"], rendered["flowId"], labels)
+            if batches is not None:  # a child per batch (ForEachItem's items), its inputs rendered per batch
                 result.actions.extend(batches)
                 if not batches:  # an empty file: nothing to wait for
                     self._attempt_ended(run, AttemptEnded(taskrun.id, number, State.SUCCESS, taskrun.outputs), result, follow, now)

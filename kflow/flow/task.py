@@ -181,6 +181,25 @@ class Task(BaseModel):
         """The state an ended attempt counts as, from the one its shell reported."""
         return reported
 
+    # A task whose attempt starts one child execution per batch (ForEachItem's items) answers
+    # the three batch hooks; the engine's types (ExecutionIndex, events) are a layer above, so
+    # they are typed where a task overrides them (kflow.tasks.foreach_item).
+    def batch_children(self, index: Any, taskrun: Any, attempt: int, context: dict[str, Any],
+                       namespace: str, flow_id: str, labels: dict[str, str]) -> list[Any] | None:
+        """The StartSubflow actions of an attempt, one per batch; None (most tasks, Subflow):
+        the attempt starts one child from `child_execution()`, rendered by the engine."""
+        return None
+
+    def batch_child_ended(self, index: Any, taskrun: Any, event: Any) -> Any | None:
+        """Record the end of the child of batch `event.iteration`; returns the attempt's end once
+        every batch ended, else None. Default: the event is the attempt's end."""
+        return event
+
+    def waiting_batches(self, taskrun: Any) -> list[int] | None:
+        """The batches whose child execution has not ended (a shell watches or kills them);
+        None: the attempt has one child, not batches."""
+        return None
+
     def resume_outputs(self, inputs: dict[str, Any]) -> dict[str, Any]:
         """Outputs of a paused task run once resumed with `inputs`; ValueError refuses them."""
         return {}

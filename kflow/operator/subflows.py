@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from kflow.engine import AttemptEnded, Engine, ExecutionRun, KillTask, StartSubflow
-from kflow.engine.batches import batch_execution_id, waiting_children
+from kflow.engine.batches import batch_execution_id
 from kflow.engine.ids import subflow_execution_id
 from kflow.execution import State, TaskRun
 from kflow.flow import FlowError
@@ -86,8 +86,9 @@ def running_children(execution_id: str, taskrun: TaskRun, task: Task) -> list[tu
     """(child execution id, batch) of each child of a running Subflow attempt not known to have ended:
     one for a Subflow, one per batch still running for ForEachItem's items task."""
     attempt = len(taskrun.attempts) - 1
-    if getattr(task, "starts_batches", False):
-        return [(batch_execution_id(execution_id, taskrun.id, attempt, i), i) for i in waiting_children(taskrun)]
+    batches = task.waiting_batches(taskrun)
+    if batches is not None:
+        return [(batch_execution_id(execution_id, taskrun.id, attempt, i), i) for i in batches]
     return [(subflow_execution_id(execution_id, taskrun.id, attempt), None)]
 
 

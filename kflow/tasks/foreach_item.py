@@ -16,13 +16,16 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from kflow.engine.batches import MAX_BATCHES, batch_name
+from kflow.engine.batches import MAX_BATCHES, batch_ended, batch_name, start_batches, waiting_children
 from kflow.execution import State
 from kflow.flow.node import ChildSpec, Node, resolve_with_errors, sequence_next
 from kflow.flow.flowable import FlowableTask
 from kflow.flow.task import ChildExecution, RunnableTask, TaskList
 
 if TYPE_CHECKING:
+    from kflow.engine.events import AttemptEnded, StartSubflow
+    from kflow.engine.index import ExecutionIndex
+    from kflow.execution import TaskRun
     from kflow.runner.context import RunContext
 
 _INTERNAL = "io.kestra.plugin.core.flow.ForEachItem$"
@@ -118,7 +121,6 @@ class ForEachItemExecutable(RunnableTask):
     """`<id>_items`: one child execution per batch, started by the engine (kflow.engine.batches)."""
 
     type_name: ClassVar[str] = f"{_INTERNAL}ForEachItemExecutable"
-    starts_batches: ClassVar[bool] = True
     unrendered = RunnableTask.unrendered | {"namespace", "flowId", "inputs", "labels", "split"}
 
     split: str = Field(description="The id of the split task whose batches this starts.")
@@ -135,6 +137,17 @@ class ForEachItemExecutable(RunnableTask):
 
     def attempt_state(self, reported: State) -> State:
         return State.SUCCESS if reported == State.FAILED and not self.transmitFailed else reported
+
+    def batch_children(self, index: ExecutionIndex, taskrun: TaskRun, attempt: int, context: dict[str, Any],
+                       namespace: str, flow_id: str, labels: dict[str, str]) -> list[StartSubflow]:
+        return start_batches(index, taskrun, self, attempt, context, namespace, flow_id, labels)
+
+    def batch_child_ended(self, index: ExecutionIndex, taskrun: TaskRun, event: AttemptEnded) -> AttemptEnded | None:
+        # An end without a batch is the whole attempt's (no batches to start, or they could not start).
+        return event if event.iteration is None else batch_ended(index, taskrun, self, event)
+
+    def waiting_batches(self, taskrun: TaskRun) -> list[int]:
+        return waiting_children(taskrun)
 
     def run(self, ctx):  # pragma: no cover - the engine starts the children, never a runner
         raise RuntimeError("ForEachItem batches are started by the engine, not run by a runner")

@@ -250,7 +250,7 @@ def test_subflow_links_create_adopt_and_kill_the_child():
     key, outcome = parent_outcome(child)
     assert key == (NS, "ex") and outcome.state == State.FAILED and outcome.reason == f"subflow execution {name}: it broke"
     fake_run = SimpleNamespace(taskrun=lambda _: SimpleNamespace(id="tr1", taskId="call", attempts=[None]), execution=SimpleNamespace(id="parent-exec"))
-    fake_engine = SimpleNamespace(plan=SimpleNamespace(task=lambda _: SimpleNamespace(starts_batches=False)))
+    fake_engine = SimpleNamespace(plan=SimpleNamespace(task=lambda _: SimpleNamespace(waiting_batches=lambda _: None)))  # a Subflow: one child
     gone = asyncio.run(SubflowLinks(kube).kill((NS, "ex"), fake_engine, fake_run, KillTask("tr1", 0)))
     assert gone == [AttemptEnded("tr1", 0, State.KILLED)]  # no such child: killed at once
 
