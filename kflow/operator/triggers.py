@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from kflow.execution.instants import format_instant
 from kflow.execution.states import TERMINAL_STATES
-from kflow.execution.status import ExecutionStatus, taskruns_by_id
+from kflow.execution.status import ExecutionStatus
 from kflow.flow import FlowError
 from kflow.flow.model import Flow
 from kflow.operator.flows import flow_from_resource
@@ -310,8 +310,8 @@ class Triggers:
         if event_type == "DELETED":
             self._handled.discard((body["metadata"]["namespace"], body["metadata"].get("uid")))
             return
-        status = body.get("status") or {}
-        if not ExecutionStatus.read(status).ended:
+        upstream = ExecutionStatus.read(body.get("status"))
+        if not upstream.ended:
             return
         meta = body["metadata"]
         namespace = meta["namespace"]
@@ -319,9 +319,9 @@ class Triggers:
         if seen in self._handled:
             return
         await self._ensure_listed(namespace)
-        await self._stop_after(body, status)
-        ended = _date(((status.get("state") or {}).get("histories") or [{}])[-1].get("date"))
-        upstream = {**status, "taskRuns": taskruns_by_id(status)}  # finished runs may be in status.archive
+        await self._stop_after(body, upstream)
+        state = upstream.state_info
+        ended = state.histories[-1].date if state and state.histories else None
         for (ns, _), flow_body in list(self.flows.items()):
             if ns != namespace:
                 continue
@@ -345,7 +345,7 @@ class Triggers:
                     await self._preconditions(flow_body, trigger, rules, upstream, ended or self.clock())
         self._handled.add(seen)
 
-    async def _preconditions(self, flow_body: dict[str, Any], trigger: FlowTrigger, rules: Stateful, upstream: dict[str, Any], ended: datetime) -> None:
+    async def _preconditions(self, flow_body: dict[str, Any], trigger: FlowTrigger, rules: Stateful, upstream: ExecutionStatus, ended: datetime) -> None:
         """Conditions met across several executions: count this one, fire when all are met in the window."""
         meta = flow_body["metadata"]
         key = (meta["namespace"], meta["name"])
@@ -364,7 +364,7 @@ class Triggers:
             if outcome.met != before or outcome.window_start != stored.get("windowStart") or outcome.fire:
                 await self.api.patch_status("flows", *key, {"status": {"triggers": {trigger.id: new}}})
 
-    async def _stop_after(self, body: dict[str, Any], status: dict[str, Any]) -> None:
+    async def _stop_after(self, body: dict[str, Any], status: ExecutionStatus) -> None:
         """stopAfter: an execution a trigger started ended in one of its states: stop that trigger."""
         meta = body["metadata"]
         label = (meta.get("labels") or {}).get(LABEL_TRIGGER)
@@ -376,9 +376,9 @@ class Triggers:
         generation = flow_body["metadata"].get("generation")
         stored = (flow_body.get("status") or {}).get("triggers") or {}
         for trigger in flow.triggers:
-            if label_value(trigger.id) != label or not stops(trigger.stopAfter, status.get("current")) or is_stopped(stored.get(trigger.id), generation):
+            if label_value(trigger.id) != label or not stops(trigger.stopAfter, status.current) or is_stopped(stored.get(trigger.id), generation):
                 continue
-            record = stop_record(meta["name"], status["current"], generation, format_instant(self.clock()))
+            record = stop_record(meta["name"], status.current, generation, format_instant(self.clock()))
             await self.api.patch_status("flows", meta["namespace"], flow_name, {"status": {"triggers": {trigger.id: record}}})
             # seen at once by the next ended execution, before the watch brings the Flow back
             status_now = dict(flow_body.get("status") or {})
@@ -397,15 +397,15 @@ class Triggers:
             self.flows.setdefault((namespace, body["metadata"]["name"]), body)
         self._listed.add(namespace)
 
-    async def _create_flow_triggered(self, body: dict[str, Any], trigger: FlowTrigger, upstream: dict[str, Any]) -> None:
+    async def _create_flow_triggered(self, body: dict[str, Any], trigger: FlowTrigger, upstream: ExecutionStatus) -> None:
         meta = body["metadata"]
-        variables = flow_variables(upstream)
-        try:
+        try:  # both read the upstream's task runs (a StatusError when one cannot be read back)
+            variables = flow_variables(upstream)
             inputs = flow_trigger_inputs(trigger, upstream, variables)
         except Exception as err:
-            await self._warn(body, f"trigger {trigger.id}: inputs from execution {upstream.get('id')} not rendered, no execution: {err}")
+            await self._warn(body, f"trigger {trigger.id}: inputs from execution {upstream.id} not rendered, no execution: {err}")
             return
-        name = flow_execution_name(meta["name"], trigger.id, str(upstream.get("id")))
-        annotations = {ANNOTATION_UPSTREAM: str(upstream.get("id"))}
+        name = flow_execution_name(meta["name"], trigger.id, str(upstream.id))
+        annotations = {ANNOTATION_UPSTREAM: str(upstream.id)}
         created = await self._create(meta, self.parsed(body), execution_manifest(meta, trigger.id, name, inputs, variables, annotations))
-        log.info("%s/%s: trigger %s on execution %s (%s) -> execution %s%s", meta["namespace"], meta["name"], trigger.id, upstream.get("id"), upstream.get("current"), name, "" if created else " (existed)")
+        log.info("%s/%s: trigger %s on execution %s (%s) -> execution %s%s", meta["namespace"], meta["name"], trigger.id, upstream.id, upstream.current, name, "" if created else " (existed)")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from kflow.execution.status import ExecutionStatus
 from kflow.flow.triggers import ExecutionFlowCondition, ExecutionNamespaceCondition, ExecutionStatusCondition
 
 
-def condition_holds(condition: Any, upstream: dict[str, Any]) -> bool:
+def condition_holds(condition: Any, upstream: ExecutionStatus) -> bool:
     """One ExecutionFlow / ExecutionStatus / ExecutionNamespace condition on the upstream execution."""
-    return _condition(condition, upstream.get("namespace"), upstream.get("flowId"), upstream.get("current"))
+    return _condition(condition, upstream.namespace, upstream.flowId, upstream.current)
 
 
 def _condition(condition: Any, namespace: str | None, flow_id: str | None, state: str | None) -> bool:

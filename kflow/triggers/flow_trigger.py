@@ -1,7 +1,7 @@
 """Flow triggers: does an ended execution start this flow, and what does the new run see?
 
-Pure: the upstream execution comes in as the operator stores it (an Execution's status:
-id, namespace, flowId, flowRevision, current, taskRuns, flow snapshot).
+Pure: the upstream execution comes in as the operator stores it, typed: the Execution's
+status read by `ExecutionStatus.read` (its task runs, archived ones too, from `.task_runs()`).
 """
 
 from __future__ import annotations
@@ -9,13 +9,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from kflow.execution.status import ExecutionStatus
 from kflow.triggers.conditions import condition_holds
 from kflow.flow.triggers import FlowTrigger
 
 log = logging.getLogger("kflow.triggers")
 
 
-def matches(trigger: FlowTrigger, flow_namespace: str, flow_id: str, upstream: dict[str, Any]) -> bool:
+def matches(trigger: FlowTrigger, flow_namespace: str, flow_id: str, upstream: ExecutionStatus) -> bool:
     """Whether the ended `upstream` execution alone starts `trigger` of flow `flow_namespace.flow_id`.
 
     Preconditions that wait for several executions (kflow.triggers.preconditions.stateful) are
@@ -30,7 +31,7 @@ def matches(trigger: FlowTrigger, flow_namespace: str, flow_id: str, upstream: d
     return True
 
 
-def passes_filters(trigger: FlowTrigger, flow_namespace: str, flow_id: str, upstream: dict[str, Any]) -> bool:
+def passes_filters(trigger: FlowTrigger, flow_namespace: str, flow_id: str, upstream: ExecutionStatus) -> bool:
     """The trigger's own filters: enabled, not its own flow, `states`, the one-execution `conditions`.
 
     A flow never triggers itself (a trigger with no condition would otherwise loop forever).
@@ -39,40 +40,40 @@ def passes_filters(trigger: FlowTrigger, flow_namespace: str, flow_id: str, upst
 
     if trigger.disabled:
         return False
-    namespace, upstream_flow, state = upstream.get("namespace"), upstream.get("flowId"), upstream.get("current")
-    if (namespace, upstream_flow) == (flow_namespace, flow_id):
+    if (upstream.namespace, upstream.flowId) == (flow_namespace, flow_id):
         return False
-    if state not in trigger.states:
+    if upstream.current not in trigger.states:
         return False
     return all(condition_holds(c, upstream) for c in trigger.conditions if not isinstance(c, MultipleCondition))
 
 
-def task_outputs(upstream: dict[str, Any]) -> dict[str, Any]:
-    """Outputs by task id as expressions see them (loop values nest: outputs.t[value])."""
+def task_outputs(upstream: ExecutionStatus) -> dict[str, Any]:
+    """Outputs by task id as expressions see them (loop values nest: outputs.t[value]).
+
+    StatusError names a stored task run that cannot be read back."""
     out: dict[str, Any] = {}
-    for run in (upstream.get("taskRuns") or {}).values():
-        if not run or run.get("outputs") is None:
+    for run in upstream.task_runs({}):  # creation order; no flow snapshot to parse for ties
+        if run.outputs is None:
             continue
-        if run.get("value") is None:
-            out[run["taskId"]] = run["outputs"]
+        if run.value is None:
+            out[run.taskId] = run.outputs
         else:
-            out.setdefault(run["taskId"], {})[run["value"]] = run["outputs"]
+            out.setdefault(run.taskId, {})[run.value] = run.outputs
     return out
 
 
-def _upstream_context(upstream: dict[str, Any]) -> dict[str, Any]:
-    flow = upstream.get("flow") or {}
+def _upstream_context(upstream: ExecutionStatus) -> dict[str, Any]:
     return {
-        "flow": {"id": upstream.get("flowId"), "namespace": upstream.get("namespace"), "revision": upstream.get("flowRevision") or 1},
-        "execution": {"id": upstream.get("id"), "startDate": upstream.get("startDate")},
-        "inputs": upstream.get("inputs") or {},
-        "labels": upstream.get("labels") or {},
-        "vars": flow.get("variables") or {},
+        "flow": {"id": upstream.flowId, "namespace": upstream.namespace, "revision": upstream.flowRevision or 1},
+        "execution": {"id": upstream.id, "startDate": upstream.startDate},
+        "inputs": upstream.inputs or {},
+        "labels": upstream.labels or {},
+        "vars": (upstream.flow or {}).get("variables") or {},
         "outputs": task_outputs(upstream),
     }
 
 
-def flow_outputs(upstream: dict[str, Any]) -> dict[str, Any]:
+def flow_outputs(upstream: ExecutionStatus) -> dict[str, Any]:
     """The upstream flow's `outputs`: as its execution recorded them (the engine renders them
     on success), else its declared outputs rendered against its task outputs now.
 
@@ -80,9 +81,9 @@ def flow_outputs(upstream: dict[str, Any]) -> dict[str, Any]:
     """
     from kflow.expr import ExpressionError, render_value
 
-    if upstream.get("outputs") is not None:
-        return dict(upstream["outputs"])
-    declared = (upstream.get("flow") or {}).get("outputs") or []
+    if upstream.outputs is not None:
+        return dict(upstream.outputs)
+    declared = (upstream.flow or {}).get("outputs") or []
     if not declared:
         return {}
     context = _upstream_context(upstream)
@@ -91,18 +92,18 @@ def flow_outputs(upstream: dict[str, Any]) -> dict[str, Any]:
         try:
             out[item["id"]] = render_value(item.get("value"), context)
         except ExpressionError as err:
-            log.warning("flow output %s of execution %s not rendered: %s", item.get("id"), upstream.get("id"), err)
+            log.warning("flow output %s of execution %s not rendered: %s", item.get("id"), upstream.id, err)
     return out
 
 
-def flow_variables(upstream: dict[str, Any]) -> dict[str, Any]:
+def flow_variables(upstream: ExecutionStatus) -> dict[str, Any]:
     """`trigger.*` for a run started by `upstream`'s end, as Kestra names them."""
     return {
-        "executionId": upstream.get("id"),
-        "namespace": upstream.get("namespace"),
-        "flowId": upstream.get("flowId"),
-        "flowRevision": upstream.get("flowRevision"),
-        "state": upstream.get("current"),
+        "executionId": upstream.id,
+        "namespace": upstream.namespace,
+        "flowId": upstream.flowId,
+        "flowRevision": upstream.flowRevision,
+        "state": upstream.current,
         "outputs": flow_outputs(upstream),
     }
 
@@ -114,6 +115,6 @@ def render_inputs(inputs: dict[str, Any], context: dict[str, Any]) -> dict[str, 
     return render_value({"inputs": dict(inputs)}, context)["inputs"]  # an error names `inputs.<key>`
 
 
-def flow_trigger_inputs(trigger: FlowTrigger, upstream: dict[str, Any], variables: dict[str, Any]) -> dict[str, Any]:
+def flow_trigger_inputs(trigger: FlowTrigger, upstream: ExecutionStatus, variables: dict[str, Any]) -> dict[str, Any]:
     """Inputs see the upstream execution (`outputs.task.x`, Kestra's older form) and `trigger.*`."""
     return render_inputs(trigger.inputs, {**_upstream_context(upstream), "trigger": variables})

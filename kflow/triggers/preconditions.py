@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
 from typing import Any, Callable
 
+from kflow.execution.status import ExecutionStatus
 from kflow.flow.durations import parse_duration
 from kflow.flow.triggers import ExecutionFilter, FlowTrigger, MultipleCondition, Preconditions, TimeWindow
 
-Predicate = Callable[[dict[str, Any]], bool]
-Variables = Callable[[dict[str, Any]], dict[str, Any]]
+Predicate = Callable[[ExecutionStatus], bool]
+Variables = Callable[[ExecutionStatus], dict[str, Any]]
 DEFAULT_WINDOW = timedelta(hours=24)
 
 
@@ -70,35 +71,35 @@ def stateful(trigger: FlowTrigger, variables: Variables) -> Stateful | None:
     return Stateful(conditions, pre.timeWindow or TimeWindow(), pre.resetOnSuccess)
 
 
-def single_match(pre: Preconditions, upstream: dict[str, Any], variables: Variables) -> bool:
+def single_match(pre: Preconditions, upstream: ExecutionStatus, variables: Variables) -> bool:
     """For preconditions without memory: does this execution meet any of them?"""
     return any(_upstream_flow(f, upstream) for f in pre.flows) or any(_where((w, variables), upstream) for w in pre.where)
 
 
-def _bind(fn: Callable[[Any, dict[str, Any]], bool], arg: Any) -> Predicate:
+def _bind(fn: Callable[[Any, ExecutionStatus], bool], arg: Any) -> Predicate:
     return lambda upstream: fn(arg, upstream)
 
 
-def _upstream_flow(f: Any, upstream: dict[str, Any]) -> bool:
-    labels = upstream.get("labels") or {}
-    return (f.namespace == upstream.get("namespace") and f.flowId == upstream.get("flowId") and upstream.get("current") in f.states
+def _upstream_flow(f: Any, upstream: ExecutionStatus) -> bool:
+    labels = upstream.labels or {}
+    return (f.namespace == upstream.namespace and f.flowId == upstream.flowId and upstream.current in f.states
             and all(str(labels.get(k)) == v for k, v in f.labels.items()))
 
 
-def _where(where: tuple[Any, Variables], upstream: dict[str, Any]) -> bool:
+def _where(where: tuple[Any, Variables], upstream: ExecutionStatus) -> bool:
     w, variables = where
     results = (_filter(f, upstream, variables) for f in w.filters)
     return any(results) if w.operand == "OR" else all(results)
 
 
-def _filter(f: ExecutionFilter, upstream: dict[str, Any], variables: Variables) -> bool:
+def _filter(f: ExecutionFilter, upstream: ExecutionStatus, variables: Variables) -> bool:
     if f.field == "EXPRESSION":
         from kflow.expr import render_value
 
-        actual = render_value(f.value, {"trigger": variables(upstream), "labels": upstream.get("labels") or {}})
+        actual = render_value(f.value, {"trigger": variables(upstream), "labels": upstream.labels or {}})
         expected: Any = True
     else:
-        actual = {"FLOW_ID": upstream.get("flowId"), "NAMESPACE": upstream.get("namespace"), "STATE": upstream.get("current")}[f.field]
+        actual = {"FLOW_ID": upstream.flowId, "NAMESPACE": upstream.namespace, "STATE": upstream.current}[f.field]
         expected = f.value
     text = "" if actual is None else str(actual)
     values = [str(v) for v in (f.values if f.values is not None else (f.value if isinstance(f.value, list) else [f.value]))]
@@ -152,7 +153,7 @@ def window_start(window: TimeWindow, now: datetime) -> datetime | None:
     return origin + ((now - origin) // length) * length
 
 
-def evaluate(rules: Stateful, stored: dict[str, Any], upstream: dict[str, Any], ended: datetime) -> Outcome:
+def evaluate(rules: Stateful, stored: dict[str, Any], upstream: ExecutionStatus, ended: datetime) -> Outcome:
     """What `upstream`, ended at `ended`, changes: the conditions met after it, and whether to fire.
 
     `stored` is what the Flow's status kept (`preconditionsMet`, `windowStart`, `lastFired`). An

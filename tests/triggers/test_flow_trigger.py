@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from kflow.execution.status import ExecutionStatus, encode_chunk
 from kflow.triggers.flow_trigger import flow_trigger_inputs, flow_variables, matches, task_outputs
 from kflow.flow.triggers import FlowTrigger
 
-UPSTREAM = {
+CREATED = {"current": "SUCCESS", "histories": [{"state": "CREATED", "date": "2024-05-15T10:00:00Z"}]}
+STORED = {
     "id": "5Hq3ZpXkVr9TnLmA2bCdEf",
     "namespace": "company.team",
     "flowId": "extract",
@@ -13,12 +15,17 @@ UPSTREAM = {
     "current": "SUCCESS",
     "inputs": {"day": "2024-05-15"},
     "taskRuns": {
-        "r1": {"taskId": "fetch", "outputs": {"value": "rows.csv"}},
-        "r2": {"taskId": "each", "value": "a", "outputs": {"value": "A"}},
-        "r3": {"taskId": "log"},
+        "r1": {"id": "r1", "taskId": "fetch", "state": CREATED, "outputs": {"value": "rows.csv"}},
+        "r2": {"id": "r2", "taskId": "each", "value": "a", "state": CREATED, "outputs": {"value": "A"}},
+        "r3": {"id": "r3", "taskId": "log", "state": CREATED},
     },
     "flow": {"id": "extract", "outputs": [{"id": "file", "type": "STRING", "value": "{{ outputs.fetch.value }}"}]},
 }
+UPSTREAM = ExecutionStatus.read(STORED)
+
+
+def upstream(**changes) -> ExecutionStatus:
+    return ExecutionStatus.read({**STORED, **changes})
 
 
 def trigger(**fields) -> FlowTrigger:
@@ -27,7 +34,7 @@ def trigger(**fields) -> FlowTrigger:
 
 def test_default_states_are_the_terminal_ones():
     assert matches(trigger(), "company.team", "transform", UPSTREAM)
-    assert not matches(trigger(), "company.team", "transform", {**UPSTREAM, "current": "RUNNING"})
+    assert not matches(trigger(), "company.team", "transform", upstream(current="RUNNING"))
     assert not matches(trigger(states=["FAILED"]), "company.team", "transform", UPSTREAM)
 
 
@@ -46,7 +53,7 @@ def test_conditions_flow_status_namespace():
 def test_preconditions_flows_with_their_states():
     pre = {"id": "p", "flows": [{"namespace": "company.team", "flowId": "extract"}]}
     assert matches(trigger(preconditions=pre), "company.team", "transform", UPSTREAM)
-    assert not matches(trigger(preconditions=pre), "company.team", "transform", {**UPSTREAM, "current": "FAILED"})
+    assert not matches(trigger(preconditions=pre), "company.team", "transform", upstream(current="FAILED"))
     other = {"id": "p", "flows": [{"namespace": "company.team", "flowId": "load", "states": ["SUCCESS"]}]}
     assert not matches(trigger(preconditions=other), "company.team", "transform", UPSTREAM)
 
@@ -68,4 +75,11 @@ def test_variables_and_inputs_from_the_upstream_execution():
 
 
 def test_recorded_flow_outputs_win_over_rendering_them_again():
-    assert flow_variables({**UPSTREAM, "outputs": {"file": "recorded.csv"}})["outputs"] == {"file": "recorded.csv"}
+    assert flow_variables(upstream(outputs={"file": "recorded.csv"}))["outputs"] == {"file": "recorded.csv"}
+
+
+def test_archived_task_runs_count_as_much_as_live_ones():
+    """A finished task run the operator sealed into status.archive still gives its outputs."""
+    sealed = upstream(taskRuns={"r2": STORED["taskRuns"]["r2"]}, archive={"0": encode_chunk([STORED["taskRuns"]["r1"]])})
+    assert task_outputs(sealed) == {"fetch": {"value": "rows.csv"}, "each": {"a": {"value": "A"}}}
+    assert flow_variables(sealed)["outputs"] == {"file": "rows.csv"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from kflow.execution.status import ExecutionStatus
 from kflow.triggers.flow_trigger import flow_variables, matches
 from kflow.flow.triggers import FlowTrigger, TimeWindow
 from kflow.triggers.preconditions import evaluate, stateful, window_start
@@ -21,8 +22,8 @@ def trigger(**fields) -> FlowTrigger:
     return FlowTrigger.model_validate({"id": "t", "type": "io.kestra.plugin.core.trigger.Flow", **fields})
 
 
-def run(flow_id: str, state: str = "SUCCESS", namespace: str = "company.team", **more) -> dict:
-    return {"id": f"{flow_id}-{state}", "namespace": namespace, "flowId": flow_id, "current": state, **more}
+def run(flow_id: str, state: str = "SUCCESS", namespace: str = "company.team", **more) -> ExecutionStatus:
+    return ExecutionStatus.read({"id": f"{flow_id}-{state}", "namespace": namespace, "flowId": flow_id, "current": state, **more})
 
 
 TWO = trigger(preconditions={"id": "both", "flows": [
@@ -37,7 +38,7 @@ def feed(rules, events):
         out = evaluate(rules, stored, upstream, at(ended))
         stored = {"preconditionsMet": out.met, "windowStart": out.window_start, "lastFired": ended if out.fire else stored.get("lastFired")}
         if out.fire:
-            fired.append(upstream["id"])
+            fired.append(upstream.id)
     return fired, stored
 
 
