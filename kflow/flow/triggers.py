@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from enum import Enum
 from functools import cached_property
-from typing import Annotated, Any, Callable, Literal, Union
+from typing import Annotated, Any, Callable, Collection, Literal, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator, model_validator
@@ -286,6 +286,18 @@ _CONDITION_TAGS = {name: tag for tag, cls in _CONDITIONS.items() for name in cls
 CONDITION_TYPES = sorted(_CONDITION_TAGS)
 
 
+def conditions_of_types(value: Any, allowed: Collection[str], what: str, supported: str) -> Any:
+    """A trigger's `conditions` as written, checked before parsing: every `type` is one of
+    `allowed`, else one message naming the type found and what kflow supports (rather than
+    pydantic's error about the union it could not pick from)."""
+    if isinstance(value, list):
+        for item in value:
+            kind = item.get("type") if isinstance(item, dict) else None
+            if kind not in allowed:
+                raise ValueError(f"unsupported {what} type {kind!r}; kflow supports {supported}")
+    return value
+
+
 def _condition_tag(value: Any) -> str | None:
     kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
     return _CONDITION_TAGS.get(kind)
@@ -361,15 +373,8 @@ class FlowTrigger(_Trigger):
     @field_validator("conditions", mode="before")
     @classmethod
     def _known_conditions(cls, value: Any) -> Any:
-        if isinstance(value, list):
-            for item in value:
-                kind = item.get("type") if isinstance(item, dict) else None
-                if kind not in CONDITION_TYPES:
-                    raise ValueError(
-                        f"unsupported condition type {kind!r}; kflow supports io.kestra.plugin.core.condition."
-                        "ExecutionFlow, ExecutionStatus and ExecutionNamespace (also under their ...Condition names)"
-                    )
-        return value
+        return conditions_of_types(value, CONDITION_TYPES, "condition", "io.kestra.plugin.core.condition."
+                                   "ExecutionFlow, ExecutionStatus and ExecutionNamespace (also under their ...Condition names)")
 
 
 class ExpressionCondition(_Model):
@@ -403,12 +408,7 @@ class Webhook(_Trigger):
     @field_validator("conditions", mode="before")
     @classmethod
     def _expression_conditions(cls, value: Any) -> Any:
-        if isinstance(value, list):
-            for item in value:
-                kind = item.get("type") if isinstance(item, dict) else None
-                if kind not in EXPRESSION_CONDITION_TYPES:
-                    raise ValueError(f"unsupported Webhook condition type {kind!r}; kflow supports io.kestra.plugin.core.condition.Expression")
-        return value
+        return conditions_of_types(value, EXPRESSION_CONDITION_TYPES, "Webhook condition", "io.kestra.plugin.core.condition.Expression")
 
     @field_validator("key")
     @classmethod

@@ -17,6 +17,48 @@ from tests.cluster.images import PROJECT_IMAGE
 ROOT = Path(__file__).parents[2]
 
 
+# Flows the trigger tests share: the API-double tests of the trigger logic
+# (test_triggers_backfill_stop.py) and the real cluster's (test_triggers_issue16_cluster.py).
+# A Schedule with a backfill over 1-3 January (06:00 each) that stops after a FAILED run: the
+# 2nd's run fails.
+DAILY_REPORT = """
+id: daily-report
+namespace: company.team
+inputs:
+  - {id: day, type: STRING}
+tasks:
+  - id: check
+    type: io.kestra.plugin.core.execution.Fail
+    condition: "{{ inputs.day == '2026-01-02' }}"
+    errorMessage: "no data for {{ inputs.day }}"
+  - {id: report, type: io.kestra.plugin.core.debug.Return, format: "report {{ inputs.day }}"}
+triggers:
+  - id: daily
+    type: io.kestra.plugin.core.trigger.Schedule
+    cron: "0 6 * * *"
+    inputs: {day: "{{ trigger.date | date('yyyy-MM-dd') }}"}
+    stopAfter: [FAILED]
+    backfill:
+      start: "2026-01-01T00:00:00Z"
+      end: "2026-01-03T23:00:00Z"
+      labels: {source: backfill}
+"""
+# A Flow trigger whose preconditions wait for both upstream flows to succeed.
+JOIN = """
+id: join
+namespace: company.team
+tasks: [{id: joined, type: io.kestra.plugin.core.debug.Return, format: "after {{ trigger.flowId }} {{ trigger.executionId }}"}]
+triggers:
+  - id: both
+    type: io.kestra.plugin.core.trigger.Flow
+    preconditions:
+      id: both
+      flows:
+        - {namespace: company.team, flowId: extract-orders}
+        - {namespace: company.team, flowId: extract-customers}
+"""
+
+
 def apply_crds(k8s_api) -> list[str]:
     """Create or replace kflow's CRDs from crds/ and wait until they are established."""
     from kubernetes import client

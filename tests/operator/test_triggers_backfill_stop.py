@@ -1,5 +1,6 @@
-"""Schedule `backfill` and `stopAfter` in the operator's Triggers, on an in-memory API double
-(unit tests of the trigger logic with a fake clock; the real cluster is in test_triggers_backfill_cluster.py)."""
+"""Schedule `backfill` and `stopAfter`, Flow-trigger preconditions in the operator's Triggers, on
+an in-memory API double (unit tests of the trigger logic with a fake clock; the same flows on the
+real cluster are in test_triggers_issue16_cluster.py)."""
 
 from __future__ import annotations
 
@@ -11,24 +12,8 @@ import yaml
 
 from kflow.operator.triggers import Triggers
 from tests.operator.fake_api import merge
+from tests.operator.support import DAILY_REPORT, JOIN
 
-FLOW = """
-id: report
-namespace: company.team
-inputs:
-  - {id: day, type: STRING}
-tasks: [{id: a, type: io.kestra.plugin.core.debug.Return, format: "{{ inputs.day }}"}]
-triggers:
-  - id: daily
-    type: io.kestra.plugin.core.trigger.Schedule
-    cron: "0 6 * * *"
-    inputs: {day: "{{ trigger.date | date('yyyy-MM-dd') }}"}
-    stopAfter: [FAILED]
-    backfill:
-      start: "2026-01-01T00:00:00Z"
-      end: "2026-01-04T00:00:00Z"
-      labels: {kind: backfill}
-"""
 
 
 class ApiDouble:
@@ -60,8 +45,13 @@ class ApiDouble:
 
 
 def flow_resource(text: str, generation: int = 1) -> dict:
-    return {"metadata": {"name": "report", "namespace": "ns", "uid": "u1", "generation": generation,
-                         "creationTimestamp": "2025-12-01T00:00:00Z"}, "spec": yaml.safe_load(text), "status": {}}
+    """A Flow resource named after its flow's id, in Kubernetes namespace ns."""
+    spec = yaml.safe_load(text)
+    return {"metadata": {"name": spec["id"], "namespace": "ns", "uid": "u1", "generation": generation,
+                         "creationTimestamp": "2025-12-01T00:00:00Z"}, "spec": spec, "status": {}}
+
+
+DAILY = ("ns", "daily-report")
 
 
 def at(text: str) -> datetime:
@@ -69,79 +59,80 @@ def at(text: str) -> datetime:
 
 
 def test_backfill_runs_each_date_from_start_to_end_once_then_the_schedule_goes_on():
-    api = ApiDouble(flow_resource(FLOW))
+    api = ApiDouble(flow_resource(DAILY_REPORT))
     now = [at("2026-01-10T12:00:00Z")]
     triggers = Triggers(api, clock=lambda: now[0])
     flow = triggers.parsed(api.flow)
 
     async def go():
-        await triggers.schedule_tick(("ns", "report"), ("u1", 1), flow)
+        await triggers.schedule_tick(DAILY, ("u1", 1), flow)
         first = dict(api.executions)
-        await triggers.schedule_tick(("ns", "report"), ("u1", 1), flow)  # a repeat (restart): nothing new
+        await triggers.schedule_tick(DAILY, ("u1", 1), flow)  # a repeat (restart): nothing new
         assert api.executions == first
         now[0] = at("2026-01-11T06:00:01Z")
-        return await triggers.schedule_tick(("ns", "report"), ("u1", 1), flow)
+        return await triggers.schedule_tick(DAILY, ("u1", 1), flow)
 
     wake = asyncio.run(go())
     backfilled = sorted(n for n in api.executions if "-backfill-" in n)
-    assert backfilled == [f"report-daily-backfill-2026010{d}060000" for d in (1, 2, 3)]  # 06:00 on the 1st..3rd; the 4th's is after `end`
+    assert backfilled == [f"daily-report-daily-backfill-2026010{d}060000" for d in (1, 2, 3)]  # 06:00 on the 1st..3rd; `end` is the 3rd at 23:00
     run = api.executions[backfilled[0]]
-    assert run["spec"]["inputs"] == {"day": "2026-01-01"} and run["spec"]["labels"] == {"kind": "backfill"}
+    assert run["spec"]["inputs"] == {"day": "2026-01-01"} and run["spec"]["labels"] == {"source": "backfill"}
     assert run["metadata"]["annotations"]["kflow.io/backfill"] == "true"
-    assert sorted(n for n in api.executions if "-backfill-" not in n) == ["report-daily-20260111060000"]  # first seen on the 10th at noon
+    assert sorted(n for n in api.executions if "-backfill-" not in n) == ["daily-report-daily-20260111060000"]  # first seen on the 10th at noon
     state = api.flow["status"]["triggers"]["daily"]
     assert state["backfillDone"] is True and state["backfillLastDate"] == "2026-01-03T06:00:00Z"
     assert wake == at("2026-01-12T06:00:00Z")
 
 
 def test_a_new_backfill_range_runs_again():
-    api = ApiDouble(flow_resource(FLOW))
+    api = ApiDouble(flow_resource(DAILY_REPORT))
     now = at("2026-01-10T12:00:00Z")
     triggers = Triggers(api, clock=lambda: now)
-    asyncio.run(triggers.schedule_tick(("ns", "report"), ("u1", 1), triggers.parsed(api.flow)))
+    asyncio.run(triggers.schedule_tick(DAILY, ("u1", 1), triggers.parsed(api.flow)))
     api.flow["spec"]["triggers"][0]["backfill"] = {"start": "2026-01-05T00:00:00Z", "end": "2026-01-05T23:00:00Z"}
     api.flow["metadata"]["generation"] = 2
-    asyncio.run(triggers.schedule_tick(("ns", "report"), ("u1", 2), triggers.parsed(api.flow)))
-    assert "report-daily-backfill-20260105060000" in api.executions
+    asyncio.run(triggers.schedule_tick(DAILY, ("u1", 2), triggers.parsed(api.flow)))
+    assert "daily-report-daily-backfill-20260105060000" in api.executions
     assert len([n for n in api.executions if "-backfill-" in n]) == 4
 
 
 def test_paused_backfill_starts_nothing_until_unpaused():
-    api = ApiDouble(flow_resource(FLOW.replace("labels: {kind: backfill}", "paused: true")))
+    api = ApiDouble(flow_resource(DAILY_REPORT.replace("labels: {source: backfill}", "paused: true")))
     triggers = Triggers(api, clock=lambda: at("2026-01-10T12:00:00Z"))
-    asyncio.run(triggers.schedule_tick(("ns", "report"), ("u1", 1), triggers.parsed(api.flow)))
+    asyncio.run(triggers.schedule_tick(DAILY, ("u1", 1), triggers.parsed(api.flow)))
     assert not [n for n in api.executions if "-backfill-" in n]
     assert api.flow["status"]["triggers"]["daily"]["backfillDone"] is False
 
 
-def ended(name: str, state: str, trigger: str = "daily") -> dict:
+def ended(name: str, state: str, trigger: str = "daily", flow: str = "daily-report") -> dict:
+    """An ended Execution of `flow` (its Flow resource has the flow's name), started by `trigger`."""
     return {"metadata": {"name": name, "namespace": "ns", "uid": name, "labels": {"kflow.io/trigger": trigger}},
-            "spec": {"flowRef": {"name": "report"}},
-            "status": {"id": name, "namespace": "company.team", "flowId": "report", "current": state,
+            "spec": {"flowRef": {"name": flow}},
+            "status": {"id": name, "namespace": "company.team", "flowId": flow, "current": state,
                        "state": {"histories": [{"state": state, "date": "2026-01-11T06:00:05Z"}]}, "taskRuns": {}}}
 
 
 def test_stop_after_stops_the_schedule_until_the_flow_changes():
-    api = ApiDouble(flow_resource(FLOW.split("    backfill:")[0]))
+    api = ApiDouble(flow_resource(DAILY_REPORT.split("    backfill:")[0]))
     now = [at("2026-01-11T06:00:01Z")]
     triggers = Triggers(api, clock=lambda: now[0])
-    triggers.flows[("ns", "report")] = api.flow
+    triggers.flows[DAILY] = api.flow
 
     async def go():
-        await triggers.execution_event(None, ended("report-daily-1", "SUCCESS"))
+        await triggers.execution_event(None, ended("daily-report-daily-1", "SUCCESS"))
         assert "stoppedBy" not in (api.flow["status"].get("triggers") or {}).get("daily", {})
-        await triggers.execution_event(None, ended("report-daily-2", "FAILED"))
+        await triggers.execution_event(None, ended("daily-report-daily-2", "FAILED"))
         now[0] = at("2026-01-13T07:00:00Z")
-        return await triggers.schedule_tick(("ns", "report"), ("u1", 1), triggers.parsed(api.flow))
+        return await triggers.schedule_tick(DAILY, ("u1", 1), triggers.parsed(api.flow))
 
     wake = asyncio.run(go())
     state = api.flow["status"]["triggers"]["daily"]
-    assert state["stoppedBy"] == "execution report-daily-2 ended FAILED" and state["stoppedGeneration"] == 1
+    assert state["stoppedBy"] == "execution daily-report-daily-2 ended FAILED" and state["stoppedGeneration"] == 1
     assert wake is None and api.executions == {}
     assert any(reason == "TriggerStopped" for reason, _ in api.events)
     # editing the spec (a new generation) starts it again
     api.flow["metadata"]["generation"] = 2
-    wake = asyncio.run(triggers.schedule_tick(("ns", "report"), ("u1", 2), triggers.parsed(api.flow)))
+    wake = asyncio.run(triggers.schedule_tick(DAILY, ("u1", 2), triggers.parsed(api.flow)))
     assert wake == at("2026-01-14T06:00:00Z")
 
 
@@ -160,17 +151,11 @@ triggers:
     triggers = Triggers(api, clock=lambda: at("2026-01-11T06:00:00Z"))
     triggers.flows[("ns", "report")] = api.flow
 
-    def upstream(name: str) -> dict:
-        body = ended(name, "SUCCESS", trigger="x")
-        body["spec"]["flowRef"] = {"name": "extract"}
-        body["status"]["flowId"] = "extract"
-        return body
-
     async def go():
-        await triggers.execution_event(None, upstream("extract-1"))
+        await triggers.execution_event(None, ended("extract-1", "SUCCESS", trigger="x", flow="extract"))
         (started,) = api.executions
-        await triggers.execution_event(None, ended(started, "SUCCESS", trigger="after-extract"))
-        await triggers.execution_event(None, upstream("extract-2"))
+        await triggers.execution_event(None, ended(started, "SUCCESS", trigger="after-extract", flow="report"))
+        await triggers.execution_event(None, ended("extract-2", "SUCCESS", trigger="x", flow="extract"))
 
     asyncio.run(go())
     assert list(api.executions) == ["report-after-extract-extract-1"]
@@ -178,45 +163,31 @@ triggers:
 
 
 def test_preconditions_on_two_flows_start_one_execution_and_remember_in_the_status():
-    downstream = """
-id: report
-namespace: company.team
-tasks: [{id: a, type: io.kestra.plugin.core.debug.Return, format: x}]
-triggers:
-  - id: both
-    type: io.kestra.plugin.core.trigger.Flow
-    preconditions:
-      id: both
-      flows:
-        - {namespace: company.team, flowId: extract}
-        - {namespace: company.team, flowId: load}
-"""
-    api = ApiDouble(flow_resource(downstream))
+    api = ApiDouble(flow_resource(JOIN))
     triggers = Triggers(api, clock=lambda: at("2026-01-11T07:00:00Z"))
-    triggers.flows[("ns", "report")] = api.flow
+    triggers.flows[("ns", "join")] = api.flow
 
     def upstream(flow: str, n: int, hour: int) -> dict:
-        body = ended(f"{flow}-{n}", "SUCCESS", trigger="x")
-        body["spec"]["flowRef"] = {"name": flow}
-        body["status"]["flowId"] = flow
+        body = ended(f"{flow}-{n}", "SUCCESS", trigger="x", flow=flow)
         body["status"]["state"]["histories"][0]["date"] = f"2026-01-11T0{hour}:00:00Z"
         return body
 
     async def go():
-        await triggers.execution_event(None, upstream("extract", 1, 1))
+        await triggers.execution_event(None, upstream("extract-orders", 1, 1))
         assert api.executions == {}
-        assert list(api.flow["status"]["triggers"]["both"]["preconditionsMet"]) == ["flow.company.team.extract"]
+        assert list(api.flow["status"]["triggers"]["both"]["preconditionsMet"]) == ["flow.company.team.extract-orders"]
         # both end at once: the per-Flow lock makes one of them complete the set
-        await asyncio.gather(triggers.execution_event(None, upstream("load", 1, 2)), triggers.execution_event(None, upstream("extract", 2, 2)))
+        await asyncio.gather(triggers.execution_event(None, upstream("extract-customers", 1, 2)),
+                             triggers.execution_event(None, upstream("extract-orders", 2, 2)))
         # a restarted operator hears the old ones again: nothing new
         restarted = Triggers(api, clock=lambda: at("2026-01-11T07:00:00Z"))
-        restarted.flows[("ns", "report")] = api.flow
-        for body in (upstream("extract", 1, 1), upstream("load", 1, 2), upstream("extract", 2, 2)):
+        restarted.flows[("ns", "join")] = api.flow
+        for body in (upstream("extract-orders", 1, 1), upstream("extract-customers", 1, 2), upstream("extract-orders", 2, 2)):
             await restarted.execution_event(None, body)
 
     asyncio.run(go())
     assert len(api.executions) == 1, api.executions
     (name,) = api.executions
-    assert name in ("report-both-load-1", "report-both-extract-2")
+    assert name in ("join-both-extract-customers-1", "join-both-extract-orders-2")
     state = api.flow["status"]["triggers"]["both"]
     assert state["lastFired"] == "2026-01-11T02:00:00Z" and not state.get("preconditionsMet")

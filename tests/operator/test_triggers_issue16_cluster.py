@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.operator.support import apply_crds, taskruns
+from tests.operator.support import DAILY_REPORT, JOIN, apply_crds, taskruns
 from tests.operator.test_triggers import wait_for
 from tests.servers.http_server import HttpServer
 
@@ -33,29 +33,6 @@ def our_crds(k8s_api, crds):
     apply_crds(k8s_api)
     return ensure
 
-BACKFILL = """
-id: daily-report
-namespace: company.team
-inputs:
-  - {id: day, type: STRING}
-tasks:
-  - id: check
-    type: io.kestra.plugin.core.execution.Fail
-    condition: "{{ inputs.day == '2026-01-02' }}"
-    errorMessage: "no data for {{ inputs.day }}"
-  - {id: report, type: io.kestra.plugin.core.debug.Return, format: "report {{ inputs.day }}"}
-triggers:
-  - id: daily
-    type: io.kestra.plugin.core.trigger.Schedule
-    cron: "0 6 * * *"
-    inputs: {day: "{{ trigger.date | date('yyyy-MM-dd') }}"}
-    stopAfter: [FAILED]
-    backfill:
-      start: "2026-01-01T00:00:00Z"
-      end: "2026-01-03T23:00:00Z"
-      labels: {source: backfill}
-"""
-
 
 def executions(kflow, selector: str) -> dict[str, dict]:
     items = kflow.custom.list_namespaced_custom_object("kflow.io", "v1alpha1", kflow.namespace, "executions", label_selector=selector)["items"]
@@ -63,7 +40,7 @@ def executions(kflow, selector: str) -> dict[str, dict]:
 
 
 def test_backfill_runs_each_date_once_and_stop_after_stops_the_schedule(kflow, operator, our_crds):
-    kflow.apply_flow(BACKFILL)
+    kflow.apply_flow(DAILY_REPORT)
     names = [f"daily-report-daily-backfill-2026010{d}060000" for d in (1, 2, 3)]
     wait_for("three backfill executions", lambda: set(names) <= set(executions(kflow, "kflow.io/trigger=daily")), timeout=60)
     states = {}
@@ -127,19 +104,6 @@ UPSTREAM = """
 id: {name}
 namespace: company.team
 tasks: [{{id: done, type: io.kestra.plugin.core.debug.Return, format: "{name} done"}}]
-"""
-JOIN = """
-id: join
-namespace: company.team
-tasks: [{id: joined, type: io.kestra.plugin.core.debug.Return, format: "after {{ trigger.flowId }} {{ trigger.executionId }}"}]
-triggers:
-  - id: both
-    type: io.kestra.plugin.core.trigger.Flow
-    preconditions:
-      id: both
-      flows:
-        - {namespace: company.team, flowId: extract-orders}
-        - {namespace: company.team, flowId: extract-customers}
 """
 
 
