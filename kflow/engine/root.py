@@ -27,10 +27,10 @@ class FlowRoot:
 
     def _listener_tasks(self, state: State) -> list[Task]:
         """The tasks of the listeners whose conditions the ended execution meets, in order."""
-        from kflow.triggers.conditions import condition_holds
+        from kflow.triggers.conditions import holds_for
 
         return [task for conditions, tasks in self.listeners
-                if all(condition_holds(c, {"namespace": self.namespace, "flowId": self.flow_id, "current": state.value}) for c in conditions) for task in tasks]
+                if all(holds_for(c, self.namespace, self.flow_id, state.value) for c in conditions) for task in tasks]
 
     def _body_state(self, node: Node) -> State | None:
         return resolve_with_errors(self.tasks, self.errors, node)

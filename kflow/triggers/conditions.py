@@ -10,10 +10,11 @@ from kflow.flow.triggers import ExecutionFlowCondition, ExecutionNamespaceCondit
 
 def condition_holds(condition: Any, upstream: ExecutionStatus) -> bool:
     """One ExecutionFlow / ExecutionStatus / ExecutionNamespace condition on the upstream execution."""
-    return _condition(condition, upstream.namespace, upstream.flowId, upstream.current)
+    return holds_for(condition, upstream.namespace, upstream.flowId, upstream.current)
 
 
-def _condition(condition: Any, namespace: str | None, flow_id: str | None, state: str | None) -> bool:
+def holds_for(condition: Any, namespace: str | None, flow_id: str | None, state: str | None) -> bool:
+    """The same condition on an execution known by these three (a flow's listeners judge their own)."""
     if isinstance(condition, ExecutionFlowCondition):
         return condition.namespace == namespace and condition.flowId == flow_id
     if isinstance(condition, ExecutionStatusCondition):
