@@ -26,13 +26,14 @@ from kflow.engine import (
 from kflow.execution import Execution
 from kflow.execution.model import ExecutionMetadata
 from kflow.flow import Flow
+from kflow.attempt_logs import StoredAttemptLogs
 from kflow.kv import KVStore
 from kflow.kv.directory import DirectoryKV
 from kflow.local.processes import RUN_MARKER, RUNNER_GRACE, LogLine, RunnerProcesses, scratch_dir
 from kflow.runner.reaper import end_marked
 from kflow.local.subflows import FlowCatalog, LocalSubflows, RunOptions
 from kflow.local.workers import WorkerLimit, default_workers
-from kflow.storage import StorageConfig
+from kflow.storage import StorageConfig, open_storage
 
 
 class Observer(Protocol):
@@ -86,6 +87,7 @@ class LocalExecutor:
         engine = self.engine
         self._retry: RetryExecution | None = None
         run = engine.load(execution, self.kv)
+        run.logs = StoredAttemptLogs(open_storage(self.storage))  # the runners keep each attempt's log there
         workdir = scratch_dir()
         processes = RunnerProcesses(workdir)
         self._limit = WorkerLimit(processes, self.workers)
