@@ -26,7 +26,6 @@ from kflow.engine import (
 from kflow.execution import Execution
 from kflow.execution.model import ExecutionMetadata
 from kflow.flow import Flow
-from kflow.attempt_logs import StoredAttemptLogs
 from kflow.kv import KVStore
 from kflow.kv.directory import DirectoryKV
 from kflow.local.processes import RUN_MARKER, RUNNER_GRACE, LogLine, RunnerProcesses, scratch_dir
@@ -34,6 +33,7 @@ from kflow.runner.reaper import end_marked
 from kflow.local.subflows import FlowCatalog, LocalSubflows, RunOptions
 from kflow.local.workers import WorkerLimit, default_workers
 from kflow.storage import StorageConfig, open_storage
+from kflow.storage.attempt_logs import StoredAttemptLogs
 
 
 class Observer(Protocol):

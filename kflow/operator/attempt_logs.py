@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from kflow.attempt_logs import StoredAttemptLogs
+from kflow.storage.attempt_logs import StoredAttemptLogs
 from kflow.execution.names import pod_name
 from kflow.operator.pod_logs import archived_logs
 
