@@ -43,7 +43,7 @@ class ClusterAttemptLogs:
             return response.data
         except ApiException as err:
             if err.status not in (400, 404):  # 400: the container never started
-                raise
+                raise ValueError(f"could not read the log of pod {name}: {err.status} {err.reason}") from None
         kept = self._kept(name)
         if kept is not None:
             return kept.encode("utf-8")[:limit]
@@ -60,7 +60,7 @@ class ClusterAttemptLogs:
         except ApiException as err:
             if err.status == 404:
                 return None
-            raise
+            raise ValueError(f"could not read the kept log ConfigMap {name}: {err.status} {err.reason}") from None
         return archived_logs(json.loads(response.data)).get(CONTAINER)
 
     def stored(self) -> StoredAttemptLogs:
