@@ -83,6 +83,11 @@ class ClusterAttemptLogs:
         """AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) of the Secret runner pods get them from."""
         import base64
 
-        secret = self.core.read_namespaced_secret(self.credentials_secret, self.k8s_namespace, _request_timeout=_TIMEOUT)
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            secret = self.core.read_namespaced_secret(self.credentials_secret, self.k8s_namespace, _request_timeout=_TIMEOUT)
+        except ApiException as err:
+            raise ValueError(f"could not read the storage credentials Secret {self.credentials_secret!r}: {err.status} {err.reason}") from None
         return {key: base64.b64decode(value).decode() for key, value in (secret.data or {}).items()
                 if key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")}
