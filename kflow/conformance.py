@@ -24,7 +24,7 @@ TASKS: dict[str, str] = {
     f"{_C}.debug.Return": "",
     f"{_C}.debug.Echo": "",
     f"{_C}.log.Log": "",
-    f"{_C}.log.Fetch": "not yet: logs are kept per attempt in storage, no task reads them back",
+    f"{_C}.log.Fetch": "partly: the current execution only (another `executionId` fails naming it); rows are JSON lines (Ion text only where it is JSON), at most 100,000 rows from 16 MiB of logs (then `truncated: true`); needs internal storage on a cluster",
     f"{_C}.log.PurgeLogs": "not yet: kflow keeps no log database",
     f"{_C}.output.OutputValues": "",
     f"{_C}.execution.Fail": "",

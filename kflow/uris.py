@@ -69,5 +69,10 @@ def task_uri(namespace: str, flow: str, execution: str, task: str, taskrun: str,
     return to_uri(f"{task_prefix(namespace, flow, execution, task, taskrun)}/{_relative(name)}")
 
 
+def attempt_log_uri(namespace: str, flow: str, execution: str, task: str, taskrun: str, attempt: int) -> str:
+    """Where a runner keeps attempt N's log, next to the task run's files (`kflow logs`, Fetch)."""
+    return task_uri(namespace, flow, execution, task, taskrun, f"logs/attempt-{attempt}.log")
+
+
 def input_uri(namespace: str, flow: str, execution: str, input_id: str, name: str) -> str:
     return to_uri(f"{execution_prefix(namespace, flow, execution)}/inputs/{safe_name(input_id)}/{_relative(name)}")

@@ -41,6 +41,7 @@ from kflow.execution.model import ExecutionMetadata
 from kflow.execution.instants import to_json_data
 from kflow.flow.model import Flow, Task
 from kflow.kv import KVStore
+from kflow.attempt_logs import AttemptLogs
 from kflow.runner.invocation import Invocation
 
 ROOT = None  # the key of the flow itself among task run parents
@@ -597,6 +598,14 @@ class _Services(NodeServices):
         if self.run.kv is None:
             raise ValueError("no KV store here")
         return self.run.kv
+
+    def execution(self) -> Execution:
+        return self.run.execution
+
+    def attempt_logs(self) -> AttemptLogs:
+        if self.run.logs is None:
+            raise ValueError("no task logs can be read here")
+        return self.run.logs
 
     def set_execution_labels(self, labels: dict[str, str]) -> None:
         execution = self.run.execution

@@ -10,6 +10,7 @@ from kflow.engine.plan import FlowPlan
 from kflow.execution import Execution, State, TaskRun
 from kflow.masking import input_masker
 from kflow.kv import KVStore
+from kflow.attempt_logs import AttemptLogs
 
 
 class ExecutionRun:
@@ -18,6 +19,7 @@ class ExecutionRun:
     def __init__(self, execution: Execution, plan: FlowPlan, kv: KVStore | None = None):
         self.execution = execution
         self.kv = kv  # the KV store the shell gives this execution (KV tasks, kv()): I/O stays the shell's
+        self.logs: AttemptLogs | None = None  # its attempt logs, for the log Fetch task: set by the shell
         self.exit_request: tuple[State, str] | None = None  # an Exit task's state and task run, within a step
         self.index = ExecutionIndex(execution, plan)
         self.memo: dict[str | None, dict[str, Any]] = {}  # per flowable task run: values computed once

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from kflow.execution import FAILED_STATES, State, TaskRun, worst
 
 if TYPE_CHECKING:
+    from kflow.attempt_logs import AttemptLogs
+    from kflow.execution import Execution
     from kflow.flow.task import Task
     from kflow.kv import KVStore
 
@@ -104,6 +106,12 @@ class NodeServices:
     def exit_execution(self, taskrun: TaskRun, state: State) -> None:  # pragma: no cover
         raise NotImplementedError
 
+    def execution(self) -> Execution:  # pragma: no cover
+        raise NotImplementedError
+
+    def attempt_logs(self) -> AttemptLogs:  # pragma: no cover
+        raise NotImplementedError
+
 
 class Node:
     def __init__(self, taskrun: TaskRun | None, branches: dict[str, BranchStats], killing: bool,
@@ -158,6 +166,14 @@ class Node:
     def kv_store(self) -> KVStore:
         """The execution's KV store, given by the shell (ValueError when there is none)."""
         return self._services.kv_store()
+
+    def execution(self) -> Execution:
+        """The execution as it stands (read only): the log Fetch task walks its task runs."""
+        return self._services.execution()
+
+    def attempt_logs(self) -> AttemptLogs:
+        """The execution's attempt logs, given by the shell (ValueError when there are none)."""
+        return self._services.attempt_logs()
 
     def set_execution_labels(self, labels: dict[str, str]) -> None:
         """Add or overwrite labels of the execution (Kestra's Labels task)."""

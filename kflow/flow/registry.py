@@ -30,6 +30,7 @@ _SCRIPTS = "io.kestra.plugin.scripts"
 TASK_TYPES: tuple[TaskType, ...] = (
     TaskType(f"{_CORE}.debug.Return", (f"{_OLD}.debugs.Return",), "kflow.tasks.debug:Return"),
     TaskType(f"{_CORE}.log.Log", (f"{_OLD}.log.Log",), "kflow.tasks.debug:Log"),
+    TaskType(f"{_CORE}.log.Fetch", (f"{_OLD}.log.Fetch",), "kflow.tasks.log_fetch:Fetch"),
     TaskType(f"{_CORE}.debug.Echo", (f"{_OLD}.debugs.Echo",), "kflow.tasks.debug:Echo"),
     TaskType(f"{_CORE}.output.OutputValues", (f"{_OLD}.outputs.OutputValues",), "kflow.tasks.output:OutputValues"),
     TaskType(f"{_CORE}.flow.Sleep", (f"{_OLD}.flows.Sleep",), "kflow.tasks.sleep:Sleep"),

@@ -32,7 +32,8 @@ from kflow.local.processes import RUN_MARKER, RUNNER_GRACE, LogLine, RunnerProce
 from kflow.runner.reaper import end_marked
 from kflow.local.subflows import FlowCatalog, LocalSubflows, RunOptions
 from kflow.local.workers import WorkerLimit, default_workers
-from kflow.storage import StorageConfig
+from kflow.storage import StorageConfig, open_storage
+from kflow.storage.attempt_logs import StoredAttemptLogs
 
 
 class Observer(Protocol):
@@ -86,6 +87,7 @@ class LocalExecutor:
         engine = self.engine
         self._retry: RetryExecution | None = None
         run = engine.load(execution, self.kv)
+        run.logs = StoredAttemptLogs(open_storage(self.storage))  # the runners keep each attempt's log there
         workdir = scratch_dir()
         processes = RunnerProcesses(workdir)
         self._limit = WorkerLimit(processes, self.workers)

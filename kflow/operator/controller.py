@@ -30,6 +30,7 @@ from kflow.operator.engines import FlowEngines
 from kflow.operator.execution_labels import missing_labels
 from kflow.operator.flow_retry import create_try
 from kflow.operator.kube import Conflict, KubeApi, NotFound
+from kflow.operator.attempt_logs import ClusterAttemptLogs
 from kflow.operator.kv_configmaps import ConfigMapKV
 from kflow.operator.loading import observe_pods, stored_run, stored_secrets
 from kflow.operator.notices import Notice, ended_notice, task_notice, waiting_notice
@@ -209,6 +210,7 @@ class ExecutionController:
         execution = start.execution
         tracked.secrets_read(start.secret_values, start.secret_refs)
         tracked.running(start.engine, start.engine.load(execution, self._kv(key[0])), StatusArchive(self.settings.status_chunk_size), step=0)
+        tracked.run.logs = self._attempt_logs(key)
         result = await off_loop(start.engine.start, tracked.run, now)
         if start.replayed:
             result.changed.update(tr.id for tr in execution.taskRunList)  # the copied task runs are new here
@@ -225,6 +227,7 @@ class ExecutionController:
         if tracked.secret_values is None:  # never from status.inputs (******): from the Secret the spec references
             tracked.secrets_read(*await stored_secrets(self.api, tracked.key, tracked.spec, self.engines.of(status.get("flow") or {})))
         engine, run = stored_run(status, self.engines, self._kv(tracked.key[0]), tracked.secret_values)
+        run.logs = self._attempt_logs(tracked.key)
         tracked.running(engine, run, StatusArchive.from_status(status, self.settings.status_chunk_size))
         if limit_of(engine.flow) and tracked.slot is None:  # a running one holds its slot again
             tracked.slot = (tracked.key[0], self._flow_ref(tracked))
@@ -352,6 +355,10 @@ class ExecutionController:
     def _kv(self, k8s_namespace: str) -> ConfigMapKV:
         """The KV store of Executions in this namespace: its ConfigMaps (kv_configmaps.py)."""
         return ConfigMapKV(self.api.core, k8s_namespace)
+
+    def _attempt_logs(self, key: Key) -> ClusterAttemptLogs:
+        """Where the log Fetch task reads this Execution's attempt logs (attempt_logs.py)."""
+        return ClusterAttemptLogs(self.api.core, key[0], key[1], self.settings.storage, self.settings.storage_s3_credentials_secret)
 
     async def _notify(self, tracked: Tracked, notice: Notice) -> None:
         await self.api.event(tracked.involved(), notice.reason, notice.message, notice.type)

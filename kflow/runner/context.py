@@ -81,9 +81,9 @@ class TaskLocation:
     def log_uri(self, attempt: int) -> str:
         """Where attempt N's log is kept, next to the task run's files: `kflow logs` reads it
         once the pod is gone."""
-        from kflow.uris import task_uri
+        from kflow.uris import attempt_log_uri
 
-        return task_uri(self.namespace, self.flowId, self.executionId, self.taskId, self.taskRunId, f"logs/attempt-{attempt}.log")
+        return attempt_log_uri(self.namespace, self.flowId, self.executionId, self.taskId, self.taskRunId, attempt)
 
 
 class RunContext:

@@ -29,7 +29,8 @@ def test_status_follows_the_registry():
     assert by_name["io.kestra.plugin.core.debug.Echo"].status == "supported"
     assert by_name["io.kestra.plugin.core.flow.Pause"].status == "partly"
     assert by_name["io.kestra.plugin.core.flow.ForEachItem"].status == "partly"
-    assert by_name["io.kestra.plugin.core.log.Fetch"].status == "not"
+    assert by_name["io.kestra.plugin.core.log.Fetch"].status == "partly"
+    assert by_name["io.kestra.plugin.core.log.PurgeLogs"].status == "not"
     assert by_name["io.kestra.plugin.core.trigger.Schedule"].status == "partly"
     assert by_name["toIon"].status == "not" and by_name["sha256"].status == "supported"
     # a name the registry has is never reported "not", whatever its note says

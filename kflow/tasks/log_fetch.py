@@ -1,0 +1,128 @@
+"""Kestra's log Fetch (io.kestra.plugin.core.log.Fetch): an execution's log lines, as a file.
+
+Resolved by the engine, where the logs are (no pod, no process: runner pods have no API
+access): the shell gives the execution an `AttemptLogs` (kflow.attempt_logs) that reads each
+attempt's log (locally the runners' copies in internal storage; on a cluster the task pods,
+their ConfigMap copies, then storage). The rows go to internal storage at the task run's own
+URI, `.../tasks/<task>/<task run>/logs.ion`: one JSON object a line (Ion text, since JSON is),
+with Kestra's LogEntry fields. Bounded: at most MAX_ROWS rows and MAX_BYTES of logs read; past
+either the file ends there and the `truncated` output is true.
+
+Only the current execution's logs: kflow keeps no index of other executions' logs, so another
+`executionId` (or `namespace`/`flowId`) fails the task naming the property.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field
+
+from kflow.execution import State
+from kflow.flow.flowable import FlowableTask
+from kflow.flow.node import ChildSpec, Node
+
+if TYPE_CHECKING:
+    from kflow.attempt_logs import AttemptLogs
+    from kflow.execution import Execution
+
+MAX_ROWS = 100_000
+MAX_BYTES = 16 * 1024 * 1024
+LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
+# A runner's line: `<instant> <LEVEL padded to 5> <message>` (kflow.runner.context.TaskLogger).
+_LINE = re.compile(r"(?P<ts>\d{4}-\d\d-\d\dT\S+) (?P<level>TRACE|DEBUG|INFO |WARN |ERROR) (?P<message>.*)")
+
+
+@dataclass(frozen=True)
+class LogRow:
+    timestamp: str | None
+    level: str
+    message: str
+
+
+def parse_line(line: str) -> LogRow:
+    """One log line as Kestra's level and message; a line not from the logger (a script's own
+    output, the `… bytes omitted …` marker of a bounded copy) is INFO with no timestamp."""
+    match = _LINE.fullmatch(line)
+    if match is None:
+        return LogRow(None, "INFO", line)
+    return LogRow(match["ts"], match["level"].strip(), match["message"])
+
+
+@dataclass
+class Fetched:
+    """The file's bytes, its row count, and whether a bound cut it short."""
+
+    data: bytes
+    size: int
+    truncated: bool
+
+
+def fetch_rows(execution: Execution, logs: AttemptLogs, min_level: str, task_ids: set[str] | None,
+               skip_taskrun: str | None, max_rows: int = MAX_ROWS, max_bytes: int = MAX_BYTES) -> Fetched:
+    """Every kept log line of the execution's attempts at `min_level` or above (task runs in
+    creation order, attempts in order), as JSON lines with Kestra's LogEntry fields."""
+    threshold = LEVELS.index(min_level)
+    out: list[bytes] = []
+    budget, truncated = max_bytes, False
+    for taskrun in execution.taskRunList:
+        if taskrun.id == skip_taskrun or (task_ids is not None and taskrun.taskId not in task_ids):
+            continue
+        for attempt in range(len(taskrun.attempts)):
+            if budget <= 0 or len(out) >= max_rows:
+                return Fetched(b"".join(out), len(out), True)
+            data = logs.read(execution, taskrun, attempt, budget + 1)
+            if not data:
+                continue
+            if len(data) > budget:  # the bound cut this log: keep its whole lines only
+                data, truncated = data[:budget].rpartition(b"\n")[0], True
+            budget -= len(data)
+            for line in data.decode("utf-8", "replace").splitlines():
+                row = parse_line(line)
+                if LEVELS.index(row.level) < threshold:
+                    continue
+                if len(out) >= max_rows:
+                    return Fetched(b"".join(out), len(out), True)
+                entry = {"namespace": execution.namespace, "flowId": execution.flowId, "taskId": taskrun.taskId,
+                         "executionId": execution.id, "taskRunId": taskrun.id, "attemptNumber": attempt,
+                         "timestamp": row.timestamp, "level": row.level, "message": row.message}
+                out.append(json.dumps(entry, ensure_ascii=False).encode() + b"\n")
+            if truncated:
+                return Fetched(b"".join(out), len(out), True)
+    return Fetched(b"".join(out), len(out), truncated)
+
+
+class Fetch(FlowableTask):
+    """Fetch execution logs and store them in a file (outputs `size`, `uri`; `truncated` past a bound)."""
+
+    executionId: str | None = Field(None, description="The execution; default and only supported value: the current one. Rendered.")
+    namespace: str | None = Field(None, description="With executionId: the flow's namespace (only the current flow's is supported). Rendered.")
+    flowId: str | None = Field(None, description="With executionId: the flow (only the current flow is supported). Rendered.")
+    tasksId: list[str] | None = Field(None, description="Only these tasks' logs.")
+    level: Literal["TRACE", "DEBUG", "INFO", "WARN", "ERROR"] = Field("INFO", description="The lowest level fetched.")
+
+    def next_children(self, node: Node) -> list[ChildSpec]:
+        return []
+
+    def resolve_state(self, node: Node) -> State | None:
+        from kflow.uris import task_uri
+
+        execution = node.execution()
+        for name, current in (("executionId", execution.id), ("namespace", execution.namespace), ("flowId", execution.flowId)):
+            given = getattr(self, name)
+            wanted = str(node.render(given)) if given is not None else current
+            if wanted != current:
+                raise ValueError(f"{name} {wanted!r}: only the current execution's logs can be fetched "
+                                 f"(its {name} is {current!r}); kflow keeps no index of other executions' logs")
+        logs = node.attempt_logs()
+        fetched = fetch_rows(execution, logs, self.level, set(self.tasksId) if self.tasksId is not None else None, node.taskrun.id)
+        uri = task_uri(execution.namespace, execution.flowId, execution.id, self.id, node.taskrun.id, "logs.ion")
+        logs.store(fetched.data, uri)
+        outputs: dict[str, Any] = {"size": fetched.size, "uri": uri}
+        if fetched.truncated:
+            outputs["truncated"] = True
+        node.set_outputs(**outputs)
+        return State.SUCCESS
