@@ -88,7 +88,9 @@ def describe_error(err: Exception) -> str:
         code = error.get("Code") or response.get("ResponseMetadata", {}).get("HTTPStatusCode", "?")
         message = error.get("Message") or ""
         return f"{code}: {message}".rstrip(": ")
-    return f"{type(err).__name__}: {err}"
+    text = f"{type(err).__name__}: {err}"
+    cause = (getattr(err, "kwargs", None) or {}).get("error")  # botocore's connection errors keep urllib3's (errno, host, port)
+    return f"{text} ({cause})" if cause is not None else text
 
 
 class S3Storage(Storage):

@@ -242,7 +242,7 @@ def test_file_input_upload_and_logs_after_pods_are_collected(s3_cli_env, tmp_pat
         assert time.monotonic() < deadline, "finished pods were not collected"
         time.sleep(0.5)
     lines = ok(env.run("logs", name)).splitlines()  # the operator's ConfigMap copy
-    assert [line.split()[0] for line in lines] == ["[show]", "[show]"], lines
+    assert [line.split()[0] for line in lines] == ["[show]", "[show]"], "\n".join(lines)
     assert lines[0].endswith("got a,b") and lines[1].endswith("1,2")
     # Without that copy, the runner's in internal storage.
     env.kflow.core.delete_collection_namespaced_config_map(env.namespace, label_selector=f"kflow.io/execution={name}")

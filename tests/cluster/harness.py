@@ -77,6 +77,11 @@ IMAGE_STAMPS = CONTAINERD_ROOT.parent / "containerd-image-stamps"
 
 BRIDGE = "kflow0"
 BRIDGE_IP = "10.244.0.1"
+# Set, never derived: a bridge whose MAC was not set takes the lowest MAC of its ports, so it
+# changed whenever a pod's veth came or went, and every pod that had the old one in its ARP
+# cache lost the node (the API server, S3 on the bridge) for up to 45 s: an HA leader missed
+# its renewals, a runner could not store its log. Locally administered, unicast.
+BRIDGE_MAC = "02:6b:66:6c:6f:77"
 POD_SUBNET = "10.244.0.0/24"
 CLUSTER_CIDR = "10.244.0.0/16"
 SERVICE_CIDR = "10.96.0.0/16"
@@ -456,6 +461,7 @@ def setup_network() -> None:
     if sh("ip", "link", "show", BRIDGE, check=False).returncode != 0:
         sh("ip", "link", "add", BRIDGE, "type", "bridge")
         log(f"created bridge {BRIDGE}")
+    sh("ip", "link", "set", BRIDGE, "address", BRIDGE_MAC)
     addrs = sh("ip", "-4", "-o", "addr", "show", "dev", BRIDGE).stdout
     if f"{BRIDGE_IP}/24" not in addrs:
         sh("ip", "addr", "add", f"{BRIDGE_IP}/24", "dev", BRIDGE)

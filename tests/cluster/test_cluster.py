@@ -283,3 +283,28 @@ def test_pod_network_is_confined_to_the_bridge_and_services(core, cluster, k8s_n
     assert pod.status.pod_ip.startswith("10.244.0.")
     routes = sorted(line.split()[0] for line in _log(core, k8s_namespace, "routes").splitlines())
     assert routes == ["10.244.0.0/24", "10.96.0.0/16"], routes
+
+
+def test_bridge_keeps_its_mac_while_pods_come_and_go(core, cluster, k8s_namespace):
+    """The pods' gateway MAC never changes: a bridge that took its lowest port's MAC changed it
+    when a pod's veth was removed, and the pods still running lost the node (API server, S3)
+    until their ARP entry expired (the flaky log upload and HA-lease losses of issue 11)."""
+    from pathlib import Path
+
+    from tests.cluster.harness import BRIDGE, BRIDGE_MAC
+
+    address = Path(f"/sys/class/net/{BRIDGE}/address")
+    seen = {address.read_text().strip()}
+    for name in ("mac-a", "mac-b"):
+        core.create_namespaced_pod(k8s_namespace, _pod(name, cluster.test_image, ["true"]))
+    for name in ("mac-a", "mac-b"):
+        _wait_finished(core, k8s_namespace, name)
+        seen.add(address.read_text().strip())
+    core.delete_namespaced_pod("mac-a", k8s_namespace, grace_period_seconds=0)
+    deadline = time.monotonic() + 60
+    while any(p.metadata.name == "mac-a" for p in core.list_namespaced_pod(k8s_namespace).items):
+        assert time.monotonic() < deadline, "pod mac-a was not deleted"
+        seen.add(address.read_text().strip())
+        time.sleep(0.2)
+    seen.add(address.read_text().strip())
+    assert seen == {BRIDGE_MAC}, seen
