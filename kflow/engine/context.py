@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from kflow.attempt_logs import AttemptLogs
+from kflow.engine.error_logs import error_logs
 from kflow.engine.index import ExecutionIndex
 from kflow.execution import TaskRun
 from kflow.flow.task import Task
@@ -45,19 +47,6 @@ def _kv_keys(task: Task, cache: dict) -> set[tuple[str | None, str]]:
     return cache[key]
 
 
-def error_logs(index: ExecutionIndex) -> list[dict[str, Any]]:
-    """Kestra's errorLogs(): an ERROR line per failed attempt that says why, oldest first."""
-    execution = index.execution
-    out = []
-    for taskrun in execution.taskRunList:
-        for number, attempt in enumerate(taskrun.attempts):
-            if attempt.state.current.failed and attempt.reason:
-                out.append({"namespace": execution.namespace, "flowId": execution.flowId, "executionId": execution.id,
-                            "taskId": taskrun.taskId, "taskRunId": taskrun.id, "attemptNumber": number, "level": "ERROR",
-                            "timestamp": attempt.state.end_date, "message": attempt.reason})
-    return sorted(out, key=lambda line: line["timestamp"] or execution.state.start_date)
-
-
 def nested_labels(labels: dict[str, str]) -> dict[str, Any]:
     """Labels as Kestra expressions see them: `system.correlationId` is also labels.system.correlationId."""
     out: dict[str, Any] = dict(labels)
@@ -71,11 +60,12 @@ def nested_labels(labels: dict[str, str]) -> dict[str, Any]:
 
 
 def expression_context(index: ExecutionIndex, taskrun: TaskRun | None, task: Task | None, cache: dict,
-                       kv: KVStore | None = None) -> dict[str, Any]:
+                       kv: KVStore | None = None, logs: AttemptLogs | None = None) -> dict[str, Any]:
     """Kestra's variables for one task run (or, with no task run, for the execution).
 
     `kv` is the execution's KV store (the shell's): the values of the keys a task's `kv()`
-    calls name are read from it into `_kv`, so a runner is given them with the rest."""
+    calls name are read from it into `_kv`, so a runner is given them with the rest. `logs`,
+    its attempt logs (the shell's too), are read for `errorLogs()` only when the task calls it."""
     execution = index.execution
     flow = index.plan.flow
     context: dict[str, Any] = {
@@ -98,7 +88,7 @@ def expression_context(index: ExecutionIndex, taskrun: TaskRun | None, task: Tas
             context["outputs"] = {k: index.outputs[k] for k in referenced if k in index.outputs}
         context["task"] = {"id": task.id, "type": task.type}
         if _calls("errorLogs", task, cache):
-            context["_error_logs"] = error_logs(index)
+            context["_error_logs"] = error_logs(index, logs, taskrun)
         if _calls("tasksWithState", task, cache):
             context["_task_states"] = task_states(index)
         kv_keys = _kv_keys(task, cache)

@@ -162,7 +162,7 @@ class Engine:
     def context(self, run: ExecutionRun, taskrun_id: str) -> dict[str, Any]:
         """The expression variables of a task run, for the runner that runs it."""
         taskrun = run.taskrun(taskrun_id)
-        return expression_context(run.index, taskrun, self.plan.task(taskrun.taskId), self._references, run.kv)
+        return expression_context(run.index, taskrun, self.plan.task(taskrun.taskId), self._references, run.kv, run.logs)
 
     def invocation(self, run: ExecutionRun, action: RunTask) -> Invocation:
         """All a runner needs for one attempt: the task as written and the variables it reads."""
@@ -405,7 +405,7 @@ class Engine:
         if taskrun is None:
             state = self._flow_outputs(run, state)
             if self.flow.sla and not stopping:  # EXECUTION_ASSERTION: checked as the execution ends
-                context = expression_context(run.index, None, None, self._references, run.kv)
+                context = expression_context(run.index, None, None, self._references, run.kv, run.logs)
                 state = violate(run, failed_assertions(self.flow.sla, context), result) or state
             due = retry_due(self.flow, run.execution, now) if state == State.FAILED and not run.killing else None
             if due is not None:
@@ -449,7 +449,7 @@ class Engine:
             return state
         from kflow.expr import ExpressionError, render_value
 
-        context = expression_context(run.index, None, None, self._references, run.kv)
+        context = expression_context(run.index, None, None, self._references, run.kv, run.logs)
         values = {}
         for output in outputs:
             try:
@@ -511,7 +511,7 @@ class Engine:
         from kflow.expr import ExpressionError, render
 
         try:
-            rendered = render(condition, expression_context(run.index, taskrun, task, self._references, run.kv))
+            rendered = render(condition, expression_context(run.index, taskrun, task, self._references, run.kv, run.logs))
         except ExpressionError as err:
             return f"task {task.id!r}, property runIf: {err}"
         return rendered.strip().lower() not in ("false", "0", "", "null", "none")
@@ -529,7 +529,7 @@ class Engine:
             return []
         from kflow.expr import ExpressionError, render_value
 
-        context = expression_context(run.index, taskrun, task, self._references, run.kv)
+        context = expression_context(run.index, taskrun, task, self._references, run.kv, run.logs)
         follow: list[str | None] = []
         try:
             rendered = render_value({"namespace": child.namespace, "flowId": child.flowId, "labels": child.labels or {}}, context)
@@ -573,7 +573,7 @@ class _Services(NodeServices):
         from kflow.expr import render_value
 
         task = self.engine.plan.task(taskrun.taskId) if taskrun else None
-        return render_value(value, expression_context(self.run.index, taskrun, task, self.engine._references, self.run.kv))
+        return render_value(value, expression_context(self.run.index, taskrun, task, self.engine._references, self.run.kv, self.run.logs))
 
     def set_outputs(self, taskrun: TaskRun, outputs: dict[str, Any]) -> None:
         self.run.index.set_outputs(taskrun, outputs)

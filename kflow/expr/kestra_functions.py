@@ -30,7 +30,7 @@ def current_each_output(context: Context, outputs: Any) -> Any:
 
 @pass_context
 def error_logs(context: Context) -> list[dict[str, Any]]:
-    """The execution's error log lines: one per failed task run (its reason), as Kestra's errorLogs()."""
+    """The execution's ERROR log entries, oldest first, as Kestra's errorLogs() (built by kflow.engine.error_logs)."""
     return list(context.get("_error_logs") or [])
 
 

@@ -15,12 +15,12 @@ Only the current execution's logs: kflow keeps no index of other executions' log
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
+from kflow.attempt_logs import LEVELS, LogRow, log_entry, parse_line, read_attempts  # noqa: F401 - LogRow, parse_line re-exported
 from kflow.execution import State
 from kflow.flow.flowable import FlowableTask
 from kflow.flow.node import ChildSpec, Node
@@ -31,25 +31,6 @@ if TYPE_CHECKING:
 
 MAX_ROWS = 100_000
 MAX_BYTES = 16 * 1024 * 1024
-LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
-# A runner's line: `<instant> <LEVEL padded to 5> <message>` (kflow.runner.context.TaskLogger).
-_LINE = re.compile(r"(?P<ts>\d{4}-\d\d-\d\dT\S+) (?P<level>TRACE|DEBUG|INFO |WARN |ERROR) (?P<message>.*)")
-
-
-@dataclass(frozen=True)
-class LogRow:
-    timestamp: str | None
-    level: str
-    message: str
-
-
-def parse_line(line: str) -> LogRow:
-    """One log line as Kestra's level and message; a line not from the logger (a script's own
-    output, the `… bytes omitted …` marker of a bounded copy) is INFO with no timestamp."""
-    match = _LINE.fullmatch(line)
-    if match is None:
-        return LogRow(None, "INFO", line)
-    return LogRow(match["ts"], match["level"].strip(), match["message"])
 
 
 @dataclass
@@ -67,32 +48,23 @@ def fetch_rows(execution: Execution, logs: AttemptLogs, min_level: str, task_ids
     creation order, attempts in order), as JSON lines with Kestra's LogEntry fields."""
     threshold = LEVELS.index(min_level)
     out: list[bytes] = []
-    budget, truncated = max_bytes, False
-    for taskrun in execution.taskRunList:
-        if taskrun.id == skip_taskrun or (task_ids is not None and taskrun.taskId not in task_ids):
-            continue
-        for attempt in range(len(taskrun.attempts)):
-            if budget <= 0 or len(out) >= max_rows:
-                return Fetched(b"".join(out), len(out), True)
-            data = logs.read(execution, taskrun, attempt, budget + 1)
-            if not data:
+
+    def skip(taskrun) -> bool:
+        return taskrun.id == skip_taskrun or (task_ids is not None and taskrun.taskId not in task_ids)
+
+    for log in read_attempts(execution, logs, max_bytes, skip):
+        if len(out) >= max_rows:
+            return Fetched(b"".join(out), len(out), True)
+        for row in log.rows:
+            if LEVELS.index(row.level) < threshold:
                 continue
-            if len(data) > budget:  # the bound cut this log: keep its whole lines only
-                data, truncated = data[:budget].rpartition(b"\n")[0], True
-            budget -= len(data)
-            for line in data.decode("utf-8", "replace").splitlines():
-                row = parse_line(line)
-                if LEVELS.index(row.level) < threshold:
-                    continue
-                if len(out) >= max_rows:
-                    return Fetched(b"".join(out), len(out), True)
-                entry = {"namespace": execution.namespace, "flowId": execution.flowId, "taskId": taskrun.taskId,
-                         "executionId": execution.id, "taskRunId": taskrun.id, "attemptNumber": attempt,
-                         "timestamp": row.timestamp, "level": row.level, "message": row.message}
-                out.append(json.dumps(entry, ensure_ascii=False).encode() + b"\n")
-            if truncated:
+            if len(out) >= max_rows:
                 return Fetched(b"".join(out), len(out), True)
-    return Fetched(b"".join(out), len(out), truncated)
+            entry = log_entry(execution, log.taskrun, log.attempt, row.timestamp, row.level, row.message)
+            out.append(json.dumps(entry, ensure_ascii=False).encode() + b"\n")
+        if log.cut:
+            return Fetched(b"".join(out), len(out), True)
+    return Fetched(b"".join(out), len(out), False)
 
 
 class Fetch(FlowableTask):
