@@ -45,3 +45,25 @@ errors:
     reason = runs(execution)["broken"]["attempts"][-1]["reason"]
     assert "[load 0 ERROR: row 7 has no id][load 0 ERROR: row 9 has no id]" \
            f"[broken 0 ERROR: {reason}]" in _log(tmp_path / "storage", "alert")
+
+
+def test_a_timed_out_task_whose_log_says_nothing_of_it_gives_its_reason(tmp_path):
+    flow = tmp_path / "flow.yaml"
+    flow.write_text("""
+id: slow
+namespace: n
+tasks:
+  - id: slow
+    type: io.kestra.plugin.scripts.shell.Commands
+    taskRunner: {type: io.kestra.plugin.core.runner.Process}
+    timeout: PT1S
+    commands: [echo starting, sleep 20]
+errors:
+  - id: alert
+    type: io.kestra.plugin.core.log.Log
+    message: "{% for line in errorLogs() %}[{{ line.taskId }}: {{ line.message }}]{% endfor %}"
+""")
+    execution = kflow_run(["kflow", "run", str(flow), "--json"], tmp_path / "storage", expect=1)
+    reason = runs(execution)["slow"]["attempts"][-1]["reason"]
+    assert "starting" in _log(tmp_path / "storage", "slow") and "ERROR" not in _log(tmp_path / "storage", "slow")
+    assert f"INFO  [slow: {reason}]\n" in _log(tmp_path / "storage", "alert")
