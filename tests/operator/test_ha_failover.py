@@ -1,7 +1,7 @@
 """Two operator replicas on a Lease, on the real cluster: failover and `helm upgrade` mid-execution.
 
 The chart is installed watching only the test's namespace (two replicas, the default), with
-this checkout's image. A 12-task Sequential runs while the leader's pod is deleted, then the
+this checkout's image. A 30-task Sequential runs while the leader's pod is deleted, then the
 new leader's pod is evicted as a node drain would (through the PodDisruptionBudget), or while
 `helm upgrade` rolls the Deployment to a new image tag. Each time: the execution ends SUCCESS,
 no task attempt got two pods (every pod of the namespace is recorded by a watch, by uid), every
@@ -24,7 +24,9 @@ from tests.operator.releases import (
 )
 from tests.operator.support import Kflow
 
-TASKS = 12
+# Long enough that tasks are left when each leader goes: a Return pod takes about a second here,
+# and the drain waits seconds for the PodDisruptionBudget (12 tasks were all done by then).
+TASKS = 30
 # The upgrade test's Sequential must outlast the roll (17-39 s measured) so that later task pods
 # come from the new image: with the light runner 12 Returns end in about 25 s on an idle node.
 UPGRADE_TASKS = 40
@@ -47,8 +49,8 @@ def wait_done_tasks(kflow: Kflow, name: str, done: int, timeout: float = 180) ->
     kflow.wait(name, timeout=timeout, until=enough)
 
 
-def evict(core, namespace: str, pod: str, timeout: float = 60) -> None:
-    """As `kubectl drain` does: retry while the PodDisruptionBudget refuses (429)."""
+def evict(core, namespace: str, pod: str, timeout: float = 60) -> float:
+    """As `kubectl drain` does: retry while the PodDisruptionBudget refuses (429); the wall time it was accepted."""
     from kubernetes.client.exceptions import ApiException
 
     deadline = time.monotonic() + timeout
@@ -56,25 +58,38 @@ def evict(core, namespace: str, pod: str, timeout: float = 60) -> None:
     while True:
         try:
             core.create_namespaced_pod_eviction(pod, namespace, body)
-            return
+            return time.time()
         except ApiException as err:
             assert err.status == 429 and time.monotonic() < deadline, f"eviction of {pod}: {err.status} {err.body}"
             time.sleep(0.5)
 
 
-def fail_over(release: Release, recorder, how: str) -> dict[str, float]:
+def wait_disruption_allowed(policy, namespace: str, name: str, timeout: float = 60) -> None:
+    """The PodDisruptionBudget allows an eviction again: the disruption controller has counted
+    the replacement pod Ready, which it does a few seconds after the pod is (an eviction before
+    that is refused, and the leader would finish the execution while the drain retries)."""
+    deadline = time.monotonic() + timeout
+    while (policy.read_namespaced_pod_disruption_budget(name, namespace).status.disruptions_allowed or 0) < 1:
+        assert time.monotonic() < deadline, f"PodDisruptionBudget {name} still allows no disruption"
+        time.sleep(0.3)
+
+
+def fail_over(release: Release, recorder, how: str, execution: str) -> dict[str, float]:
     """Remove the leader's pod (`delete` or `evict`); the times until a new leader and a new pod."""
     ns, coordination = release.namespace, release.coordination
     leader = holder_pod(wait_holder(coordination, ns, release.lease))
-    lost = time.time()
     if how == "delete":
+        lost = time.time()
         release.core.delete_namespaced_pod(leader, ns)
     else:
-        evict(release.core, ns, leader)
+        lost = evict(release.core, ns, leader)
     taken = wait_holder(coordination, ns, release.lease, not_pod=leader)
     deadline = time.monotonic() + 60
     while (pod_at := recorder.first_pod_after(lost)) is None:
-        assert time.monotonic() < deadline, "no task pod created after the leader left"
+        if time.monotonic() > deadline:
+            status = release.kflow.get("executions", execution).get("status") or {}
+            runs = [(r["taskId"], r["state"]["current"]) for r in (status.get("taskRuns") or {}).values()]
+            raise AssertionError(f"no task pod created after the leader left; the execution: {status.get('current')} {runs}")
         time.sleep(0.1)
     return {"takeover_s": taken["seenAt"] - lost, "next_pod_s": pod_at - lost}
 
@@ -123,10 +138,11 @@ def test_leader_pod_deleted_then_evicted_mid_execution(k8s_api, release):
         kflow.wait_flow("ha-seq")
         kflow.execute("ha-seq", "ha-run")
         wait_done_tasks(kflow, "ha-run", 4)
-        deleted = fail_over(release, recorder, "delete")
+        deleted = fail_over(release, recorder, "delete", "ha-run")
         wait_ready(release.apps, release.core, ns, release.name, replicas=2)  # the replacement pod stands by, Ready
+        wait_disruption_allowed(client.PolicyV1Api(k8s_api), ns, release.lease)  # as a drain would find it
         wait_done_tasks(kflow, "ha-run", 8)
-        evicted = fail_over(release, recorder, "evict")
+        evicted = fail_over(release, recorder, "evict", "ha-run")
         execution = kflow.wait("ha-run", timeout=240)
     print(f"\nleader pod deleted: takeover {deleted['takeover_s']:.2f} s, next task pod {deleted['next_pod_s']:.2f} s; "
           f"leader pod evicted: takeover {evicted['takeover_s']:.2f} s, next task pod {evicted['next_pod_s']:.2f} s")
