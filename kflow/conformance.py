@@ -109,8 +109,7 @@ FUNCTIONS: dict[str, str] = {name: "" for name in (
     "printContext", "uuid", "id", "randomInt",
 )} | {
     "currentEachOutput": "",
-    "errorLogs": "partly: the first 25 entries as Kestra, but from at most 1 MiB of logs, each message cut at 4 KiB; "
-    "a script's stderr lines are WARN here (Kestra 0.21+: ERROR), so not listed",
+    "errorLogs": "partly: the first 25 entries as Kestra, but from at most 1 MiB of logs, each message cut at 4 KiB",
     "kv": "partly: the key and namespace must be constants (`kv('key')`, `kv('key', 'ns')`): a runner is given their values before it runs",
     "encrypt": "not yet",
     "decrypt": "not yet",

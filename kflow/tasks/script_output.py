@@ -48,7 +48,7 @@ class ScriptOutput:
         with self._lock:
             self.stderr_seen = True
             self.stderr_tail.append(self.ctx.log.mask(line))
-            self.ctx.log.warn(line)
+            self.ctx.log.error(line)  # as Kestra since 0.21 (kestra-io/kestra#6383): errorLogs() lists them
 
     def result(self, code: int):
         return code, self.outputs, list(self.stderr_tail), self.stderr_seen

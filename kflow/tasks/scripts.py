@@ -154,7 +154,7 @@ def _inside(root: Path, name: str, what: str) -> Path:
 
 
 def _run_process(command: list[str], workdir: Path, env: dict[str, str], ctx: RunContext):
-    """Run, logging stdout (INFO) and stderr (WARN) as they come; parse `::{...}::` lines.
+    """Run, logging stdout (INFO) and stderr (ERROR, as Kestra) as they come; parse `::{...}::` lines.
 
     The script leads a session of its own, so when it exits (or the runner is stopped) its whole
     process group goes with it: background children (`nohup ... &`) get SIGTERM, then SIGKILL

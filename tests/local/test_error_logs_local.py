@@ -3,9 +3,13 @@ the runners keep their attempt logs in): README's command verbatim, and ERROR li
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 from tests.local.readme_blocks import readme_commands
 from tests.local.test_log_fetch_local import kflow_run
-from tests.local.test_run_examples import runs
+from tests.local.test_run_examples import ROOT, runs
 
 
 def _log(storage, task: str) -> str:
@@ -67,3 +71,33 @@ errors:
     reason = runs(execution)["slow"]["attempts"][-1]["reason"]
     assert "starting" in _log(tmp_path / "storage", "slow") and "ERROR" not in _log(tmp_path / "storage", "slow")
     assert f"INFO  [slow: {reason}]\n" in _log(tmp_path / "storage", "alert")
+
+
+def test_a_scripts_stderr_is_error_so_errorlogs_lists_its_traceback(tmp_path):
+    """Kestra logs a script's stderr at ERROR (since 0.21, kestra-io/kestra#6383), so the errors
+    branch sees why a Python script failed, not only its exit code (kestra-io/kestra#6083)."""
+    flow = tmp_path / "flow.yaml"
+    flow.write_text("""
+id: error_logs_demo
+namespace: company.team
+tasks:
+  - id: fail
+    type: io.kestra.plugin.scripts.python.Script
+    taskRunner: {type: io.kestra.plugin.core.runner.Process}
+    script: |
+      raise ValueError("An error occurred: This is a manually raised exception.")
+errors:
+  - id: alert
+    type: io.kestra.plugin.core.log.Log
+    message: "{% for line in errorLogs() %}[{{ line.taskId }} {{ line.level }}: {{ line.message }}]{% endfor %}"
+""")
+    env = {**os.environ, "KFLOW_STORAGE": str(tmp_path / "storage"), "PATH": f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}"}
+    proc = subprocess.run(["kflow", "run", str(flow)], capture_output=True, text=True, timeout=120, cwd=ROOT, env=env)
+    assert proc.returncode == 1, proc.stderr
+    # the only traceback printed is the script's own (its log, its failure's reason), never one of kflow's
+    frames = [line for line in proc.stderr.splitlines() if 'File "' in line]
+    assert frames and all(".kflow-script.py" in line for line in frames), proc.stderr
+    assert "ERROR ValueError: An error occurred: This is a manually raised exception.\n" in _log(tmp_path / "storage", "fail")
+    alert = _log(tmp_path / "storage", "alert")
+    assert "[fail ERROR: Traceback (most recent call last):]" in alert
+    assert "[fail ERROR: ValueError: An error occurred: This is a manually raised exception.]" in alert
