@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
-from kflow.attempt_logs import LEVELS, LogRow, log_entry, parse_line, read_attempts  # noqa: F401 - LogRow, parse_line re-exported
+from kflow.attempt_logs import LEVELS, log_entry, read_attempts
 from kflow.execution import State
 from kflow.flow.flowable import FlowableTask
 from kflow.flow.node import ChildSpec, Node

@@ -9,7 +9,8 @@ from datetime import datetime, timedelta, timezone
 from kflow.engine import AttemptEnded, Engine, RunTask
 from kflow.execution import State
 from kflow.flow import load_flow
-from kflow.tasks.log_fetch import fetch_rows, parse_line
+from kflow.attempt_logs import parse_line
+from kflow.tasks.log_fetch import fetch_rows
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
